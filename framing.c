@@ -1,0 +1,164 @@
+/*
+ * framing.c: the stream codec described in framing.h.
+ */
+#include <string.h>
+
+#include "framing.h"
+
+/* Bytes of the big-endian length before each packet, by framing. */
+static const size_t header_lens[] = {
+	[FRAMING_LEN16] = 2,
+};
+
+size_t
+framing_header_len(enum framing_type type)
+{
+	return header_lens[type];
+}
+
+size_t
+framing_encoded_max(enum framing_type type, size_t len)
+{
+	return framing_header_len(type) + len;
+}
+
+static void
+put_length(enum framing_type type, uint8_t *frame, size_t len)
+{
+	size_t i;
+
+	for (i = framing_header_len(type); i > 0; i--, len >>= 8)
+		frame[i - 1] = (uint8_t)len;
+}
+
+static size_t
+get_length(enum framing_type type, const uint8_t *header)
+{
+	size_t i, len = 0;
+
+	for (i = 0; i < framing_header_len(type); i++)
+		len = len << 8 | header[i];
+	return len;
+}
+
+size_t
+framing_encode(enum framing_type type, uint8_t *frame, size_t len)
+{
+	put_length(type, frame, len);
+	return framing_header_len(type) + len;
+}
+
+void
+framing_decoder_init(struct framing_decoder *d, enum framing_type type,
+    size_t max, uint8_t *assembly)
+{
+	memset(d, 0, sizeof(*d));
+	d->type = type;
+	d->max = max;
+	d->assembly = assembly;
+}
+
+/*
+ * Gathers header bytes from in[*pos..len).  Returns 1 once the header is
+ * whole and d->want holds the packet length, 0 when the input ran out.
+ */
+static int
+take_header(struct framing_decoder *d, const uint8_t *in, size_t len,
+    size_t *pos)
+{
+	size_t hlen = framing_header_len(d->type);
+
+	while (d->header_have < hlen && *pos < len)
+		d->header[d->header_have++] = in[(*pos)++];
+	if (d->header_have < hlen)
+		return 0;
+	d->header_have = 0;
+	d->want = get_length(d->type, d->header);
+	d->have = 0;
+	return 1;
+}
+
+/*
+ * The length-prefixed framings.  A packet that lies whole in the input is
+ * handed back where it lies; only one split across reads is copied, once,
+ * into the assembly buffer.
+ */
+static enum framing_result
+decode_prefixed(struct framing_decoder *d, uint8_t *in, size_t len,
+    size_t *pos, struct framing_packet *pkt)
+{
+	size_t n;
+
+	for (;;) {
+		if (!d->in_body) {
+			if (!take_header(d, in, len, pos))
+				return FRAMING_AGAIN;
+			if (d->want > d->max) {
+				d->stuck = 1;
+				pkt->len = d->want;
+				return FRAMING_TOO_BIG;
+			}
+			if (d->want == 0) {
+				d->keepalives++;
+				continue;
+			}
+			d->in_body = 1;
+		}
+		if (d->have == 0 && len - *pos >= d->want) {
+			pkt->data = in + *pos;
+			*pos += d->want;
+			break;
+		}
+		n = len - *pos;
+		if (n > d->want - d->have)
+			n = d->want - d->have;
+		memcpy(d->assembly + d->have, in + *pos, n);
+		d->have += n;
+		*pos += n;
+		if (d->have < d->want)
+			return FRAMING_AGAIN;
+		pkt->data = d->assembly;
+		break;
+	}
+	pkt->len = d->want;
+	d->in_body = 0;
+	d->have = 0;
+	return FRAMING_PACKET;
+}
+
+enum framing_result
+framing_decode(struct framing_decoder *d, uint8_t *in, size_t len,
+    size_t *used, struct framing_packet *pkt)
+{
+	enum framing_result r = FRAMING_TOO_BIG;
+	size_t pos = 0;
+
+	if (d->stuck) {
+		pkt->len = d->want;
+	} else {
+		switch (d->type) {
+		case FRAMING_LEN16:
+			r = decode_prefixed(d, in, len, &pos, pkt);
+			break;
+		}
+	}
+	*used = pos;
+	return r;
+}
+
+enum framing_partial
+framing_decoder_partial(const struct framing_decoder *d, size_t *have,
+    size_t *want)
+{
+	if (d->in_body) {
+		*have = d->have;
+		*want = d->want;
+		return FRAMING_IN_PACKET;
+	}
+	if (d->header_have > 0) {
+		*have = d->header_have;
+		*want = framing_header_len(d->type);
+		return FRAMING_IN_HEADER;
+	}
+	return FRAMING_BETWEEN;
+}

@@ -1,0 +1,124 @@
+/*
+ * framing.h: how tunpipe cuts a byte stream into packets and back.
+ *
+ * A byte stream (a pipe, a TCP connection, ssh) keeps the order of bytes but
+ * not the boundaries of the writes that made them: one read may return half a
+ * packet, or three and a half.  A framing puts each packet in a frame that the
+ * reader can find again whatever the stream does to the boundaries.
+ *
+ * Stream format of the len16 framing (the default, and the one VDE's vde_plug
+ * and OpenVPN's TCP mode use):
+ *
+ *	+--------+--------+---- ... ----+
+ *	| N high | N low  |  N bytes    |   repeated, nothing in between
+ *	+--------+--------+---- ... ----+
+ *
+ * N is an unsigned 16-bit big-endian length; the N bytes are one IP packet
+ * (TUN mode, no packet-information header) or one Ethernet frame without its
+ * FCS (TAP mode).  N = 0 is an empty frame: the decoder skips it and counts it
+ * as a keepalive.
+ *
+ * The codec makes no system calls, never prints and never allocates: the
+ * caller owns every buffer.  The event loop in tunpipe.c only calls the
+ * framing_* functions below, so a framing added here (a 4-byte length, SLIP)
+ * needs no change there.
+ */
+#ifndef FRAMING_H
+#define FRAMING_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* The largest packet any framing carries: the IPv4 and len16 limit. */
+#define FRAMING_PACKET_MAX 65535
+
+enum framing_type {
+	FRAMING_LEN16,		/* 2-byte big-endian length, then the packet */
+};
+
+/* What one call of framing_decode() found. */
+enum framing_result {
+	FRAMING_AGAIN,		/* all input used; no whole packet yet */
+	FRAMING_PACKET,		/* a whole packet, in the framing_packet */
+	FRAMING_TOO_BIG,	/* a frame announces more than the maximum */
+};
+
+struct framing_packet {
+	const uint8_t *data;	/* valid until the next framing_decode() */
+	size_t len;
+};
+
+/*
+ * Decoder state.  Treat it as opaque; read only the counter.  A frame that
+ * arrives whole inside one input chunk is handed back in place; one that is
+ * split across chunks is gathered in the caller's assembly buffer.
+ */
+struct framing_decoder {
+	enum framing_type type;
+	size_t max;		/* largest packet accepted */
+	uint8_t *assembly;	/* caller's buffer of max bytes */
+	uint8_t header[4];
+	size_t header_have;	/* header bytes gathered so far */
+	size_t want;		/* packet length, once the header is whole */
+	size_t have;		/* packet bytes gathered in assembly */
+	int in_body;		/* the header is whole, the body is not */
+	int stuck;		/* a stream error was seen; stays set */
+	uint64_t keepalives;	/* empty frames skipped */
+};
+
+/*
+ * framing_header_len(type): the bytes a frame adds before its packet.
+ * framing_encoded_max(type, len): the most bytes a packet of len bytes can
+ * take once encoded; reserve this much before reading a packet to encode.
+ */
+size_t	framing_header_len(enum framing_type);
+size_t	framing_encoded_max(enum framing_type, size_t len);
+
+/*
+ * framing_encode(type, frame, len): encodes in place the packet of len bytes
+ * found at frame + framing_header_len(type), where frame has room for
+ * framing_encoded_max(type, len) bytes.  Returns the frame's length, which
+ * starts at frame.  A len of 0 makes an empty frame (a keepalive).  len must
+ * not exceed FRAMING_PACKET_MAX.
+ */
+size_t	framing_encode(enum framing_type, uint8_t *frame, size_t len);
+
+/*
+ * framing_decoder_init(d, type, max, assembly): readies d for a new stream
+ * whose packets are at most max bytes (at most FRAMING_PACKET_MAX); assembly
+ * must hold max bytes and outlive d.
+ */
+void	framing_decoder_init(struct framing_decoder *, enum framing_type,
+	    size_t max, uint8_t *assembly);
+
+/*
+ * framing_decode(d, in, len, used, pkt): reads input from in[0..len) until
+ * it completes a packet or runs out, and sets *used to the bytes it took.
+ * Call it again with the rest of the input until it returns FRAMING_AGAIN.
+ * The decoder may rewrite in[0..*used), and pkt->data may point into it.
+ *
+ * FRAMING_PACKET: *pkt holds a whole packet.
+ * FRAMING_AGAIN: every byte was used; feed more input when it arrives.
+ * FRAMING_TOO_BIG: a frame announces pkt->len bytes, over the maximum; the
+ *     stream cannot be trusted past this point (the peer most likely uses
+ *     another framing or mode), and every later call returns the same.
+ */
+enum framing_result framing_decode(struct framing_decoder *, uint8_t *in,
+	    size_t len, size_t *used, struct framing_packet *);
+
+/* Where a stream that stops now would stop. */
+enum framing_partial {
+	FRAMING_BETWEEN,	/* between frames: nothing is cut short */
+	FRAMING_IN_HEADER,	/* inside a frame's header */
+	FRAMING_IN_PACKET,	/* inside a frame's packet */
+};
+
+/*
+ * framing_decoder_partial(d, have, want): where the stream so far ends.
+ * Inside a frame, sets *have to the bytes of the header or packet that
+ * arrived and *want to the bytes it has in all.
+ */
+enum framing_partial framing_decoder_partial(const struct framing_decoder *,
+	    size_t *have, size_t *want);
+
+#endif

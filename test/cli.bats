@@ -1,0 +1,44 @@
+#!/usr/bin/env bats
+# The command line: help, version, and clear refusals of bad arguments.
+
+load helpers
+
+@test "--help describes every option and exits 0" {
+	run "$TUNPIPE" --help
+	[ "$status" = 0 ]
+	[[ "${lines[0]}" == "usage: tunpipe "* ]]
+	for o in -i --interface -T --tap -v --verbose -q --quiet -h --help -V --version; do
+		[[ "$output" == *" $o"* ]] || { echo "missing $o"; return 1; }
+	done
+}
+
+@test "--version prints the version" {
+	run "$TUNPIPE" --version
+	[ "$status" = 0 ]
+	[[ "$output" =~ ^tunpipe\ [0-9]+\.[0-9]+\.[0-9]+$ ]]
+}
+
+@test "an unknown option or a stray argument is a usage error, status 2" {
+	run "$TUNPIPE" --frobnicate </dev/null
+	[ "$status" = 2 ]
+	[[ "$output" == *"usage: tunpipe"* ]]
+	run "$TUNPIPE" extra </dev/null
+	[ "$status" = 2 ]
+	[[ "$output" == *"unexpected argument 'extra'"* ]]
+}
+
+@test "an interface name of 16 characters or more is refused, not truncated" {
+	run "$TUNPIPE" -i abcdefghijklmnop </dev/null
+	[ "$status" = 2 ]
+	[[ "$output" == *"'abcdefghijklmnop' is too long: at most 15 characters"* ]]
+	run "$TUNPIPE" -i a/b </dev/null
+	[ "$status" = 2 ]
+	[[ "$output" == *"'a/b' is not valid"* ]]
+}
+
+@test "without the privilege to open the device, the error says how to fix it" {
+	[ "$(id -u)" = 0 ] || skip_or_fail "needs root to run tunpipe as nobody"
+	run setpriv --reuid=nobody --regid=nogroup --clear-groups "$TUNPIPE" </dev/null >/dev/null
+	[ "$status" = 3 ]
+	[[ "$output" == *"run as root"*"ip tuntap add dev NAME mode tun user USER"* ]]
+}

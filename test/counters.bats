@@ -1,0 +1,64 @@
+#!/usr/bin/env bats
+# Counters: SIGUSR1 prints them and tunpipe goes on; -v prints them at exit.
+
+load helpers
+
+setup() {
+	netns_setup
+	# No IPv6 on the tunnel: its router and neighbour chatter would add
+	# packets the test cannot predict.
+	for side in A B; do
+		ns $side sysctl -qw net.ipv6.conf.all.disable_ipv6=1
+		ns $side sysctl -qw net.ipv6.conf.default.disable_ipv6=1
+	done
+}
+teardown() { netns_teardown; }
+
+# counters_of FILE: the last counter line in FILE, as
+# "out_packets out_bytes in_packets in_bytes".
+counters_of() {
+	grep 'to stream:' "$1" | tail -n 1 |
+	    sed -E 's/.*to stream: ([0-9]+) packets, ([0-9]+) bytes; from stream: ([0-9]+) packets, ([0-9]+) bytes.*/\1 \2 \3 \4/'
+}
+
+@test "SIGUSR1 prints counters that match the traffic, and tunpipe goes on" {
+	tunnel_up
+	ns A ip addr add 10.77.0.1/24 dev tpa
+	ns B ip addr add 10.77.0.2/24 dev tpb
+	ns A ip link set tpa up
+	ns B ip link set tpb up
+	# 10 echo requests and 10 replies of 20 + 8 + 100 bytes.
+	ns A ping -c 10 -i 0.1 -s 100 -W 2 10.77.0.2
+	kill -USR1 "$PID_A" "$PID_B"
+	wait_for 5 grep -q 'to stream:' "$T/a.err"
+	wait_for 5 grep -q 'to stream:' "$T/b.err"
+	[ "$(counters_of "$T/a.err")" = "10 1280 10 1280" ]
+	[ "$(counters_of "$T/b.err")" = "10 1280 10 1280" ]
+	grep -q 'tpa: to stream: .* dropped: 0 not IP, 0 device write failed' "$T/a.err"
+
+	ns B ping -c 5 -i 0.1 -s 100 -W 2 10.77.0.1
+	kill -USR1 "$PID_A"
+	wait_for 5 test "$(grep -c 'to stream:' "$T/a.err")" = 2
+	[ "$(counters_of "$T/a.err")" = "15 1920 15 1920" ]
+}
+
+@test "-v prints the device name at start and the counters at exit" {
+	persistent_device A tpa
+	frames "$IPV4_PACKET" "" "$IPV4_PACKET" >"$T/stream"
+	run tunpipe_reads -v -i tpa
+	[ "$status" = 0 ]
+	[[ "${lines[0]}" == *"device tpa (tun)"* ]]
+	[[ "$output" == *"tpa: to stream: 0 packets, 0 bytes; from stream: 2 packets, 56 bytes; empty frames: 1;"* ]]
+}
+
+@test "-q keeps warnings quiet, but errors still show" {
+	persistent_device A tpa
+	frames 68656c6c6f >"$T/stream"
+	run tunpipe_reads -q -i tpa
+	[ "$status" = 0 ]
+	[ -z "$output" ]
+	printf '\377\377' >"$T/stream"
+	run tunpipe_reads -q -i tpa
+	[ "$status" = 4 ]
+	[[ "$output" == *"announces 65535 bytes"* ]]
+}

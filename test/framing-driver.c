@@ -1,0 +1,368 @@
+/*
+ * framing-driver: runs the framing codec (framing.h) from the command line,
+ * so that test/codec.bats can feed it byte streams cut at any point and
+ * compare what comes out with what it worked out by hand.  Not installed.
+ *
+ *	framing-driver encode
+ *	framing-driver decode [-m max] [-c size | -s offset,...]
+ *
+ * encode reads one packet per line of hex on standard input (an empty line
+ * is an empty packet, a keepalive) and writes the len16 stream to standard
+ * output.
+ *
+ * decode reads the whole len16 stream on standard input and hands it to the
+ * decoder in chunks, as reads of a pipe would: in one chunk by default, in
+ * chunks of size bytes with -c (-c 1 feeds it byte by byte), or cut at the
+ * given offsets from the start of the stream with -s (-s 3,7 feeds bytes
+ * [0,3), [3,7) and [7,end); offsets must not go down, and equal offsets or
+ * an offset of 0 or of the stream's length make empty chunks).  -m sets the
+ * largest packet accepted (default 1500, at most 65535).  It prints each
+ * packet as a line of lowercase hex, then one status line:
+ *
+ *	end: whole, keepalives K
+ *	end: cut in header, H of W bytes
+ *	end: cut in packet, H of W bytes
+ *	error: too big, N bytes over max M
+ *
+ * Exit status: 0 when the stream decoded (whole or cut short), 1 for a frame
+ * over the maximum or bad input, 2 for a bad command line, 3 when the codec
+ * broke a promise framing.h makes.
+ */
+#define _POSIX_C_SOURCE 200809L	/* getline() */
+
+#include <err.h>
+#include <inttypes.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include "framing.h"
+
+#define DEFAULT_MAX	1500	/* an Ethernet MTU, tunpipe's usual limit */
+#define HEADER_ROOM	4	/* at least any framing_header_len() */
+
+#define EXIT_TOO_BIG	1
+#define EXIT_USAGE	2
+#define EXIT_CODEC	3
+
+static uint8_t frame[HEADER_ROOM + FRAMING_PACKET_MAX];
+static uint8_t assembly[FRAMING_PACKET_MAX];
+static char hexline[2 * FRAMING_PACKET_MAX + 1];
+
+static void __attribute__((noreturn))
+usage(void)
+{
+	fprintf(stderr, "usage: framing-driver encode\n"
+	    "       framing-driver decode [-m max] [-c size | -s offset,...]\n");
+	exit(EXIT_USAGE);
+}
+
+/*
+ * Reads the decimal number at *sp, at most max, and leaves *sp just past it.
+ * Hand-made rather than strtoul() so that a sign, a leading space or an
+ * empty number is an error instead of being quietly accepted.
+ */
+static size_t
+parse_size(const char **sp, size_t max, const char *what)
+{
+	const char *s = *sp;
+	size_t n = 0, digit;
+
+	if (*s < '0' || *s > '9')
+		errx(EXIT_USAGE, "%s: not a number: %s", what, *sp);
+	for (; *s >= '0' && *s <= '9'; s++) {
+		digit = (size_t)(*s - '0');
+		if (digit > max || n > (max - digit) / 10)
+			errx(EXIT_USAGE, "%s: more than %zu: %s", what, max,
+			    *sp);
+		n = n * 10 + digit;
+	}
+	*sp = s;
+	return n;
+}
+
+/* A whole argument that is one number, for -m and -c. */
+static size_t
+parse_arg(const char *arg, size_t min, size_t max, const char *what)
+{
+	const char *s = arg;
+	size_t n;
+
+	n = parse_size(&s, max, what);
+	if (*s != '\0')
+		errx(EXIT_USAGE, "%s: not a number: %s", what, arg);
+	if (n < min)
+		errx(EXIT_USAGE, "%s: less than %zu: %s", what, min, arg);
+	return n;
+}
+
+/* The value of one hex digit, or -1: packets come in as text. */
+static int
+hexdigit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/*
+ * Turns line lineno, len hex digits, into bytes at out (room for max).
+ * Returns the packet's length.  Any slip is fatal: a test that typed its
+ * packet wrong must not pass by accident.
+ */
+static size_t
+parse_hex(const char *line, size_t len, uint8_t *out, size_t max,
+    size_t lineno)
+{
+	size_t i;
+	int hi, lo;
+
+	if (len % 2 != 0)
+		errx(1, "line %zu: odd number of hex digits", lineno);
+	if (len / 2 > max)
+		errx(1, "line %zu: packet of %zu bytes, over %zu", lineno,
+		    len / 2, max);
+	for (i = 0; i < len / 2; i++) {
+		hi = hexdigit(line[2 * i]);
+		lo = hexdigit(line[2 * i + 1]);
+		if (hi < 0 || lo < 0)
+			errx(1, "line %zu: not hex: %.2s", lineno,
+			    line + 2 * i);
+		out[i] = (uint8_t)(hi << 4 | lo);
+	}
+	return len / 2;
+}
+
+/*
+ * Prints a packet as one line of lowercase hex, built whole and written
+ * once so that a 64 KiB packet costs one fwrite().
+ */
+static void
+print_hex(const uint8_t *p, size_t len)
+{
+	static const char digits[] = "0123456789abcdef";
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		hexline[2 * i] = digits[p[i] >> 4];
+		hexline[2 * i + 1] = digits[p[i] & 0xf];
+	}
+	hexline[2 * len] = '\n';
+	fwrite(hexline, 1, 2 * len + 1, stdout);
+}
+
+/* Standard output must have taken everything, or the test reads too little. */
+static void
+finish_output(void)
+{
+	if (fflush(stdout) == EOF || ferror(stdout))
+		err(1, "stdout");
+}
+
+/*
+ * encode: each line of hex becomes one frame, encoded in place the way
+ * tunpipe does it: the packet goes at frame + framing_header_len() and
+ * framing_encode() writes the header before it.
+ */
+static int
+encode(void)
+{
+	size_t hlen = framing_header_len(FRAMING_LEN16);
+	size_t cap = 0, lineno = 0, len;
+	char *line = NULL;
+	ssize_t n;
+
+	if (framing_encoded_max(FRAMING_LEN16, FRAMING_PACKET_MAX) >
+	    sizeof(frame))
+		errx(EXIT_CODEC, "frame buffer too small for the header");
+	while ((n = getline(&line, &cap, stdin)) != -1) {
+		lineno++;
+		if (n > 0 && line[n - 1] == '\n')
+			line[--n] = '\0';
+		len = parse_hex(line, (size_t)n, frame + hlen,
+		    FRAMING_PACKET_MAX, lineno);
+		len = framing_encode(FRAMING_LEN16, frame, len);
+		fwrite(frame, 1, len, stdout);
+	}
+	if (ferror(stdin))
+		err(1, "stdin");
+	free(line);
+	finish_output();
+	return 0;
+}
+
+/*
+ * Reads all of standard input: the chunks are cut afterwards, so that where
+ * they fall is up to the command line and not to the pipe.
+ */
+static uint8_t *
+read_all(size_t *lenp)
+{
+	uint8_t *buf = NULL, *nbuf;
+	size_t len = 0, size = 0, n;
+
+	for (;;) {
+		if (len == size) {
+			size = size ? 2 * size : 64 * 1024;
+			if ((nbuf = realloc(buf, size)) == NULL)
+				err(1, "realloc");
+			buf = nbuf;
+		}
+		n = fread(buf + len, 1, size - len, stdin);
+		len += n;
+		if (n == 0)
+			break;
+	}
+	if (ferror(stdin))
+		err(1, "stdin");
+	*lenp = len;
+	return buf;
+}
+
+/*
+ * Hands one chunk to the decoder the way tunpipe hands it one read: again
+ * and again, each time with what is left, until FRAMING_AGAIN.  Prints each
+ * packet at once, since pkt.data only lives until the next call.  Checks
+ * what framing.h promises, so that a codec bug shows as a failure and not as
+ * a hang or garbage.  Returns 0, or -1 after printing the too-big line.
+ */
+static int
+feed(struct framing_decoder *d, size_t max, uint8_t *in, size_t len)
+{
+	struct framing_packet pkt;
+	enum framing_result r;
+	size_t used;
+
+	for (;;) {
+		used = (size_t)-1;
+		r = framing_decode(d, in, len, &used, &pkt);
+		if (used > len)
+			errx(EXIT_CODEC, "codec used %zu of %zu bytes",
+			    used, len);
+		switch (r) {
+		case FRAMING_AGAIN:
+			if (used != len)
+				errx(EXIT_CODEC, "codec: FRAMING_AGAIN left "
+				    "%zu of %zu bytes unused", len - used, len);
+			return 0;
+		case FRAMING_PACKET:
+			if (used == 0 || pkt.len == 0 || pkt.len > max)
+				errx(EXIT_CODEC, "codec: packet of %zu bytes "
+				    "(max %zu) from %zu bytes of input",
+				    pkt.len, max, used);
+			print_hex(pkt.data, pkt.len);
+			break;
+		case FRAMING_TOO_BIG:
+			printf("error: too big, %zu bytes over max %zu\n",
+			    pkt.len, max);
+			return -1;
+		default:
+			errx(EXIT_CODEC, "codec: unknown result %d", (int)r);
+		}
+		in += used;
+		len -= used;
+	}
+}
+
+/* Prints the one line that says where the stream stopped. */
+static void
+print_end(const struct framing_decoder *d)
+{
+	size_t have = 0, want = 0;
+
+	switch (framing_decoder_partial(d, &have, &want)) {
+	case FRAMING_BETWEEN:
+		printf("end: whole, keepalives %" PRIu64 "\n", d->keepalives);
+		break;
+	case FRAMING_IN_HEADER:
+		printf("end: cut in header, %zu of %zu bytes\n", have, want);
+		break;
+	case FRAMING_IN_PACKET:
+		printf("end: cut in packet, %zu of %zu bytes\n", have, want);
+		break;
+	}
+}
+
+/*
+ * decode: cuts the stream as -c or -s say, feeds the pieces in order, and
+ * tells how the stream ended.
+ */
+static int
+decode(int argc, char *argv[])
+{
+	struct framing_decoder dec;
+	const char *offsets = NULL, *s;
+	size_t max = DEFAULT_MAX, chunk = 0, len, pos, off, n;
+	uint8_t *buf;
+	int ch, bad = 0;
+
+	while ((ch = getopt(argc, argv, "c:m:s:")) != -1) {
+		switch (ch) {
+		case 'c':
+			chunk = parse_arg(optarg, 1, SIZE_MAX, "-c");
+			break;
+		case 'm':
+			max = parse_arg(optarg, 0, FRAMING_PACKET_MAX, "-m");
+			break;
+		case 's':
+			offsets = optarg;
+			break;
+		default:
+			usage();
+		}
+	}
+	if (optind != argc || (chunk != 0 && offsets != NULL))
+		usage();
+
+	buf = read_all(&len);
+	framing_decoder_init(&dec, FRAMING_LEN16, max, assembly);
+	pos = 0;
+	if (chunk != 0) {
+		while (!bad && pos < len) {
+			n = len - pos < chunk ? len - pos : chunk;
+			bad = feed(&dec, max, buf + pos, n);
+			pos += n;
+		}
+	} else {
+		for (s = offsets; !bad && s != NULL; s = *s ? s + 1 : NULL) {
+			off = parse_size(&s, SIZE_MAX, "-s");
+			if ((*s != ',' && *s != '\0') || off < pos)
+				errx(EXIT_USAGE, "-s: offsets must be numbers "
+				    "that do not go down: %s", offsets);
+			if (off > len)
+				errx(EXIT_USAGE, "-s: offset %zu is past the "
+				    "end of the %zu-byte stream", off, len);
+			bad = feed(&dec, max, buf + pos, off - pos);
+			pos = off;
+		}
+		if (!bad)
+			bad = feed(&dec, max, buf + pos, len - pos);
+	}
+	if (!bad)
+		print_end(&dec);
+	free(buf);
+	finish_output();
+	return bad ? EXIT_TOO_BIG : 0;
+}
+
+int
+main(int argc, char *argv[])
+{
+	if (argc < 2)
+		usage();
+	if (strcmp(argv[1], "encode") == 0) {
+		if (argc != 2)
+			usage();
+		return encode();
+	}
+	if (strcmp(argv[1], "decode") == 0)
+		return decode(argc - 1, argv + 1);
+	usage();
+}

@@ -1,0 +1,689 @@
+/*
+ * tunpipe: move packets between a TUN or TAP device and standard input and
+ * output, framed so that they survive any byte stream.
+ */
+#define _GNU_SOURCE		/* ppoll() */
+
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+
+#include <linux/if.h>
+#include <linux/if_tun.h>
+
+#include <err.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "framing.h"
+
+#define TUNPIPE_VERSION "0.1.0"
+
+#define TUN_PATH	"/dev/net/tun"
+#define INBUF_SIZE	(128 * 1024)	/* one read of the stream */
+#define OUTBUF_SIZE	(256 * 1024)	/* frames waiting for stdout */
+#define ETHER_HEADER	18		/* Ethernet header with a VLAN tag */
+#define FLUSH_MS	1000		/* at EOF, how long pending output may wait */
+#define WARN_INTERVAL	5		/* seconds between repeated warnings */
+
+/*
+ * Exit statuses; README.md lists them for users.  The loop's helpers return
+ * one of them to stop, or RUNNING to go on.
+ */
+enum {
+	EXIT_END = 0,		/* the stream ended cleanly, or a stop signal */
+	EXIT_FAIL = 1,		/* a system call failed unexpectedly */
+	EXIT_USAGE = 2,		/* bad command line */
+	EXIT_DEVICE = 3,	/* the device could not be opened or set up */
+	EXIT_STREAM = 4,	/* the input stream broke its framing */
+	RUNNING = -1,		/* not an exit: the loop goes on */
+	INPUT_ENDED = -2,	/* not an exit yet: stdin reached EOF */
+};
+
+struct options {
+	const char *ifname;	/* NULL: the kernel picks tun%d or tap%d */
+	int tap;
+	int verbosity;		/* 0 -q, 1 default, 2 -v */
+	enum framing_type framing;
+};
+
+struct counters {
+	uint64_t out_packets, out_bytes;	/* device to stream */
+	uint64_t in_packets, in_bytes;		/* stream to device */
+	uint64_t drop_invalid;			/* not an IP packet (TUN) */
+	uint64_t drop_device;			/* the device refused it */
+	uint64_t drop_oversize;			/* from the device, over max */
+};
+
+/* A warning that repeats at most every WARN_INTERVAL seconds. */
+struct ratelimit {
+	time_t last;
+	unsigned long suppressed;
+};
+
+struct tunpipe {
+	int dev, in, out;
+	char ifname[IFNAMSIZ];
+	size_t max;			/* largest packet, either way */
+	size_t reserve;			/* outbuf room one device read needs */
+	struct framing_decoder dec;
+	struct counters count;
+	struct ratelimit invalid_warning, device_warning, oversize_warning;
+	size_t out_head, out_tail;	/* pending bytes: outbuf[head..tail) */
+	uint8_t inbuf[INBUF_SIZE];
+	uint8_t assembly[FRAMING_PACKET_MAX];
+	uint8_t outbuf[OUTBUF_SIZE + FRAMING_PACKET_MAX + 8];
+};
+
+static struct options opt = { .verbosity = 1, .framing = FRAMING_LEN16 };
+static volatile sig_atomic_t stop_signal, counters_wanted;
+
+static const char shortopts[] = "hi:qTVv";
+static const struct option longopts[] = {
+	{ "help",	no_argument,		NULL, 'h' },
+	{ "interface",	required_argument,	NULL, 'i' },
+	{ "quiet",	no_argument,		NULL, 'q' },
+	{ "tap",	no_argument,		NULL, 'T' },
+	{ "version",	no_argument,		NULL, 'V' },
+	{ "verbose",	no_argument,		NULL, 'v' },
+	{ NULL,		0,			NULL, 0 }
+};
+
+static void
+usage(FILE *f)
+{
+	fprintf(f, "usage: tunpipe [-hqTVv] [-i name]\n");
+}
+
+static void
+help(void)
+{
+	usage(stdout);
+	printf("\n"
+	    "Moves packets between a TUN (or TAP) device and standard input and\n"
+	    "output, each framed as a 2-byte big-endian length and the packet.\n"
+	    "\n"
+	    "  -i, --interface NAME  device name, or a persistent device to attach to\n"
+	    "                        (default: the kernel picks tun%%d or tap%%d)\n"
+	    "  -T, --tap             carry Ethernet frames (TAP) instead of IP packets\n"
+	    "  -v, --verbose         report the device name, and counters at exit\n"
+	    "  -q, --quiet           report errors only\n"
+	    "  -h, --help            print this help and exit\n"
+	    "  -V, --version         print the version and exit\n"
+	    "\n"
+	    "SIGUSR1 prints the counters; SIGINT, SIGTERM and SIGHUP stop tunpipe.\n");
+}
+
+/* Prints a message when -v was given. */
+static void __attribute__((format(printf, 1, 2)))
+note(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (opt.verbosity < 2)
+		return;
+	va_start(ap, fmt);
+	vwarnx(fmt, ap);
+	va_end(ap);
+}
+
+/* Prints a warning unless -q was given. */
+static void __attribute__((format(printf, 1, 2)))
+notice(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (opt.verbosity < 1)
+		return;
+	va_start(ap, fmt);
+	vwarnx(fmt, ap);
+	va_end(ap);
+}
+
+/*
+ * Whether a warning of this kind may be printed now.  The first one always
+ * is; later ones at most every WARN_INTERVAL seconds, with a count of those
+ * held back in between.
+ */
+static int
+ratelimit_pass(struct ratelimit *rl, unsigned long *suppressed)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (rl->last != 0 && now.tv_sec - rl->last < WARN_INTERVAL) {
+		rl->suppressed++;
+		return 0;
+	}
+	*suppressed = rl->suppressed;
+	rl->last = now.tv_sec > 0 ? now.tv_sec : 1;
+	rl->suppressed = 0;
+	return 1;
+}
+
+static void
+handle_signal(int sig)
+{
+	if (sig == SIGUSR1)
+		counters_wanted = 1;
+	else
+		stop_signal = sig;
+}
+
+/*
+ * Signals are blocked except while the loop waits in ppoll(), so one that
+ * arrives between two checks is never lost.  SIGPIPE is ignored so that a
+ * closed stdout shows up as EPIPE, and ends tunpipe with a message.
+ */
+static void
+setup_signals(sigset_t *waitmask)
+{
+	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGUSR1 };
+	struct sigaction sa;
+	sigset_t block;
+	size_t i;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+
+	sa.sa_handler = handle_signal;
+	sigemptyset(&block);
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+		sigaction(sigs[i], &sa, NULL);
+		sigaddset(&block, sigs[i]);
+	}
+	sigprocmask(SIG_BLOCK, &block, waitmask);
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		sigdelset(waitmask, sigs[i]);
+}
+
+static void
+print_counters(const struct tunpipe *tp)
+{
+	const struct counters *c = &tp->count;
+
+	fprintf(stderr, "tunpipe: %s: to stream: %" PRIu64 " packets, %" PRIu64
+	    " bytes; from stream: %" PRIu64 " packets, %" PRIu64 " bytes;"
+	    " empty frames: %" PRIu64 "; dropped: %" PRIu64 " not IP, %"
+	    PRIu64 " device write failed, %" PRIu64 " over the MTU\n",
+	    tp->ifname, c->out_packets, c->out_bytes, c->in_packets,
+	    c->in_bytes, tp->dec.keepalives, c->drop_invalid, c->drop_device,
+	    c->drop_oversize);
+}
+
+/* Checks a device name as the kernel would, but says what is wrong. */
+static void
+check_ifname(const char *name)
+{
+	if (strlen(name) >= IFNAMSIZ)
+		errx(EXIT_USAGE, "interface name '%s' is too long: at most %d "
+		    "characters", name, IFNAMSIZ - 1);
+	if (*name == '\0' || strcmp(name, ".") == 0 || strcmp(name, "..") == 0
+	    || strpbrk(name, "/: \t\n") != NULL)
+		errx(EXIT_USAGE, "interface name '%s' is not valid: use letters, "
+		    "digits and '-', and no '/', ':' or spaces", name);
+}
+
+static void
+parse_options(int argc, char *argv[])
+{
+	int c;
+
+	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
+		switch (c) {
+		case 'h':
+			help();
+			exit(0);
+		case 'i':
+			check_ifname(optarg);
+			opt.ifname = optarg;
+			break;
+		case 'q':
+			opt.verbosity = 0;
+			break;
+		case 'T':
+			opt.tap = 1;
+			break;
+		case 'V':
+			printf("tunpipe %s\n", TUNPIPE_VERSION);
+			exit(0);
+		case 'v':
+			opt.verbosity = 2;
+			break;
+		default:
+			usage(stderr);
+			exit(EXIT_USAGE);
+		}
+	}
+	if (optind < argc) {
+		warnx("unexpected argument '%s'", argv[optind]);
+		usage(stderr);
+		exit(EXIT_USAGE);
+	}
+}
+
+/* Explains why TUNSETIFF failed, in terms of what to do about it. */
+static void
+device_error(const char *name, int e)
+{
+	const char *mode = opt.tap ? "tap" : "tun";
+
+	switch (e) {
+	case EPERM:
+	case EACCES:
+		errx(EXIT_DEVICE, "TUNSETIFF %s: %s: creating a device needs "
+		    "CAP_NET_ADMIN; run as root, or create a persistent device "
+		    "owned by you (ip tuntap add dev NAME mode %s user USER) "
+		    "and pass -i NAME", name, strerror(e), mode);
+	case EBUSY:
+		errx(EXIT_DEVICE, "TUNSETIFF %s: %s: another process has the "
+		    "device open", name, strerror(e));
+	case EINVAL:
+		errx(EXIT_DEVICE, "TUNSETIFF %s: %s: a device of that name "
+		    "exists and is not a %s device; pick another name with -i",
+		    name, strerror(e), mode);
+	default:
+		errno = e;
+		err(EXIT_DEVICE, "TUNSETIFF %s", name);
+	}
+}
+
+/* Reads the device's MTU, which sets the largest packet either way. */
+static int
+device_mtu(const char *name)
+{
+	struct ifreq ifr;
+	int s, mtu;
+
+	if ((s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1)
+		err(EXIT_DEVICE, "socket");
+	memset(&ifr, 0, sizeof(ifr));
+	memcpy(ifr.ifr_name, name, strlen(name));
+	if (ioctl(s, SIOCGIFMTU, &ifr) == -1)
+		err(EXIT_DEVICE, "SIOCGIFMTU %s", name);
+	mtu = ifr.ifr_mtu;
+	close(s);
+	return mtu;
+}
+
+/*
+ * Creates the device, or attaches to the persistent one of that name, and
+ * sizes the frames from its MTU.
+ */
+static void
+open_device(struct tunpipe *tp)
+{
+	const char *want = opt.ifname ? opt.ifname : opt.tap ? "tap%d" : "tun%d";
+	struct ifreq ifr;
+	size_t max;
+
+	tp->dev = open(TUN_PATH, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	if (tp->dev == -1) {
+		if (errno == ENOENT || errno == ENODEV || errno == ENXIO)
+			err(EXIT_DEVICE, "%s: the kernel has no TUN/TAP "
+			    "support loaded; try modprobe tun", TUN_PATH);
+		if (errno == EACCES || errno == EPERM)
+			err(EXIT_DEVICE, "%s: run as root, or give this user "
+			    "read and write access to %s and a persistent "
+			    "device (ip tuntap add dev NAME mode %s user USER), "
+			    "then pass -i NAME", TUN_PATH, TUN_PATH,
+			    opt.tap ? "tap" : "tun");
+		err(EXIT_DEVICE, "%s", TUN_PATH);
+	}
+	memset(&ifr, 0, sizeof(ifr));
+	ifr.ifr_flags = (opt.tap ? IFF_TAP : IFF_TUN) | IFF_NO_PI;
+	memcpy(ifr.ifr_name, want, strlen(want));
+	if (ioctl(tp->dev, TUNSETIFF, &ifr) == -1)
+		device_error(want, errno);
+	memcpy(tp->ifname, ifr.ifr_name, IFNAMSIZ);
+	tp->ifname[IFNAMSIZ - 1] = '\0';
+
+	max = (size_t)device_mtu(tp->ifname) + (opt.tap ? ETHER_HEADER : 0);
+	tp->max = max < FRAMING_PACKET_MAX ? max : FRAMING_PACKET_MAX;
+	tp->reserve = framing_encoded_max(opt.framing, tp->max + 1);
+	note("device %s (%s), packets up to %zu bytes", tp->ifname,
+	    opt.tap ? "tap" : "tun", tp->max);
+}
+
+/*
+ * Whether a frame from the stream holds an IPv4 or IPv6 packet whose own
+ * length agrees with the frame's.  Anything else would be refused by the
+ * kernel or, worse, taken as a mangled packet.
+ */
+static int
+is_ip_packet(const uint8_t *p, size_t len)
+{
+	if (len >= 20 && p[0] >> 4 == 4)
+		return (p[0] & 0x0f) >= 5 && (size_t)(p[2] << 8 | p[3]) == len;
+	if (len >= 40 && p[0] >> 4 == 6)
+		return 40 + (size_t)(p[4] << 8 | p[5]) == len;
+	return 0;
+}
+
+static void
+warn_invalid(struct tunpipe *tp, const uint8_t *p, size_t len)
+{
+	unsigned long held;
+
+	if (opt.verbosity < 1 || !ratelimit_pass(&tp->invalid_warning, &held))
+		return;
+	warnx("dropped a %zu-byte frame that is not an IPv4 or IPv6 packet "
+	    "(first byte 0x%02x); is the peer in TAP mode (-T), or using "
+	    "another framing? (%lu more dropped since the last warning)",
+	    len, len > 0 ? p[0] : 0, held);
+}
+
+static void
+warn_device(struct tunpipe *tp, size_t len, int e)
+{
+	unsigned long held;
+
+	if (opt.verbosity < 1 || !ratelimit_pass(&tp->device_warning, &held))
+		return;
+	warnx("write to %s: %s%s; dropped a %zu-byte packet (%lu more dropped "
+	    "since the last warning)", tp->ifname, strerror(e),
+	    e == EIO ? " (is the device down?)" : "", len, held);
+}
+
+static void
+warn_oversize(struct tunpipe *tp)
+{
+	unsigned long held;
+
+	if (opt.verbosity < 1 || !ratelimit_pass(&tp->oversize_warning, &held))
+		return;
+	warnx("dropped a packet from %s over the frame limit of %zu bytes; "
+	    "was its MTU raised after tunpipe started? (%lu more dropped since "
+	    "the last warning)", tp->ifname, tp->max, held);
+}
+
+/* Hands one packet from the stream to the device, or drops and counts it. */
+static void
+deliver_packet(struct tunpipe *tp, const uint8_t *p, size_t len)
+{
+	if (!opt.tap && !is_ip_packet(p, len)) {
+		tp->count.drop_invalid++;
+		warn_invalid(tp, p, len);
+		return;
+	}
+	if (write(tp->dev, p, len) == -1) {
+		tp->count.drop_device++;
+		warn_device(tp, len, errno);
+		return;
+	}
+	tp->count.in_packets++;
+	tp->count.in_bytes += len;
+}
+
+/*
+ * Reads what the stream has, at most one buffer, and delivers every whole
+ * packet in it.  Returns RUNNING, INPUT_ENDED or an exit status.
+ */
+static int
+read_stream(struct tunpipe *tp)
+{
+	struct framing_packet pkt;
+	size_t pos = 0, used;
+	ssize_t n;
+
+	n = read(tp->in, tp->inbuf, sizeof(tp->inbuf));
+	if (n == -1) {
+		if (errno == EAGAIN || errno == EINTR)
+			return RUNNING;
+		warn("read from standard input");
+		return EXIT_FAIL;
+	}
+	if (n == 0)
+		return INPUT_ENDED;
+	while (pos < (size_t)n) {
+		switch (framing_decode(&tp->dec, tp->inbuf + pos, (size_t)n - pos,
+		    &used, &pkt)) {
+		case FRAMING_PACKET:
+			deliver_packet(tp, pkt.data, pkt.len);
+			break;
+		case FRAMING_AGAIN:
+			break;
+		case FRAMING_TOO_BIG:
+			warnx("stream error: a frame announces %zu bytes, over "
+			    "the limit of %zu for %s; the peer most likely uses "
+			    "another framing or mode (tun/tap), or is not "
+			    "tunpipe", pkt.len, tp->max, tp->ifname);
+			return EXIT_STREAM;
+		}
+		pos += used;
+	}
+	return RUNNING;
+}
+
+/* At the end of the input stream: was the last frame whole? */
+static int
+end_of_stream(struct tunpipe *tp)
+{
+	size_t have, want;
+
+	switch (framing_decoder_partial(&tp->dec, &have, &want)) {
+	case FRAMING_IN_HEADER:
+		warnx("input stream ended inside a frame header: %zu of %zu "
+		    "bytes arrived", have, want);
+		return EXIT_STREAM;
+	case FRAMING_IN_PACKET:
+		warnx("input stream ended inside a frame: %zu of %zu bytes of "
+		    "its packet arrived", have, want);
+		return EXIT_STREAM;
+	case FRAMING_BETWEEN:
+		break;
+	}
+	note("end of input stream");
+	return EXIT_END;
+}
+
+/*
+ * Writes pending frames to stdout, as much as it takes now.  Returns RUNNING
+ * or an exit status.
+ */
+static int
+flush_output(struct tunpipe *tp)
+{
+	ssize_t n;
+
+	while (tp->out_head < tp->out_tail) {
+		n = write(tp->out, tp->outbuf + tp->out_head,
+		    tp->out_tail - tp->out_head);
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN)
+				return RUNNING;
+			if (errno == EPIPE) {
+				notice("standard output was closed by its "
+				    "reader; stopping");
+				return EXIT_END;
+			}
+			warn("write to standard output");
+			return EXIT_FAIL;
+		}
+		tp->out_head += (size_t)n;
+	}
+	tp->out_head = tp->out_tail = 0;
+	return RUNNING;
+}
+
+/* Room for one more device read, moving the pending bytes down if need be. */
+static int
+outbuf_has_room(struct tunpipe *tp)
+{
+	if (sizeof(tp->outbuf) - tp->out_tail >= tp->reserve)
+		return 1;
+	if (tp->out_head == 0)
+		return 0;
+	memmove(tp->outbuf, tp->outbuf + tp->out_head,
+	    tp->out_tail - tp->out_head);
+	tp->out_tail -= tp->out_head;
+	tp->out_head = 0;
+	return sizeof(tp->outbuf) - tp->out_tail >= tp->reserve;
+}
+
+/*
+ * Reads packets from the device until it has none or the output buffer is
+ * full, framing each in place.  Returns RUNNING or an exit status.
+ */
+static int
+drain_device(struct tunpipe *tp)
+{
+	size_t hlen = framing_header_len(opt.framing);
+	uint8_t *frame;
+	ssize_t n;
+
+	while (outbuf_has_room(tp)) {
+		frame = tp->outbuf + tp->out_tail;
+		n = read(tp->dev, frame + hlen, tp->max + 1);
+		if (n == -1) {
+			if (errno == EAGAIN || errno == EINTR)
+				return RUNNING;
+			if (errno == EBADFD)
+				warnx("device %s was removed", tp->ifname);
+			else
+				warn("read from %s", tp->ifname);
+			return EXIT_FAIL;
+		}
+		if ((size_t)n > tp->max) {
+			tp->count.drop_oversize++;
+			warn_oversize(tp);
+			continue;
+		}
+		tp->out_tail += framing_encode(opt.framing, frame, (size_t)n);
+		tp->count.out_packets++;
+		tp->count.out_bytes += (size_t)n;
+	}
+	return RUNNING;
+}
+
+/* Gives pending output a last, bounded chance to leave at the end. */
+static void
+flush_before_exit(struct tunpipe *tp)
+{
+	struct pollfd pfd = { .fd = tp->out, .events = POLLOUT };
+	struct timespec start, now;
+	long waited = 0;
+
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	while (tp->out_head < tp->out_tail && waited < FLUSH_MS) {
+		if (poll(&pfd, 1, FLUSH_MS - waited) <= 0)
+			return;
+		if (flush_output(tp) != RUNNING)
+			return;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		waited = (now.tv_sec - start.tv_sec) * 1000 +
+		    (now.tv_nsec - start.tv_nsec) / 1000000;
+	}
+}
+
+/*
+ * The packet loop.  It polls the device, stdin and stdout.  The device is
+ * read only while the output buffer has room for another packet, so when
+ * stdout cannot take more the kernel's queue fills and drops, as a full
+ * link would, and memory stays bounded.  Stdin is read whenever it has
+ * data, since device writes do not block.  Returns the exit status.
+ */
+static int
+run(struct tunpipe *tp, const sigset_t *waitmask)
+{
+	enum { DEV, IN, OUT };
+	struct pollfd pfd[3];
+	int status = RUNNING;
+
+	pfd[DEV].fd = tp->dev;
+	pfd[IN].fd = tp->in;
+	pfd[OUT].fd = tp->out;
+	while (status == RUNNING) {
+		pfd[DEV].events = outbuf_has_room(tp) ? POLLIN : 0;
+		pfd[IN].events = POLLIN;
+		pfd[OUT].events = tp->out_head < tp->out_tail ? POLLOUT : 0;
+		if (ppoll(pfd, 3, NULL, waitmask) == -1 && errno != EINTR) {
+			warn("ppoll");
+			return EXIT_FAIL;
+		}
+		if (stop_signal) {
+			note("stopped by signal %d (%s)", (int)stop_signal,
+			    strsignal(stop_signal));
+			return EXIT_END;
+		}
+		if (counters_wanted) {
+			counters_wanted = 0;
+			print_counters(tp);
+		}
+		if (pfd[OUT].revents)
+			status = flush_output(tp);
+		if (status == RUNNING && pfd[DEV].revents) {
+			status = drain_device(tp);
+			if (status == RUNNING)
+				status = flush_output(tp);
+		}
+		if (status == RUNNING && pfd[IN].revents)
+			status = read_stream(tp);
+		if (status == INPUT_ENDED) {
+			flush_before_exit(tp);
+			status = end_of_stream(tp);
+		}
+	}
+	return status;
+}
+
+/*
+ * Makes a stream descriptor nonblocking, so that a full stdout never stalls
+ * the other direction.  Returns the old flags, to be put back at exit: the
+ * descriptor may be shared with the shell.
+ */
+static int
+set_nonblocking(int fd, const char *what)
+{
+	int flags;
+
+	if (isatty(fd))
+		errx(EXIT_USAGE, "%s is a terminal: tunpipe speaks a binary "
+		    "stream; connect it to a pipe, a FIFO, nc or ssh", what);
+	if ((flags = fcntl(fd, F_GETFL)) == -1)
+		err(EXIT_USAGE, "%s", what);
+	if (fcntl(fd, F_SETFL, flags | O_NONBLOCK) == -1)
+		err(EXIT_FAIL, "%s: cannot make it nonblocking", what);
+	return flags;
+}
+
+int
+main(int argc, char *argv[])
+{
+	static struct tunpipe tp;
+	sigset_t waitmask;
+	int in_flags, out_flags, status;
+
+	/* Whole lines, so that two tunpipes sharing a terminal do not mix. */
+	setvbuf(stderr, NULL, _IOLBF, 0);
+	parse_options(argc, argv);
+	tp.in = STDIN_FILENO;
+	tp.out = STDOUT_FILENO;
+	in_flags = set_nonblocking(tp.in, "standard input");
+	out_flags = set_nonblocking(tp.out, "standard output");
+	setup_signals(&waitmask);
+	open_device(&tp);
+	framing_decoder_init(&tp.dec, opt.framing, tp.max, tp.assembly);
+
+	status = run(&tp, &waitmask);
+
+	if (opt.verbosity >= 2)
+		print_counters(&tp);
+	fcntl(tp.in, F_SETFL, in_flags);
+	fcntl(tp.out, F_SETFL, out_flags);
+	close(tp.dev);
+	return status;
+}
