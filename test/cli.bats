@@ -42,3 +42,13 @@ load helpers
 	[ "$status" = 3 ]
 	[[ "$output" == *"run as root"*"ip tuntap add dev NAME mode tun user USER"* ]]
 }
+
+@test "the sources build without a warning under gcc and under clang" {
+	for cc in gcc clang; do
+		run "$cc" -O2 -Wall -Wextra -o "$BATS_TEST_TMPDIR/tunpipe-$cc" \
+		    "$BATS_TEST_DIRNAME/../tunpipe.c" "$BATS_TEST_DIRNAME/../framing.c"
+		echo "$cc: $output"
+		[ "$status" = 0 ]
+		[ -z "$output" ]
+	done
+}
