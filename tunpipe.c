@@ -6,16 +6,22 @@
 
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 
 #include <linux/if.h>
 #include <linux/if_tun.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <arpa/inet.h>
 
 #include <err.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <grp.h>
 #include <inttypes.h>
 #include <poll.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -35,6 +41,9 @@
 #define ETHER_HEADER	18		/* Ethernet header with a VLAN tag */
 #define FLUSH_MS	1000		/* at EOF, how long pending output may wait */
 #define WARN_INTERVAL	5		/* seconds between repeated warnings */
+#define MAX_ADDRESSES	16		/* -a given this many times at most */
+#define MTU_MIN		68		/* the kernel's minimum for IPv4 */
+#define MTU_MIN_IPV6	1280
 
 /*
  * Exit statuses; README.md lists them for users.  The loop's helpers return
@@ -50,11 +59,28 @@ enum {
 	INPUT_ENDED = -2,	/* not an exit yet: stdin reached EOF */
 };
 
+struct address {
+	const char *text;	/* as given, for messages */
+	int family;		/* AF_INET or AF_INET6 */
+	uint8_t bytes[16];
+	int prefix;
+};
+
 struct options {
 	const char *ifname;	/* NULL: the kernel picks tun%d or tap%d */
 	int tap;
 	int verbosity;		/* 0 -q, 1 default, 2 -v */
 	enum framing_type framing;
+	struct address addresses[MAX_ADDRESSES];
+	size_t naddresses;
+	int mtu;		/* 0: leave the device's MTU alone */
+	const char *up, *down;	/* hook commands, or NULL */
+	int persist;
+	const char *owner;	/* -o: the device's owner, or NULL */
+	uid_t owner_uid;
+	const char *user;	/* -U: whom to become, or NULL */
+	uid_t user_uid;
+	gid_t user_gid;
 };
 
 struct counters {
@@ -74,6 +100,8 @@ struct ratelimit {
 struct tunpipe {
 	int dev, in, out;
 	char ifname[IFNAMSIZ];
+	int mtu;
+	struct timespec started;
 	size_t max;			/* largest packet, either way */
 	size_t reserve;			/* outbuf room one device read needs */
 	struct framing_decoder dec;
@@ -88,12 +116,19 @@ struct tunpipe {
 static struct options opt = { .verbosity = 1, .framing = FRAMING_LEN16 };
 static volatile sig_atomic_t stop_signal, counters_wanted;
 
-static const char shortopts[] = "hi:qTVv";
+static const char shortopts[] = "a:d:hi:m:o:pqTU:u:Vv";
 static const struct option longopts[] = {
+	{ "address",	required_argument,	NULL, 'a' },
+	{ "down",	required_argument,	NULL, 'd' },
 	{ "help",	no_argument,		NULL, 'h' },
 	{ "interface",	required_argument,	NULL, 'i' },
+	{ "mtu",	required_argument,	NULL, 'm' },
+	{ "owner",	required_argument,	NULL, 'o' },
+	{ "persist",	no_argument,		NULL, 'p' },
 	{ "quiet",	no_argument,		NULL, 'q' },
 	{ "tap",	no_argument,		NULL, 'T' },
+	{ "user",	required_argument,	NULL, 'U' },
+	{ "up",		required_argument,	NULL, 'u' },
 	{ "version",	no_argument,		NULL, 'V' },
 	{ "verbose",	no_argument,		NULL, 'v' },
 	{ NULL,		0,			NULL, 0 }
@@ -102,7 +137,8 @@ static const struct option longopts[] = {
 static void
 usage(FILE *f)
 {
-	fprintf(f, "usage: tunpipe [-hqTVv] [-i name]\n");
+	fprintf(f, "usage: tunpipe [-hpqTVv] [-a address/prefix] [-d command] "
+	    "[-i name] [-m mtu] [-o user] [-U user] [-u command]\n");
 }
 
 static void
@@ -113,9 +149,18 @@ help(void)
 	    "Moves packets between a TUN (or TAP) device and standard input and\n"
 	    "output, each framed as a 2-byte big-endian length and the packet.\n"
 	    "\n"
+	    "  -a, --address ADDR/PREFIX  set an IPv4 or IPv6 address (repeatable)\n"
+	    "                        and bring the link up\n"
+	    "  -d, --down CMD        run CMD through /bin/sh at exit\n"
 	    "  -i, --interface NAME  device name, or a persistent device to attach to\n"
 	    "                        (default: the kernel picks tun%%d or tap%%d)\n"
+	    "  -m, --mtu MTU         set the device MTU, and so the largest frame\n"
+	    "  -o, --owner USER      make USER the device's owner\n"
+	    "  -p, --persist         create the device persistent: it outlives tunpipe\n"
 	    "  -T, --tap             carry Ethernet frames (TAP) instead of IP packets\n"
+	    "  -U, --user USER       run the packet loop as USER, without privilege\n"
+	    "  -u, --up CMD          run CMD through /bin/sh once the device is ready;\n"
+	    "                        it sees TUNPIPE_IFNAME, TUNPIPE_MTU, TUNPIPE_MODE\n"
 	    "  -v, --verbose         report the device name, and counters at exit\n"
 	    "  -q, --quiet           report errors only\n"
 	    "  -h, --help            print this help and exit\n"
@@ -212,12 +257,16 @@ static void
 print_counters(const struct tunpipe *tp)
 {
 	const struct counters *c = &tp->count;
+	struct timespec now;
 
-	fprintf(stderr, "tunpipe: %s: to stream: %" PRIu64 " packets, %" PRIu64
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	fprintf(stderr, "tunpipe: %s (%s, mtu %d, up %lds): to stream: %"
+	    PRIu64 " packets, %" PRIu64
 	    " bytes; from stream: %" PRIu64 " packets, %" PRIu64 " bytes;"
 	    " empty frames: %" PRIu64 "; dropped: %" PRIu64 " not IP, %"
 	    PRIu64 " device write failed, %" PRIu64 " over the MTU\n",
-	    tp->ifname, c->out_packets, c->out_bytes, c->in_packets,
+	    tp->ifname, opt.tap ? "tap" : "tun", tp->mtu,
+	    (long)(now.tv_sec - tp->started.tv_sec), c->out_packets, c->out_bytes, c->in_packets,
 	    c->in_bytes, tp->dec.keepalives, c->drop_invalid, c->drop_device,
 	    c->drop_oversize);
 }
@@ -235,19 +284,145 @@ check_ifname(const char *name)
 		    "digits and '-', and no '/', ':' or spaces", name);
 }
 
+/* Parses -a's ADDRESS[/PREFIX]; no prefix means a single host. */
+static void
+parse_address(const char *arg)
+{
+	struct address *a = &opt.addresses[opt.naddresses];
+	char text[INET6_ADDRSTRLEN + 8], *slash, *end;
+	long prefix;
+	int bits;
+
+	if (opt.naddresses == MAX_ADDRESSES)
+		errx(EXIT_USAGE, "-a %s: at most %d addresses", arg,
+		    MAX_ADDRESSES);
+	if (strlen(arg) >= sizeof(text))
+		errx(EXIT_USAGE, "-a %s: not an address/prefix", arg);
+	strcpy(text, arg);
+	if ((slash = strchr(text, '/')) != NULL)
+		*slash = '\0';
+	if (inet_pton(AF_INET, text, a->bytes) == 1)
+		a->family = AF_INET;
+	else if (inet_pton(AF_INET6, text, a->bytes) == 1)
+		a->family = AF_INET6;
+	else
+		errx(EXIT_USAGE, "-a %s: '%s' is not an IPv4 or IPv6 address",
+		    arg, text);
+	bits = a->family == AF_INET ? 32 : 128;
+	prefix = bits;
+	if (slash != NULL) {
+		errno = 0;
+		prefix = strtol(slash + 1, &end, 10);
+		if (slash[1] == '\0' || *end != '\0' || errno != 0 ||
+		    prefix < 0 || prefix > bits)
+			errx(EXIT_USAGE, "-a %s: the prefix must be a number "
+			    "from 0 to %d", arg, bits);
+	}
+	a->prefix = (int)prefix;
+	a->text = arg;
+	opt.naddresses++;
+}
+
+/* Parses a whole decimal number within [min, max], or exits naming it. */
+static long
+parse_number(const char *arg, const char *what, long min, long max)
+{
+	char *end;
+	long n;
+
+	errno = 0;
+	n = strtol(arg, &end, 10);
+	if (*arg == '\0' || *end != '\0' || errno != 0 || n < min || n > max)
+		errx(EXIT_USAGE, "%s %s: must be a number from %ld to %ld",
+		    what, arg, min, max);
+	return n;
+}
+
+/* Looks up a user by name or number, or exits naming it. */
+static struct passwd *
+lookup_user(const char *name, const char *what)
+{
+	struct passwd *pw;
+
+	errno = 0;
+	if ((pw = getpwnam(name)) == NULL && strspn(name, "0123456789") ==
+	    strlen(name) && *name != '\0')
+		pw = getpwuid((uid_t)strtoul(name, NULL, 10));
+	if (pw == NULL)
+		errx(EXIT_USAGE, "%s %s: no such user", what, name);
+	return pw;
+}
+
+/* An option that takes one value may be given only once. */
+static const char *
+once(const char *old, const char *arg, int c)
+{
+	if (old != NULL)
+		errx(EXIT_USAGE, "-%c given twice", c);
+	return arg;
+}
+
+/* Checks the options against each other, once all are known. */
+static void
+check_options(void)
+{
+	size_t i;
+
+	for (i = 0; i < opt.naddresses; i++)
+		if (opt.addresses[i].family == AF_INET6 && opt.mtu != 0 &&
+		    opt.mtu < MTU_MIN_IPV6)
+			errx(EXIT_USAGE, "-m %d: IPv6 needs an MTU of at least "
+			    "%d, and -a %s is IPv6", opt.mtu, MTU_MIN_IPV6,
+			    opt.addresses[i].text);
+	if (opt.persist && opt.ifname == NULL)
+		warnx("-p without -i: the persistent device gets the "
+		    "kernel's choice of name; -v prints it");
+}
+
 static void
 parse_options(int argc, char *argv[])
 {
+	struct passwd *pw;
 	int c;
 
 	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
 		switch (c) {
+		case 'a':
+			parse_address(optarg);
+			break;
+		case 'd':
+			opt.down = once(opt.down, optarg, c);
+			break;
+		case 'm':
+			if (opt.mtu != 0)
+				errx(EXIT_USAGE, "-m given twice");
+			opt.mtu = (int)parse_number(optarg, "-m", MTU_MIN,
+			    FRAMING_PACKET_MAX);
+			break;
+		case 'o':
+			opt.owner = once(opt.owner, optarg, c);
+			opt.owner_uid = lookup_user(optarg, "-o")->pw_uid;
+			break;
+		case 'p':
+			opt.persist = 1;
+			break;
+		case 'U':
+			opt.user = once(opt.user, optarg, c);
+			pw = lookup_user(optarg, "-U");
+			opt.user_uid = pw->pw_uid;
+			opt.user_gid = pw->pw_gid;
+			if ((opt.user = strdup(pw->pw_name)) == NULL)
+				err(EXIT_FAIL, "strdup");
+			break;
+		case 'u':
+			opt.up = once(opt.up, optarg, c);
+			break;
 		case 'h':
 			help();
 			exit(0);
 		case 'i':
 			check_ifname(optarg);
-			opt.ifname = optarg;
+			opt.ifname = once(opt.ifname, optarg, c);
 			break;
 		case 'q':
 			opt.verbosity = 0;
@@ -271,6 +446,7 @@ parse_options(int argc, char *argv[])
 		usage(stderr);
 		exit(EXIT_USAGE);
 	}
+	check_options();
 }
 
 /* Explains why TUNSETIFF failed, in terms of what to do about it. */
@@ -299,34 +475,37 @@ device_error(const char *name, int e)
 	}
 }
 
-/* Reads the device's MTU, which sets the largest packet either way. */
-static int
-device_mtu(const char *name)
+/* An ifreq naming the device, for the interface ioctls. */
+static struct ifreq
+ifreq_of(const struct tunpipe *tp)
 {
 	struct ifreq ifr;
-	int s, mtu;
 
-	if ((s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1)
-		err(EXIT_DEVICE, "socket");
 	memset(&ifr, 0, sizeof(ifr));
-	memcpy(ifr.ifr_name, name, strlen(name));
-	if (ioctl(s, SIOCGIFMTU, &ifr) == -1)
-		err(EXIT_DEVICE, "SIOCGIFMTU %s", name);
-	mtu = ifr.ifr_mtu;
-	close(s);
-	return mtu;
+	memcpy(ifr.ifr_name, tp->ifname, sizeof(tp->ifname));
+	return ifr;
+}
+
+/* What to say when configuring the device was not allowed. */
+static const char *
+privilege_hint(int e)
+{
+	if (e == EPERM || e == EACCES)
+		return ": configuring a device needs CAP_NET_ADMIN; run as "
+		    "root, or configure the persistent device once as root and "
+		    "leave -a, -m, -o and -p out";
+	return "";
 }
 
 /*
  * Creates the device, or attaches to the persistent one of that name, and
- * sizes the frames from its MTU.
+ * makes it persistent or gives it an owner when asked.
  */
 static void
 open_device(struct tunpipe *tp)
 {
 	const char *want = opt.ifname ? opt.ifname : opt.tap ? "tap%d" : "tun%d";
 	struct ifreq ifr;
-	size_t max;
 
 	tp->dev = open(TUN_PATH, O_RDWR | O_NONBLOCK | O_CLOEXEC);
 	if (tp->dev == -1) {
@@ -348,12 +527,178 @@ open_device(struct tunpipe *tp)
 		device_error(want, errno);
 	memcpy(tp->ifname, ifr.ifr_name, IFNAMSIZ);
 	tp->ifname[IFNAMSIZ - 1] = '\0';
+	note("device %s (%s)", tp->ifname, opt.tap ? "tap" : "tun");
 
-	max = (size_t)device_mtu(tp->ifname) + (opt.tap ? ETHER_HEADER : 0);
+	if (opt.owner != NULL &&
+	    ioctl(tp->dev, TUNSETOWNER, (unsigned long)opt.owner_uid) == -1)
+		err(EXIT_DEVICE, "TUNSETOWNER %s %s%s", tp->ifname, opt.owner,
+		    privilege_hint(errno));
+	if (opt.persist && ioctl(tp->dev, TUNSETPERSIST, 1UL) == -1)
+		err(EXIT_DEVICE, "TUNSETPERSIST %s%s", tp->ifname,
+		    privilege_hint(errno));
+}
+
+/*
+ * Adds one address to the device through rtnetlink, which, unlike the
+ * ioctls, takes IPv4 and IPv6 alike.  NLM_F_REPLACE makes it idempotent,
+ * so attaching again to a persistent device with the same -a is no error.
+ */
+static void
+add_address(int nl, int ifindex, const struct address *a, const char *ifname)
+{
+	struct {
+		struct nlmsghdr nh;
+		struct ifaddrmsg ifa;
+		uint8_t attrs[2 * RTA_SPACE(16)];
+	} req;
+	struct {
+		struct nlmsghdr nh;
+		struct nlmsgerr err;
+	} ack;
+	size_t alen = a->family == AF_INET ? 4 : 16;
+	unsigned short types[] = { IFA_LOCAL, IFA_ADDRESS };
+	struct rtattr *rta;
+	size_t i;
+
+	memset(&req, 0, sizeof(req));
+	req.nh.nlmsg_len = NLMSG_LENGTH(sizeof(req.ifa));
+	req.nh.nlmsg_type = RTM_NEWADDR;
+	req.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE |
+	    NLM_F_REPLACE;
+	req.ifa.ifa_family = (uint8_t)a->family;
+	req.ifa.ifa_prefixlen = (uint8_t)a->prefix;
+	req.ifa.ifa_index = (unsigned)ifindex;
+	for (i = 0; i < 2; i++) {
+		rta = (struct rtattr *)((uint8_t *)&req +
+		    NLMSG_ALIGN(req.nh.nlmsg_len));
+		rta->rta_type = types[i];
+		rta->rta_len = (unsigned short)RTA_LENGTH(alen);
+		memcpy(RTA_DATA(rta), a->bytes, alen);
+		req.nh.nlmsg_len = NLMSG_ALIGN(req.nh.nlmsg_len) +
+		    RTA_SPACE(alen);
+	}
+	if (send(nl, &req, req.nh.nlmsg_len, 0) == -1)
+		err(EXIT_DEVICE, "rtnetlink");
+	if (recv(nl, &ack, sizeof(ack), 0) < (ssize_t)sizeof(ack) ||
+	    ack.nh.nlmsg_type != NLMSG_ERROR)
+		errx(EXIT_DEVICE, "rtnetlink: no answer to adding %s", a->text);
+	if (ack.err.error != 0) {
+		errno = -ack.err.error;
+		err(EXIT_DEVICE, "adding address %s to %s%s", a->text, ifname,
+		    privilege_hint(errno));
+	}
+}
+
+static void
+add_addresses(struct tunpipe *tp, int ctl)
+{
+	struct ifreq ifr = ifreq_of(tp);
+	size_t i;
+	int nl;
+
+	if (ioctl(ctl, SIOCGIFINDEX, &ifr) == -1)
+		err(EXIT_DEVICE, "SIOCGIFINDEX %s", tp->ifname);
+	if ((nl = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC,
+	    NETLINK_ROUTE)) == -1)
+		err(EXIT_DEVICE, "rtnetlink socket");
+	for (i = 0; i < opt.naddresses; i++)
+		add_address(nl, ifr.ifr_ifindex, &opt.addresses[i],
+		    tp->ifname);
+	close(nl);
+}
+
+/*
+ * Sets what the options ask of the device (MTU, addresses, link up), then
+ * sizes the frames from the MTU it ends up with.
+ */
+static void
+configure_device(struct tunpipe *tp)
+{
+	struct ifreq ifr = ifreq_of(tp);
+	size_t max;
+	int ctl;
+
+	if ((ctl = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1)
+		err(EXIT_DEVICE, "socket");
+	if (opt.mtu != 0) {
+		ifr.ifr_mtu = opt.mtu;
+		if (ioctl(ctl, SIOCSIFMTU, &ifr) == -1)
+			err(EXIT_DEVICE, "SIOCSIFMTU %s %d%s", tp->ifname,
+			    opt.mtu, privilege_hint(errno));
+	}
+	if (opt.naddresses > 0) {
+		add_addresses(tp, ctl);
+		if (ioctl(ctl, SIOCGIFFLAGS, &ifr) == -1)
+			err(EXIT_DEVICE, "SIOCGIFFLAGS %s", tp->ifname);
+		ifr.ifr_flags |= IFF_UP;
+		if (ioctl(ctl, SIOCSIFFLAGS, &ifr) == -1)
+			err(EXIT_DEVICE, "SIOCSIFFLAGS %s up%s", tp->ifname,
+			    privilege_hint(errno));
+	}
+	if (ioctl(ctl, SIOCGIFMTU, &ifr) == -1)
+		err(EXIT_DEVICE, "SIOCGIFMTU %s", tp->ifname);
+	close(ctl);
+
+	tp->mtu = ifr.ifr_mtu;
+	max = (size_t)tp->mtu + (opt.tap ? ETHER_HEADER : 0);
 	tp->max = max < FRAMING_PACKET_MAX ? max : FRAMING_PACKET_MAX;
 	tp->reserve = framing_encoded_max(opt.framing, tp->max + 1);
-	note("device %s (%s), packets up to %zu bytes", tp->ifname,
-	    opt.tap ? "tap" : "tun", tp->max);
+}
+
+/*
+ * Runs a --up or --down command through /bin/sh and returns its exit
+ * status (128 plus the signal that killed it).  Its stdout goes to stderr,
+ * since tunpipe's stdout is the stream, and its stdin is /dev/null.
+ */
+static int
+run_hook(const struct tunpipe *tp, const char *which, const char *cmd)
+{
+	char mtu[16];
+	sigset_t none;
+	int status, fd;
+	pid_t pid;
+
+	snprintf(mtu, sizeof(mtu), "%d", tp->mtu);
+	if ((pid = fork()) == -1)
+		err(EXIT_FAIL, "%s: fork", which);
+	if (pid == 0) {
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		signal(SIGPIPE, SIG_DFL);
+		if ((fd = open("/dev/null", O_RDONLY)) == -1 ||
+		    dup2(fd, STDIN_FILENO) == -1 ||
+		    dup2(STDERR_FILENO, STDOUT_FILENO) == -1)
+			err(127, "%s", which);
+		setenv("TUNPIPE_IFNAME", tp->ifname, 1);
+		setenv("TUNPIPE_MTU", mtu, 1);
+		setenv("TUNPIPE_MODE", opt.tap ? "tap" : "tun", 1);
+		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		err(127, "%s: /bin/sh", which);
+	}
+	while (waitpid(pid, &status, 0) == -1)
+		if (errno != EINTR)
+			err(EXIT_FAIL, "%s: waitpid", which);
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return WEXITSTATUS(status);
+}
+
+/*
+ * Becomes opt.user for good: supplementary groups, then gid, then uid, so
+ * that no capability survives.  Checks that root cannot be regained.
+ */
+static void
+drop_privileges(void)
+{
+	if (initgroups(opt.user, opt.user_gid) == -1)
+		err(EXIT_FAIL, "-U %s: initgroups", opt.user);
+	if (setgid(opt.user_gid) == -1)
+		err(EXIT_FAIL, "-U %s: setgid", opt.user);
+	if (setuid(opt.user_uid) == -1)
+		err(EXIT_FAIL, "-U %s: setuid", opt.user);
+	if (opt.user_uid != 0 && setuid(0) != -1)
+		errx(EXIT_FAIL, "-U %s: could become root again", opt.user);
+	note("running as %s", opt.user);
 }
 
 /*
@@ -660,12 +1005,33 @@ set_nonblocking(int fd, const char *what)
 	return flags;
 }
 
+/*
+ * Sets the device up and runs the --up command: everything that needs
+ * privilege.  Returns 0, or the --up command's failing status.
+ */
+static int
+start_device(struct tunpipe *tp)
+{
+	int status;
+
+	open_device(tp);
+	configure_device(tp);
+	clock_gettime(CLOCK_MONOTONIC, &tp->started);
+	if (opt.up != NULL && (status = run_hook(tp, "--up", opt.up)) != 0) {
+		warnx("--up command exited with status %d; stopping", status);
+		return status;
+	}
+	if (opt.user != NULL)
+		drop_privileges();
+	return 0;
+}
+
 int
 main(int argc, char *argv[])
 {
 	static struct tunpipe tp;
 	sigset_t waitmask;
-	int in_flags, out_flags, status;
+	int in_flags, out_flags, status, down;
 
 	/* Whole lines, so that two tunpipes sharing a terminal do not mix. */
 	setvbuf(stderr, NULL, _IOLBF, 0);
@@ -675,13 +1041,17 @@ main(int argc, char *argv[])
 	in_flags = set_nonblocking(tp.in, "standard input");
 	out_flags = set_nonblocking(tp.out, "standard output");
 	setup_signals(&waitmask);
-	open_device(&tp);
-	framing_decoder_init(&tp.dec, opt.framing, tp.max, tp.assembly);
 
-	status = run(&tp, &waitmask);
-
-	if (opt.verbosity >= 2)
-		print_counters(&tp);
+	if ((status = start_device(&tp)) == 0) {
+		framing_decoder_init(&tp.dec, opt.framing, tp.max,
+		    tp.assembly);
+		status = run(&tp, &waitmask);
+		if (opt.verbosity >= 2)
+			print_counters(&tp);
+		if (opt.down != NULL &&
+		    (down = run_hook(&tp, "--down", opt.down)) != 0)
+			warnx("--down command exited with status %d", down);
+	}
 	fcntl(tp.in, F_SETFL, in_flags);
 	fcntl(tp.out, F_SETFL, out_flags);
 	close(tp.dev);

@@ -34,7 +34,7 @@ counters_of() {
 	wait_for 5 grep -q 'to stream:' "$T/b.err"
 	[ "$(counters_of "$T/a.err")" = "10 1280 10 1280" ]
 	[ "$(counters_of "$T/b.err")" = "10 1280 10 1280" ]
-	grep -q 'tpa: to stream: .* dropped: 0 not IP, 0 device write failed' "$T/a.err"
+	grep -qE 'tpa \(tun, mtu 1500, up [0-9]+s\): to stream: .* dropped: 0 not IP, 0 device write failed' "$T/a.err"
 
 	ns B ping -c 5 -i 0.1 -s 100 -W 2 10.77.0.1
 	kill -USR1 "$PID_A"
@@ -42,13 +42,13 @@ counters_of() {
 	[ "$(counters_of "$T/a.err")" = "15 1920 15 1920" ]
 }
 
-@test "-v prints the device name at start and the counters at exit" {
+@test "-v prints the device name at start, and name, mode, MTU, uptime and counters at exit" {
 	persistent_device A tpa
 	frames "$IPV4_PACKET" "" "$IPV4_PACKET" >"$T/stream"
 	run tunpipe_reads -v -i tpa
 	[ "$status" = 0 ]
 	[[ "${lines[0]}" == *"device tpa (tun)"* ]]
-	[[ "$output" == *"tpa: to stream: 0 packets, 0 bytes; from stream: 2 packets, 56 bytes; empty frames: 1;"* ]]
+	grep -qE 'tpa \(tun, mtu 1500, up [0-9]+s\): to stream: 0 packets, 0 bytes; from stream: 2 packets, 56 bytes; empty frames: 1;' <<<"$output"
 }
 
 @test "-q keeps warnings quiet, but errors still show" {

@@ -124,9 +124,15 @@ has_link() { ns "$1" ip link show "$2"; }
 
 # tunnel_up [TUNPIPE OPTIONS...]: tunpipe A (device tpa, namespace A) and
 # tunpipe B (device tpb, namespace B) joined by two FIFOs.  With RELAY_ARGS
-# set, each direction passes through the re-cutting relay.  Sets PID_A and
+# set, each direction passes through the re-cutting relay.  The arrays
+# A_OPTS and B_OPTS add options for one end only; A_WRAP and B_WRAP, a
+# command that runs that end's tunpipe (test/as-user, say).  Sets PID_A and
 # PID_B; their stderr is in $T/a.err and $T/b.err.
 tunnel_up() {
+	local a=("${A_WRAP[@]+"${A_WRAP[@]}"}" "$TUNPIPE" -v -i "${DEV_A:-tpa}" "$@"
+	    "${A_OPTS[@]+"${A_OPTS[@]}"}")
+	local b=("${B_WRAP[@]+"${B_WRAP[@]}"}" "$TUNPIPE" -v -i "${DEV_B:-tpb}" "$@"
+	    "${B_OPTS[@]+"${B_OPTS[@]}"}")
 	mkfifo "$T/ab" "$T/ba"
 	if [ -n "${RELAY_ARGS+set}" ]; then
 		mkfifo "$T/a.out" "$T/b.out"
@@ -136,20 +142,20 @@ tunnel_up() {
 		# shellcheck disable=SC2086
 		"$RELAY" $RELAY_ARGS <"$T/b.out" >"$T/ba" 3>&- &
 		remember $!
-		ns_bg A "$TUNPIPE" -v -i tpa "$@" <"$T/ba" >"$T/a.out" 2>"$T/a.err" &
+		ns_bg A "${a[@]}" <"$T/ba" >"$T/a.out" 2>"$T/a.err" &
 		PID_A=$!
-		ns_bg B "$TUNPIPE" -v -i tpb "$@" >"$T/b.out" <"$T/ab" 2>"$T/b.err" &
+		ns_bg B "${b[@]}" >"$T/b.out" <"$T/ab" 2>"$T/b.err" &
 		PID_B=$!
 	else
-		ns_bg A "$TUNPIPE" -v -i tpa "$@" <"$T/ba" >"$T/ab" 2>"$T/a.err" &
+		ns_bg A "${a[@]}" <"$T/ba" >"$T/ab" 2>"$T/a.err" &
 		PID_A=$!
-		ns_bg B "$TUNPIPE" -v -i tpb "$@" >"$T/ba" <"$T/ab" 2>"$T/b.err" &
+		ns_bg B "${b[@]}" >"$T/ba" <"$T/ab" 2>"$T/b.err" &
 		PID_B=$!
 	fi
 	remember "$PID_A"
 	remember "$PID_B"
-	wait_for 5 has_link A tpa || { cat "$T/a.err" >&2; return 1; }
-	wait_for 5 has_link B tpb || { cat "$T/b.err" >&2; return 1; }
+	wait_for 5 has_link A "${DEV_A:-tpa}" || { cat "$T/a.err" >&2; return 1; }
+	wait_for 5 has_link B "${DEV_B:-tpb}" || { cat "$T/b.err" >&2; return 1; }
 }
 
 # address_tunnel: gives the tunnel ends their addresses and brings them up.
