@@ -29,30 +29,23 @@ trap 'exit 130' INT TERM
 
 step() { printf '\n== %s\n' "$*"; }
 
-step "two namespaces, $a and $b, joined by FIFOs through two tunpipes"
+step "two namespaces, $a (10.77.0.1, fd77::1) and $b (10.77.0.2, fd77::2),"
+echo "   joined by FIFOs through two tunpipes"
 ip netns add "$a"
 ip netns add "$b"
 mkfifo "$dir/ab" "$dir/ba"
 # The opening order matters: each FIFO open waits for the other end.
-ip netns exec "$a" "$tunpipe" -v -i tun0 <"$dir/ba" >"$dir/ab" &
+ip netns exec "$a" "$tunpipe" -v -i tun0 -a 10.77.0.1/24 -a fd77::1/64 \
+    <"$dir/ba" >"$dir/ab" &
 pids="$pids $!"
-ip netns exec "$b" "$tunpipe" -v -i tun0 >"$dir/ba" <"$dir/ab" &
+ip netns exec "$b" "$tunpipe" -v -i tun0 -a 10.77.0.2/24 -a fd77::2/64 \
+    >"$dir/ba" <"$dir/ab" &
 pids="$pids $!"
 for ns in "$a" "$b"; do
 	for _ in $(seq 50); do
-		ip -n "$ns" link show tun0 >/dev/null 2>&1 && break
+		ip -n "$ns" -o addr show dev tun0 2>/dev/null | grep -q fd77 && break
 		sleep 0.1
 	done
-done
-
-step "addresses 10.77.0.1 ($a) and 10.77.0.2 ($b), fd77::1 and fd77::2"
-ip -n "$a" addr add 10.77.0.1/24 dev tun0
-ip -n "$b" addr add 10.77.0.2/24 dev tun0
-ip -n "$a" -6 addr add fd77::1/64 dev tun0 nodad
-ip -n "$b" -6 addr add fd77::2/64 dev tun0 nodad
-for ns in "$a" "$b"; do
-	ip -n "$ns" link set lo up
-	ip -n "$ns" link set tun0 up
 done
 ip -n "$a" addr show dev tun0
 
