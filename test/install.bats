@@ -1,0 +1,126 @@
+#!/usr/bin/env bats
+# Installing tunpipe: make install and uninstall, a manual page that agrees
+# with the program, and a static binary that carries a tunnel.
+
+load helpers
+
+TOP=$BATS_TEST_DIRNAME/..
+MANPAGE=$TOP/tunpipe.1
+
+teardown() {
+	[ -z "${T:-}" ] || netns_teardown
+}
+
+# need COMMAND PACKAGE: skips (fails in CI) when COMMAND is missing.
+need() {
+	command -v "$1" >/dev/null 2>&1 ||
+	    skip_or_fail "$1 is not installed (Debian: $2; make check installs it)"
+}
+
+# build_copy: copies the sources to $SRC and builds there, so that the
+# tests never touch the ./tunpipe the other tests run.
+build_copy() {
+	SRC=$BATS_TEST_TMPDIR/src
+	mkdir -p "$SRC"
+	cp "$TOP/Makefile" "$TOP"/*.[ch] "$MANPAGE" "$SRC"
+}
+
+# rendered: the manual page as text, without overstrikes.
+rendered() {
+	mandoc -T utf8 "$MANPAGE" | col -b
+}
+
+@test "make install puts the program and its manual under DESTDIR; make uninstall removes them" {
+	local root=$BATS_TEST_TMPDIR/root
+	build_copy
+	make -C "$SRC" install DESTDIR="$root" PREFIX=/usr
+	[ -x "$root/usr/bin/tunpipe" ]
+	[ "$(stat -c %a "$root/usr/bin/tunpipe")" = 755 ]
+	[ "$(stat -c %a "$root/usr/share/man/man1/tunpipe.1")" = 644 ]
+	cmp "$MANPAGE" "$root/usr/share/man/man1/tunpipe.1"
+	run "$root/usr/bin/tunpipe" --version
+	[ "$status" = 0 ]
+	[[ "$output" =~ ^tunpipe\ [0-9]+\.[0-9]+\.[0-9]+$ ]]
+
+	make -C "$SRC" uninstall DESTDIR="$root" PREFIX=/usr
+	[ ! -e "$root/usr/bin/tunpipe" ]
+	[ ! -e "$root/usr/share/man/man1/tunpipe.1" ]
+}
+
+@test "BINDIR and MANDIR choose where make install puts each file" {
+	local root=$BATS_TEST_TMPDIR/root
+	build_copy
+	make -C "$SRC" install DESTDIR="$root" BINDIR=/opt/tp/sbin MANDIR=/opt/tp/man
+	[ -x "$root/opt/tp/sbin/tunpipe" ]
+	[ -f "$root/opt/tp/man/man1/tunpipe.1" ]
+	make -C "$SRC" uninstall DESTDIR="$root" BINDIR=/opt/tp/sbin MANDIR=/opt/tp/man
+	[ -z "$(find "$root" -type f)" ]
+}
+
+@test "the manual page passes mandoc -T lint" {
+	need mandoc mandoc
+	local out
+	# Cross-references are looked up among the manuals installed on this
+	# machine, which says nothing about the page itself.
+	out=$(mandoc -T lint "$MANPAGE" 2>&1 |
+	    grep -v -e 'referenced manual not found' -e 'outdated mandoc.db') || true
+	[ -z "$out" ] || { echo "$out"; return 1; }
+}
+
+@test "the manual's SYNOPSIS is the usage line of tunpipe -h" {
+	need mandoc mandoc
+	need col bsdextrautils
+	local usage synopsis
+	usage=$("$TUNPIPE" -h 2>&1 | head -1)
+	usage=$(printf '%s\n' "${usage#usage: }" | tr -s '[:space:]' ' ')
+	synopsis=$(rendered | sed -n '/^SYNOPSIS$/,/^$/p' | sed 1d |
+	    tr -s '[:space:]' ' ')
+	synopsis=${synopsis# }
+	echo "usage:    '${usage% }'"
+	echo "SYNOPSIS: '${synopsis% }'"
+	[ -n "$synopsis" ]
+	[ "${synopsis% }" = "${usage% }" ]
+}
+
+@test "the manual page describes every long option of tunpipe --help" {
+	need mandoc mandoc
+	need col bsdextrautils
+	local page opts o
+	run "$TUNPIPE" --help
+	[ "$status" = 0 ]
+	opts=$(printf '%s\n' "$output" | grep -o -- '--[a-z][a-z-]*' | sort -u)
+	[ -n "$opts" ]
+	page=$(rendered)
+	for o in $opts; do
+		# An entry of the options list: "-x, --long [argument]".
+		printf '%s\n' "$page" | grep -Eq -- "^ +-[[:alnum:]], $o( |\$)" ||
+		    { echo "tunpipe.1 has no entry for $o"; return 1; }
+	done
+}
+
+@test "make static builds a statically linked tunpipe" {
+	build_copy
+	make -C "$SRC" static
+	run ldd "$SRC/tunpipe-static"
+	echo "$output"
+	[[ "$output" == *"not a dynamic executable"* ||
+	    "$output" == *"statically linked"* ]]
+	run "$SRC/tunpipe-static" --version
+	[ "$status" = 0 ]
+	[[ "$output" == "tunpipe "* ]]
+}
+
+@test "the static tunpipe carries a ping both ways" {
+	local opts=()
+	netns_setup
+	build_copy
+	make -C "$SRC" static
+	TUNPIPE=$SRC/tunpipe-static
+	# -U looks a user up, which a static glibc cannot do alone.
+	[ "$NSMODE" != root ] || opts=(-U nobody)
+	tunnel_up "${opts[@]}"
+	address_tunnel
+	ns A ping -c 3 -i 0.2 -W 2 10.77.0.2
+	ns B ping -c 3 -i 0.2 -W 2 10.77.0.1
+	[ "$NSMODE" != root ] || grep -q 'running as nobody' "$T/a.err"
+}
