@@ -169,26 +169,13 @@ help(void)
 	    "SIGUSR1 prints the counters; SIGINT, SIGTERM and SIGHUP stop tunpipe.\n");
 }
 
-/* Prints a message when -v was given. */
-static void __attribute__((format(printf, 1, 2)))
-note(const char *fmt, ...)
+/* Prints a message if the verbosity is at least level: 1 unless -q, 2 -v. */
+static void __attribute__((format(printf, 2, 3)))
+say(int level, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (opt.verbosity < 2)
-		return;
-	va_start(ap, fmt);
-	vwarnx(fmt, ap);
-	va_end(ap);
-}
-
-/* Prints a warning unless -q was given. */
-static void __attribute__((format(printf, 1, 2)))
-notice(const char *fmt, ...)
-{
-	va_list ap;
-
-	if (opt.verbosity < 1)
+	if (opt.verbosity < level)
 		return;
 	va_start(ap, fmt);
 	vwarnx(fmt, ap);
@@ -527,7 +514,7 @@ open_device(struct tunpipe *tp)
 		device_error(want, errno);
 	memcpy(tp->ifname, ifr.ifr_name, IFNAMSIZ);
 	tp->ifname[IFNAMSIZ - 1] = '\0';
-	note("device %s (%s)", tp->ifname, opt.tap ? "tap" : "tun");
+	say(2, "device %s (%s)", tp->ifname, opt.tap ? "tap" : "tun");
 
 	if (opt.owner != NULL &&
 	    ioctl(tp->dev, TUNSETOWNER, (unsigned long)opt.owner_uid) == -1)
@@ -698,7 +685,7 @@ drop_privileges(void)
 		err(EXIT_FAIL, "-U %s: setuid", opt.user);
 	if (opt.user_uid != 0 && setuid(0) != -1)
 		errx(EXIT_FAIL, "-U %s: could become root again", opt.user);
-	note("running as %s", opt.user);
+	say(2, "running as %s", opt.user);
 }
 
 /*
@@ -716,41 +703,26 @@ is_ip_packet(const uint8_t *p, size_t len)
 	return 0;
 }
 
-static void
-warn_invalid(struct tunpipe *tp, const uint8_t *p, size_t len)
+/*
+ * A warning that may repeat with every packet: printed unless -q, at most
+ * every WARN_INTERVAL seconds for its kind, saying how many were held back.
+ */
+static void __attribute__((format(printf, 2, 3)))
+warn_limited(struct ratelimit *rl, const char *fmt, ...)
 {
 	unsigned long held;
+	char text[512];
+	va_list ap;
 
-	if (opt.verbosity < 1 || !ratelimit_pass(&tp->invalid_warning, &held))
+	if (opt.verbosity < 1 || !ratelimit_pass(rl, &held))
 		return;
-	warnx("dropped a %zu-byte frame that is not an IPv4 or IPv6 packet "
-	    "(first byte 0x%02x); is the peer in TAP mode (-T), or using "
-	    "another framing? (%lu more dropped since the last warning)",
-	    len, len > 0 ? p[0] : 0, held);
-}
-
-static void
-warn_device(struct tunpipe *tp, size_t len, int e)
-{
-	unsigned long held;
-
-	if (opt.verbosity < 1 || !ratelimit_pass(&tp->device_warning, &held))
-		return;
-	warnx("write to %s: %s%s; dropped a %zu-byte packet (%lu more dropped "
-	    "since the last warning)", tp->ifname, strerror(e),
-	    e == EIO ? " (is the device down?)" : "", len, held);
-}
-
-static void
-warn_oversize(struct tunpipe *tp)
-{
-	unsigned long held;
-
-	if (opt.verbosity < 1 || !ratelimit_pass(&tp->oversize_warning, &held))
-		return;
-	warnx("dropped a packet from %s over the frame limit of %zu bytes; "
-	    "was its MTU raised after tunpipe started? (%lu more dropped since "
-	    "the last warning)", tp->ifname, tp->max, held);
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	if (held > 0)
+		warnx("%s (and %lu more since the last warning)", text, held);
+	else
+		warnx("%s", text);
 }
 
 /* Hands one packet from the stream to the device, or drops and counts it. */
@@ -759,12 +731,17 @@ deliver_packet(struct tunpipe *tp, const uint8_t *p, size_t len)
 {
 	if (!opt.tap && !is_ip_packet(p, len)) {
 		tp->count.drop_invalid++;
-		warn_invalid(tp, p, len);
+		warn_limited(&tp->invalid_warning, "dropped a %zu-byte frame "
+		    "that is not an IPv4 or IPv6 packet (first byte 0x%02x); "
+		    "is the peer in TAP mode (-T), or using another framing?",
+		    len, len > 0 ? p[0] : 0);
 		return;
 	}
 	if (write(tp->dev, p, len) == -1) {
 		tp->count.drop_device++;
-		warn_device(tp, len, errno);
+		warn_limited(&tp->device_warning, "write to %s: %s%s; dropped "
+		    "a %zu-byte packet", tp->ifname, strerror(errno),
+		    errno == EIO ? " (is the device down?)" : "", len);
 		return;
 	}
 	tp->count.in_packets++;
@@ -829,7 +806,7 @@ end_of_stream(struct tunpipe *tp)
 	case FRAMING_BETWEEN:
 		break;
 	}
-	note("end of input stream");
+	say(2, "end of input stream");
 	return EXIT_END;
 }
 
@@ -851,7 +828,7 @@ flush_output(struct tunpipe *tp)
 			if (errno == EAGAIN)
 				return RUNNING;
 			if (errno == EPIPE) {
-				notice("standard output was closed by its "
+				say(1, "standard output was closed by its "
 				    "reader; stopping");
 				return EXIT_END;
 			}
@@ -904,7 +881,10 @@ drain_device(struct tunpipe *tp)
 		}
 		if ((size_t)n > tp->max) {
 			tp->count.drop_oversize++;
-			warn_oversize(tp);
+			warn_limited(&tp->oversize_warning, "dropped a packet "
+			    "from %s over the frame limit of %zu bytes; was its "
+			    "MTU raised after tunpipe started?", tp->ifname,
+			    tp->max);
 			continue;
 		}
 		tp->out_tail += framing_encode(opt.framing, frame, (size_t)n);
@@ -960,7 +940,7 @@ run(struct tunpipe *tp, const sigset_t *waitmask)
 			return EXIT_FAIL;
 		}
 		if (stop_signal) {
-			note("stopped by signal %d (%s)", (int)stop_signal,
+			say(2, "stopped by signal %d (%s)", (int)stop_signal,
 			    strsignal(stop_signal));
 			return EXIT_END;
 		}
