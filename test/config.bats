@@ -41,7 +41,7 @@ link_up() { ns "$1" ip -o link show "$2" | grep -q '[<,]UP[,>]'; }
 	run tunpipe_reads -i tpa -m 1400
 	[ "$status" = 4 ]
 	[[ "$output" == *"announces 1401 bytes, over the limit of 1400 for tpa"* ]]
-	[ "$(ns A cat /sys/class/net/tpa/mtu)" = 1400 ]
+	[ "$(link_field A tpa mtu)" = 1400 ]
 	[ "$(rx_packets A tpa)" = 1 ]
 }
 
@@ -95,9 +95,10 @@ link_up() { ns "$1" ip -o link show "$2" | grep -q '[<,]UP[,>]'; }
 }
 
 @test "a persistent device owned by nobody carries traffic for nobody and survives" {
+	need_root
 	ns A timeout 10 "$TUNPIPE" -p -o nobody -i tpp -a 10.77.0.1/24 </dev/null >/dev/null
 	has_link A tpp
-	ns A cat /sys/class/net/tpp/owner | grep -qx "$(id -u nobody)"
+	[ "$(link_field A tpp user)" = nobody ]
 	DEV_A=tpp
 	A_WRAP=("$BATS_TEST_DIRNAME/as-user" nobody)
 	B_OPTS=(-a 10.77.0.2/24)
@@ -114,6 +115,7 @@ link_up() { ns "$1" ip -o link show "$2" | grep -q '[<,]UP[,>]'; }
 }
 
 @test "-U nobody: the packet loop runs as nobody with no capabilities" {
+	need_root
 	A_OPTS=(-a 10.77.0.1/24 -U nobody)
 	B_OPTS=(-a 10.77.0.2/24)
 	tunnel_up

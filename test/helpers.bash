@@ -203,8 +203,21 @@ persistent_device() {
 }
 
 # rx_packets SIDE NAME: packets the device has received (from tunpipe).
+# From ip(8), not /sys, which shows the namespace it was mounted in.
 rx_packets() {
-	ns "$1" cat "/sys/class/net/$2/statistics/rx_packets"
+	ns "$1" ip -s link show dev "$2" | awk '/RX:/ { getline; print $2; exit }'
+}
+
+# link_field SIDE NAME KEY: the word after KEY in ip's details of the device
+# (mtu, link/ether, user, ...).
+link_field() {
+	ns "$1" ip -d -o link show dev "$2" |
+	    awk -v key="$3" '{ for (i = 1; i < NF; i++) if ($i == key) { print $(i + 1); exit } }'
+}
+
+# need_root: for what only root can set up (another user, setuid).
+need_root() {
+	[ "$(id -u)" = 0 ] || skip_or_fail "needs root"
 }
 
 # no_link SIDE NAME: succeeds when the device is gone (a bare "! has_link"

@@ -11,7 +11,7 @@ teardown() { netns_teardown; }
 	address_tunnel
 	ns A ping -c 3 -i 0.2 -W 2 10.77.0.2
 	ns B ping -6 -c 3 -i 0.2 -W 2 fd77::1
-	mac_b=$(ns B cat /sys/class/net/tpb/address)
+	mac_b=$(link_field B tpb link/ether)
 	ns A ip neigh show 10.77.0.2 dev tpa | grep -q "lladdr $mac_b"
 }
 
