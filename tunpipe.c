@@ -380,6 +380,13 @@ parse_options(int argc, char *argv[])
 		case 'd':
 			opt.down = once(opt.down, optarg, c);
 			break;
+		case 'h':
+			help();
+			exit(0);
+		case 'i':
+			check_ifname(optarg);
+			opt.ifname = once(opt.ifname, optarg, c);
+			break;
 		case 'm':
 			if (opt.mtu != 0)
 				errx(EXIT_USAGE, "-m given twice");
@@ -389,9 +396,6 @@ parse_options(int argc, char *argv[])
 		case 'o':
 			opt.owner = once(opt.owner, optarg, c);
 			opt.owner_uid = lookup_user(optarg, "-o")->pw_uid;
-			break;
-		case 'p':
-			opt.persist = 1;
 			break;
 		case 'U':
 			opt.user = once(opt.user, optarg, c);
@@ -404,12 +408,8 @@ parse_options(int argc, char *argv[])
 		case 'u':
 			opt.up = once(opt.up, optarg, c);
 			break;
-		case 'h':
-			help();
-			exit(0);
-		case 'i':
-			check_ifname(optarg);
-			opt.ifname = once(opt.ifname, optarg, c);
+		case 'p':
+			opt.persist = 1;
 			break;
 		case 'q':
 			opt.verbosity = 0;
@@ -445,7 +445,8 @@ device_error(const char *name, int e)
 	switch (e) {
 	case EPERM:
 	case EACCES:
-		errx(EXIT_DEVICE, "TUNSETIFF %s: %s: creating a device needs "
+		errx(EXIT_DEVICE, "TUNSETIFF %s: %s: creating a device, or "
+		    "attaching to one owned by another user, needs "
 		    "CAP_NET_ADMIN; run as root, or create a persistent device "
 		    "owned by you (ip tuntap add dev NAME mode %s user USER) "
 		    "and pass -i NAME", name, strerror(e), mode);
