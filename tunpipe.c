@@ -397,6 +397,15 @@ parse_options(int argc, char *argv[])
 			opt.owner = once(opt.owner, optarg, c);
 			opt.owner_uid = lookup_user(optarg, "-o")->pw_uid;
 			break;
+		case 'p':
+			opt.persist = 1;
+			break;
+		case 'q':
+			opt.verbosity = 0;
+			break;
+		case 'T':
+			opt.tap = 1;
+			break;
 		case 'U':
 			opt.user = once(opt.user, optarg, c);
 			pw = lookup_user(optarg, "-U");
@@ -407,15 +416,6 @@ parse_options(int argc, char *argv[])
 			break;
 		case 'u':
 			opt.up = once(opt.up, optarg, c);
-			break;
-		case 'p':
-			opt.persist = 1;
-			break;
-		case 'q':
-			opt.verbosity = 0;
-			break;
-		case 'T':
-			opt.tap = 1;
 			break;
 		case 'V':
 			printf("tunpipe %s\n", TUNPIPE_VERSION);
