@@ -73,9 +73,12 @@ echo "received $received"
 awk -v s="$start" -v e="$end" \
     'BEGIN { printf "50 MB in %.2f s: %.0f Mbit/s\n", e - s, 50 * 8 * 1.048576 / (e - s) }'
 
-step "counters (SIGUSR1)"
+step "counters (SIGUSR1) and peak memory of each tunpipe"
 kill -USR1 $pids
 sleep 0.3
+for pid in $pids; do
+	echo "tunpipe $pid: peak RSS $(awk '/VmHWM/ { print $2, $3 }' "/proc/$pid/status")"
+done
 
 step "result"
 if [ "$sent" = "$received" ]; then
