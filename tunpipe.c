@@ -452,7 +452,8 @@ device_error(const char *name, int e)
 		    "and pass -i NAME", name, strerror(e), mode);
 	case EBUSY:
 		errx(EXIT_DEVICE, "TUNSETIFF %s: %s: another process has the "
-		    "device open", name, strerror(e));
+		    "device open; stop it, or pick another name with -i", name,
+		    strerror(e));
 	case EINVAL:
 		errx(EXIT_DEVICE, "TUNSETIFF %s: %s: a device of that name "
 		    "exists and is not a %s device; pick another name with -i",

@@ -136,3 +136,21 @@ link_up() { ns "$1" ip -o link show "$2" | grep -q '[<,]UP[,>]'; }
 	[ "$status" = 2 ]
 	[[ "$output" == *"-U no-such-user-here: no such user"* ]]
 }
+
+@test "a device in use, or a name taken by another kind of device, is refused with the fix" {
+	mkfifo "$T/in"
+	exec 7<>"$T/in"
+	ns_bg A "$TUNPIPE" -i tpa <"$T/in" >/dev/null 2>"$T/err" 7>&- &
+	remember $!
+	wait_for 5 has_link A tpa
+	run ns A timeout 10 "$TUNPIPE" -i tpa </dev/null
+	[ "$status" = 3 ]
+	[[ "$output" == *"TUNSETIFF tpa: Device or resource busy: another process has the device open; stop it, or pick another name with -i"* ]]
+	run ns A timeout 10 "$TUNPIPE" -T -i tpa </dev/null
+	[ "$status" = 3 ]
+	[[ "$output" == *"exists and is not a tap device; pick another name with -i"* ]]
+	run ns A timeout 10 "$TUNPIPE" -i lo </dev/null
+	[ "$status" = 3 ]
+	[[ "$output" == *"TUNSETIFF lo: "*"exists and is not a tun device"* ]]
+	exec 7>&-
+}
