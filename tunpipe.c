@@ -74,6 +74,7 @@ struct options {
 	struct address addresses[MAX_ADDRESSES];
 	size_t naddresses;
 	int mtu;		/* 0: leave the device's MTU alone */
+	int keepalive;		/* seconds of silence before an empty frame */
 	const char *up, *down;	/* hook commands, or NULL */
 	int persist;
 	const char *owner;	/* -o: the device's owner, or NULL */
@@ -89,6 +90,7 @@ struct counters {
 	uint64_t drop_invalid;			/* not an IP packet (TUN) */
 	uint64_t drop_device;			/* the device refused it */
 	uint64_t drop_oversize;			/* from the device, over max */
+	uint64_t keepalives;			/* empty frames sent */
 };
 
 /* A warning that repeats at most every WARN_INTERVAL seconds. */
@@ -102,6 +104,7 @@ struct tunpipe {
 	char ifname[IFNAMSIZ];
 	int mtu;
 	struct timespec started;
+	time_t last_sent;		/* when stdout last took bytes */
 	size_t max;			/* largest packet, either way */
 	size_t reserve;			/* outbuf room one device read needs */
 	struct framing_decoder dec;
@@ -116,12 +119,13 @@ struct tunpipe {
 static struct options opt = { .verbosity = 1, .framing = FRAMING_LEN16 };
 static volatile sig_atomic_t stop_signal, counters_wanted;
 
-static const char shortopts[] = "a:d:hi:m:o:pqTU:u:Vv";
+static const char shortopts[] = "a:d:hi:k:m:o:pqTU:u:Vv";
 static const struct option longopts[] = {
 	{ "address",	required_argument,	NULL, 'a' },
 	{ "down",	required_argument,	NULL, 'd' },
 	{ "help",	no_argument,		NULL, 'h' },
 	{ "interface",	required_argument,	NULL, 'i' },
+	{ "keepalive",	required_argument,	NULL, 'k' },
 	{ "mtu",	required_argument,	NULL, 'm' },
 	{ "owner",	required_argument,	NULL, 'o' },
 	{ "persist",	no_argument,		NULL, 'p' },
@@ -138,7 +142,7 @@ static void
 usage(FILE *f)
 {
 	fprintf(f, "usage: tunpipe [-hpqTVv] [-a address/prefix] [-d command] "
-	    "[-i name] [-m mtu] [-o user] [-U user] [-u command]\n");
+	    "[-i name] [-k seconds] [-m mtu] [-o user] [-U user] [-u command]\n");
 }
 
 static void
@@ -154,6 +158,7 @@ help(void)
 	    "  -d, --down CMD        run CMD through /bin/sh at exit\n"
 	    "  -i, --interface NAME  device name, or a persistent device to attach to\n"
 	    "                        (default: the kernel picks tun%%d or tap%%d)\n"
+	    "  -k, --keepalive SECS  send an empty frame after SECS without traffic\n"
 	    "  -m, --mtu MTU         set the device MTU, and so the largest frame\n"
 	    "  -o, --owner USER      make USER the device's owner\n"
 	    "  -p, --persist         create the device persistent: it outlives tunpipe\n"
@@ -203,6 +208,15 @@ ratelimit_pass(struct ratelimit *rl, unsigned long *suppressed)
 	return 1;
 }
 
+static time_t
+monotonic_seconds(void)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return now.tv_sec;
+}
+
 static void
 handle_signal(int sig)
 {
@@ -250,11 +264,11 @@ print_counters(const struct tunpipe *tp)
 	fprintf(stderr, "tunpipe: %s (%s, mtu %d, up %lds): to stream: %"
 	    PRIu64 " packets, %" PRIu64
 	    " bytes; from stream: %" PRIu64 " packets, %" PRIu64 " bytes;"
-	    " empty frames: %" PRIu64 "; dropped: %" PRIu64 " not IP, %"
+	    " empty frames: %" PRIu64 " in, %" PRIu64 " out; dropped: %" PRIu64 " not IP, %"
 	    PRIu64 " device write failed, %" PRIu64 " over the MTU\n",
 	    tp->ifname, opt.tap ? "tap" : "tun", tp->mtu,
 	    (long)(now.tv_sec - tp->started.tv_sec), c->out_packets, c->out_bytes, c->in_packets,
-	    c->in_bytes, tp->dec.keepalives, c->drop_invalid, c->drop_device,
+	    c->in_bytes, tp->dec.keepalives, c->keepalives, c->drop_invalid, c->drop_device,
 	    c->drop_oversize);
 }
 
@@ -386,6 +400,11 @@ parse_options(int argc, char *argv[])
 		case 'i':
 			check_ifname(optarg);
 			opt.ifname = once(opt.ifname, optarg, c);
+			break;
+		case 'k':
+			if (opt.keepalive != 0)
+				errx(EXIT_USAGE, "-k given twice");
+			opt.keepalive = (int)parse_number(optarg, "-k", 1, 86400);
 			break;
 		case 'm':
 			if (opt.mtu != 0)
@@ -838,6 +857,7 @@ flush_output(struct tunpipe *tp)
 			return EXIT_FAIL;
 		}
 		tp->out_head += (size_t)n;
+		tp->last_sent = monotonic_seconds();
 	}
 	tp->out_head = tp->out_tail = 0;
 	return RUNNING;
@@ -917,6 +937,40 @@ flush_before_exit(struct tunpipe *tp)
 }
 
 /*
+ * With -k, how long ppoll may wait before an empty frame is due: NULL for
+ * ever, when there is no keepalive or output is pending anyway.
+ */
+static struct timespec *
+keepalive_wait(const struct tunpipe *tp, struct timespec *wait)
+{
+	time_t left;
+
+	if (opt.keepalive == 0 || tp->out_head < tp->out_tail)
+		return NULL;
+	left = tp->last_sent + opt.keepalive - monotonic_seconds();
+	wait->tv_sec = left > 0 ? left : 0;
+	wait->tv_nsec = 0;
+	return wait;
+}
+
+/*
+ * Sends an empty frame when nothing went out for opt.keepalive seconds, so
+ * that a dead transport shows up as a failed write, and middleboxes keep
+ * the connection.  Returns RUNNING or an exit status.
+ */
+static int
+send_keepalive(struct tunpipe *tp)
+{
+	if (opt.keepalive == 0 || tp->out_head < tp->out_tail ||
+	    monotonic_seconds() - tp->last_sent < opt.keepalive)
+		return RUNNING;
+	tp->out_tail += framing_encode(opt.framing,
+	    tp->outbuf + tp->out_tail, 0);
+	tp->count.keepalives++;
+	return flush_output(tp);
+}
+
+/*
  * The packet loop.  It polls the device, stdin and stdout.  The device is
  * read only while the output buffer has room for another packet, so when
  * stdout cannot take more the kernel's queue fills and drops, as a full
@@ -928,6 +982,7 @@ run(struct tunpipe *tp, const sigset_t *waitmask)
 {
 	enum { DEV, IN, OUT };
 	struct pollfd pfd[3];
+	struct timespec wait;
 	int status = RUNNING;
 
 	pfd[DEV].fd = tp->dev;
@@ -937,7 +992,8 @@ run(struct tunpipe *tp, const sigset_t *waitmask)
 		pfd[DEV].events = outbuf_has_room(tp) ? POLLIN : 0;
 		pfd[IN].events = POLLIN;
 		pfd[OUT].events = tp->out_head < tp->out_tail ? POLLOUT : 0;
-		if (ppoll(pfd, 3, NULL, waitmask) == -1 && errno != EINTR) {
+		if (ppoll(pfd, 3, keepalive_wait(tp, &wait), waitmask) == -1 &&
+		    errno != EINTR) {
 			warn("ppoll");
 			return EXIT_FAIL;
 		}
@@ -959,6 +1015,8 @@ run(struct tunpipe *tp, const sigset_t *waitmask)
 		}
 		if (status == RUNNING && pfd[IN].revents)
 			status = read_stream(tp);
+		if (status == RUNNING)
+			status = send_keepalive(tp);
 		if (status == INPUT_ENDED) {
 			flush_before_exit(tp);
 			status = end_of_stream(tp);
@@ -999,6 +1057,7 @@ start_device(struct tunpipe *tp)
 	open_device(tp);
 	configure_device(tp);
 	clock_gettime(CLOCK_MONOTONIC, &tp->started);
+	tp->last_sent = tp->started.tv_sec;
 	if (opt.up != NULL && (status = run_hook(tp, "--up", opt.up)) != 0) {
 		warnx("--up command exited with status %d; stopping", status);
 		return status;

@@ -7,7 +7,9 @@ load helpers
 	run "$TUNPIPE" --help
 	[ "$status" = 0 ]
 	[[ "${lines[0]}" == "usage: tunpipe "* ]]
-	for o in -i --interface -T --tap -v --verbose -q --quiet -h --help -V --version; do
+	for o in -a --address -d --down -h --help -i --interface -k --keepalive -m --mtu \
+	    -o --owner -p --persist -q --quiet -T --tap -U --user -u --up -V --version \
+	    -v --verbose; do
 		[[ "$output" == *" $o"* ]] || { echo "missing $o"; return 1; }
 	done
 }

@@ -48,7 +48,7 @@ counters_of() {
 	run tunpipe_reads -v -i tpa
 	[ "$status" = 0 ]
 	[[ "${lines[0]}" == *"device tpa (tun)"* ]]
-	grep -qE 'tpa \(tun, mtu 1500, up [0-9]+s\): to stream: 0 packets, 0 bytes; from stream: 2 packets, 56 bytes; empty frames: 1;' <<<"$output"
+	grep -qE 'tpa \(tun, mtu 1500, up [0-9]+s\): to stream: 0 packets, 0 bytes; from stream: 2 packets, 56 bytes; empty frames: 1 in, 0 out;' <<<"$output"
 }
 
 @test "-q keeps warnings quiet, but errors still show" {
@@ -61,4 +61,34 @@ counters_of() {
 	run tunpipe_reads -q -i tpa
 	[ "$status" = 4 ]
 	[[ "$output" == *"announces 65535 bytes"* ]]
+}
+
+# empty_frames FILE in|out: that count of empty frames in the last counters.
+empty_frames() {
+	grep -o 'empty frames: [0-9]* in, [0-9]* out' "$1" | tail -n 1 |
+	    awk -v dir="$2" '{ print dir == "in" ? $3 : $5 }'
+}
+
+@test "-k sends an empty frame after each quiet interval; the peer skips and counts it" {
+	A_OPTS=(-k 1)
+	tunnel_up
+	sleep 3
+	kill -0 "$PID_A" "$PID_B"		# empty frames end nothing
+	# Stop A: B then reads to the end, and both print final counters.
+	kill -TERM "$PID_A"
+	wait_exit 5 "$PID_A"
+	wait_exit 5 "$PID_B"
+	sent=$(empty_frames "$T/a.err" out)
+	received=$(empty_frames "$T/b.err" in)
+	echo "sent $sent, received $received"
+	[ "$sent" -ge 2 ] && [ "$sent" -le 4 ]
+	[ "$received" = "$sent" ]
+	[ "$(empty_frames "$T/b.err" out)" = 0 ]	# B has no -k
+	grep -q 'from stream: 0 packets' "$T/b.err"	# skipped, not delivered
+}
+
+@test "-k is range-checked" {
+	run "$TUNPIPE" -k 0 </dev/null
+	[ "$status" = 2 ]
+	[[ "$output" == *"-k 0: must be a number from 1 to 86400"* ]]
 }
