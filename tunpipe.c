@@ -187,6 +187,15 @@ say(int level, const char *fmt, ...)
 	va_end(ap);
 }
 
+static time_t
+monotonic_seconds(void)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return now.tv_sec;
+}
+
 /*
  * Whether a warning of this kind may be printed now.  The first one always
  * is; later ones at most every WARN_INTERVAL seconds, with a count of those
@@ -195,26 +204,16 @@ say(int level, const char *fmt, ...)
 static int
 ratelimit_pass(struct ratelimit *rl, unsigned long *suppressed)
 {
-	struct timespec now;
+	time_t now = monotonic_seconds();
 
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	if (rl->last != 0 && now.tv_sec - rl->last < WARN_INTERVAL) {
+	if (rl->last != 0 && now - rl->last < WARN_INTERVAL) {
 		rl->suppressed++;
 		return 0;
 	}
 	*suppressed = rl->suppressed;
-	rl->last = now.tv_sec > 0 ? now.tv_sec : 1;
+	rl->last = now > 0 ? now : 1;
 	rl->suppressed = 0;
 	return 1;
-}
-
-static time_t
-monotonic_seconds(void)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return now.tv_sec;
 }
 
 static void
@@ -857,7 +856,8 @@ flush_output(struct tunpipe *tp)
 			return EXIT_FAIL;
 		}
 		tp->out_head += (size_t)n;
-		tp->last_sent = monotonic_seconds();
+		if (opt.keepalive != 0)
+			tp->last_sent = monotonic_seconds();
 	}
 	tp->out_head = tp->out_tail = 0;
 	return RUNNING;
