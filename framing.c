@@ -48,6 +48,12 @@ framing_encode(enum framing_type type, uint8_t *frame, size_t len)
 	return framing_header_len(type) + len;
 }
 
+size_t
+framing_frame_len(enum framing_type type, const uint8_t *frame)
+{
+	return framing_header_len(type) + get_length(type, frame);
+}
+
 void
 framing_decoder_init(struct framing_decoder *d, enum framing_type type,
     size_t max, uint8_t *assembly)
@@ -56,6 +62,15 @@ framing_decoder_init(struct framing_decoder *d, enum framing_type type,
 	d->type = type;
 	d->max = max;
 	d->assembly = assembly;
+}
+
+void
+framing_decoder_reset(struct framing_decoder *d)
+{
+	uint64_t keepalives = d->keepalives;
+
+	framing_decoder_init(d, d->type, d->max, d->assembly);
+	d->keepalives = keepalives;
 }
 
 /*

@@ -84,12 +84,26 @@ size_t	framing_encoded_max(enum framing_type, size_t len);
 size_t	framing_encode(enum framing_type, uint8_t *frame, size_t len);
 
 /*
+ * framing_frame_len(type, frame): the length of the whole frame that
+ * framing_encode() wrote at frame.  It lets a writer that stopped inside a
+ * frame find where the next one starts.
+ */
+size_t	framing_frame_len(enum framing_type, const uint8_t *frame);
+
+/*
  * framing_decoder_init(d, type, max, assembly): readies d for a new stream
  * whose packets are at most max bytes (at most FRAMING_PACKET_MAX); assembly
  * must hold max bytes and outlive d.
  */
 void	framing_decoder_init(struct framing_decoder *, enum framing_type,
 	    size_t max, uint8_t *assembly);
+
+/*
+ * framing_decoder_reset(d): readies d for a new stream of the same kind,
+ * forgetting a frame cut short and a stream error, but keeping the count
+ * of keepalives.
+ */
+void	framing_decoder_reset(struct framing_decoder *);
 
 /*
  * framing_decode(d, in, len, used, pkt): reads input from in[0..len) until

@@ -44,6 +44,10 @@
 #define MAX_ADDRESSES	16		/* -a given this many times at most */
 #define MTU_MIN		68		/* the kernel's minimum for IPv4 */
 #define MTU_MIN_IPV6	1280
+#define DEAD_AFTER	3		/* keepalive intervals of silence */
+#define RESPAWN_CAP	60		/* -r: the longest wait, unless SECS is */
+#define RESPAWN_LIVED	10		/* -r: a run this long resets the wait */
+#define REAP_MS		2000		/* how long -e's command may take to end */
 
 /*
  * Exit statuses; README.md lists them for users.  The loop's helpers return
@@ -55,8 +59,10 @@ enum {
 	EXIT_USAGE = 2,		/* bad command line */
 	EXIT_DEVICE = 3,	/* the device could not be opened or set up */
 	EXIT_STREAM = 4,	/* the input stream broke its framing */
+	EXIT_COMMAND = 5,	/* the -e command ended, and no -r */
 	RUNNING = -1,		/* not an exit: the loop goes on */
 	INPUT_ENDED = -2,	/* not an exit yet: stdin reached EOF */
+	STREAM_BROKEN = -3,	/* not an exit yet: -e's stream ended */
 };
 
 struct address {
@@ -75,6 +81,8 @@ struct options {
 	size_t naddresses;
 	int mtu;		/* 0: leave the device's MTU alone */
 	int keepalive;		/* seconds of silence before an empty frame */
+	const char *exec;	/* -e: the command that carries the stream */
+	int respawn;		/* -r: seconds before starting it again */
 	const char *up, *down;	/* hook commands, or NULL */
 	int persist;
 	const char *owner;	/* -o: the device's owner, or NULL */
@@ -91,6 +99,8 @@ struct counters {
 	uint64_t drop_device;			/* the device refused it */
 	uint64_t drop_oversize;			/* from the device, over max */
 	uint64_t keepalives;			/* empty frames sent */
+	uint64_t drop_cut;			/* frames cut by a break */
+	uint64_t restarts;			/* -e command started again */
 };
 
 /* A warning that repeats at most every WARN_INTERVAL seconds. */
@@ -104,25 +114,34 @@ struct tunpipe {
 	char ifname[IFNAMSIZ];
 	int mtu;
 	struct timespec started;
-	time_t last_sent;		/* when stdout last took bytes */
+	time_t last_sent;		/* when the stream last took bytes */
+	time_t last_received;		/* when it last gave bytes (-k) */
+	uint64_t peer_keepalives;	/* keepalives seen before this stream */
+	pid_t command;			/* -e's command, or 0 */
+	int command_status;		/* its wait status, once reaped */
+	int stream_dead;		/* -k: its stream fell silent */
+	time_t command_started;
+	int respawn_wait;		/* -r: seconds before the next start */
 	size_t max;			/* largest packet, either way */
 	size_t reserve;			/* outbuf room one device read needs */
 	struct framing_decoder dec;
 	struct counters count;
 	struct ratelimit invalid_warning, device_warning, oversize_warning;
 	size_t out_head, out_tail;	/* pending bytes: outbuf[head..tail) */
+	size_t out_frame;		/* where the frame at out_head starts */
 	uint8_t inbuf[INBUF_SIZE];
 	uint8_t assembly[FRAMING_PACKET_MAX];
 	uint8_t outbuf[OUTBUF_SIZE + FRAMING_PACKET_MAX + 8];
 };
 
 static struct options opt = { .verbosity = 1, .framing = FRAMING_LEN16 };
-static volatile sig_atomic_t stop_signal, counters_wanted;
+static volatile sig_atomic_t stop_signal, counters_wanted, child_exited;
 
-static const char shortopts[] = "a:d:hi:k:m:o:pqTU:u:Vv";
+static const char shortopts[] = "a:d:e:hi:k:m:o:pqr:TU:u:Vv";
 static const struct option longopts[] = {
 	{ "address",	required_argument,	NULL, 'a' },
 	{ "down",	required_argument,	NULL, 'd' },
+	{ "exec",	required_argument,	NULL, 'e' },
 	{ "help",	no_argument,		NULL, 'h' },
 	{ "interface",	required_argument,	NULL, 'i' },
 	{ "keepalive",	required_argument,	NULL, 'k' },
@@ -130,6 +149,7 @@ static const struct option longopts[] = {
 	{ "owner",	required_argument,	NULL, 'o' },
 	{ "persist",	no_argument,		NULL, 'p' },
 	{ "quiet",	no_argument,		NULL, 'q' },
+	{ "respawn",	required_argument,	NULL, 'r' },
 	{ "tap",	no_argument,		NULL, 'T' },
 	{ "user",	required_argument,	NULL, 'U' },
 	{ "up",		required_argument,	NULL, 'u' },
@@ -142,7 +162,8 @@ static void
 usage(FILE *f)
 {
 	fprintf(f, "usage: tunpipe [-hpqTVv] [-a address/prefix] [-d command] "
-	    "[-i name] [-k seconds] [-m mtu] [-o user] [-U user] [-u command]\n");
+	    "[-e command] [-i name] [-k seconds] [-m mtu] [-o user] "
+	    "[-r seconds] [-U user] [-u command]\n");
 }
 
 static void
@@ -151,17 +172,24 @@ help(void)
 	usage(stdout);
 	printf("\n"
 	    "Moves packets between a TUN (or TAP) device and standard input and\n"
-	    "output, each framed as a 2-byte big-endian length and the packet.\n"
+	    "output (or a command's), each framed as a 2-byte big-endian length\n"
+	    "and the packet.\n"
 	    "\n"
 	    "  -a, --address ADDR/PREFIX  set an IPv4 or IPv6 address (repeatable)\n"
 	    "                        and bring the link up\n"
 	    "  -d, --down CMD        run CMD through /bin/sh at exit\n"
+	    "  -e, --exec CMD        carry the stream over CMD's stdin and stdout\n"
+	    "                        instead of tunpipe's own (CMD runs in /bin/sh)\n"
 	    "  -i, --interface NAME  device name, or a persistent device to attach to\n"
 	    "                        (default: the kernel picks tun%%d or tap%%d)\n"
-	    "  -k, --keepalive SECS  send an empty frame after SECS without traffic\n"
+	    "  -k, --keepalive SECS  send an empty frame after SECS without traffic;\n"
+	    "                        a peer that does too and falls silent for\n"
+	    "                        3 x SECS ends the stream\n"
 	    "  -m, --mtu MTU         set the device MTU, and so the largest frame\n"
 	    "  -o, --owner USER      make USER the device's owner\n"
 	    "  -p, --persist         create the device persistent: it outlives tunpipe\n"
+	    "  -r, --respawn SECS    with -e, start CMD again SECS after it ends,\n"
+	    "                        doubling the wait while it keeps failing\n"
 	    "  -T, --tap             carry Ethernet frames (TAP) instead of IP packets\n"
 	    "  -U, --user USER       run the packet loop as USER, without privilege\n"
 	    "  -u, --up CMD          run CMD through /bin/sh once the device is ready;\n"
@@ -196,6 +224,17 @@ monotonic_seconds(void)
 	return now.tv_sec;
 }
 
+/* Milliseconds since start, on the monotonic clock. */
+static long
+ms_since(const struct timespec *start)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (now.tv_sec - start->tv_sec) * 1000 +
+	    (now.tv_nsec - start->tv_nsec) / 1000000;
+}
+
 /*
  * Whether a warning of this kind may be printed now.  The first one always
  * is; later ones at most every WARN_INTERVAL seconds, with a count of those
@@ -221,6 +260,8 @@ handle_signal(int sig)
 {
 	if (sig == SIGUSR1)
 		counters_wanted = 1;
+	else if (sig == SIGCHLD)
+		child_exited = 1;
 	else
 		stop_signal = sig;
 }
@@ -233,7 +274,7 @@ handle_signal(int sig)
 static void
 setup_signals(sigset_t *waitmask)
 {
-	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGUSR1 };
+	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGUSR1, SIGCHLD };
 	struct sigaction sa;
 	sigset_t block;
 	size_t i;
@@ -264,11 +305,12 @@ print_counters(const struct tunpipe *tp)
 	    PRIu64 " packets, %" PRIu64
 	    " bytes; from stream: %" PRIu64 " packets, %" PRIu64 " bytes;"
 	    " empty frames: %" PRIu64 " in, %" PRIu64 " out; dropped: %" PRIu64 " not IP, %"
-	    PRIu64 " device write failed, %" PRIu64 " over the MTU\n",
+	    PRIu64 " device write failed, %" PRIu64 " over the MTU, %" PRIu64
+	    " cut by a stream break; restarts of -e: %" PRIu64 "\n",
 	    tp->ifname, opt.tap ? "tap" : "tun", tp->mtu,
 	    (long)(now.tv_sec - tp->started.tv_sec), c->out_packets, c->out_bytes, c->in_packets,
 	    c->in_bytes, tp->dec.keepalives, c->keepalives, c->drop_invalid, c->drop_device,
-	    c->drop_oversize);
+	    c->drop_oversize, c->drop_cut, c->restarts);
 }
 
 /* Checks a device name as the kernel would, but says what is wrong. */
@@ -374,6 +416,9 @@ check_options(void)
 			errx(EXIT_USAGE, "-m %d: IPv6 needs an MTU of at least "
 			    "%d, and -a %s is IPv6", opt.mtu, MTU_MIN_IPV6,
 			    opt.addresses[i].text);
+	if (opt.respawn != 0 && opt.exec == NULL)
+		errx(EXIT_USAGE, "-r needs -e: tunpipe can start again only a "
+		    "command it started");
 	if (opt.persist && opt.ifname == NULL)
 		warnx("-p without -i: the persistent device gets the "
 		    "kernel's choice of name; -v prints it");
@@ -392,6 +437,9 @@ parse_options(int argc, char *argv[])
 			break;
 		case 'd':
 			opt.down = once(opt.down, optarg, c);
+			break;
+		case 'e':
+			opt.exec = once(opt.exec, optarg, c);
 			break;
 		case 'h':
 			help();
@@ -420,6 +468,11 @@ parse_options(int argc, char *argv[])
 			break;
 		case 'q':
 			opt.verbosity = 0;
+			break;
+		case 'r':
+			if (opt.respawn != 0)
+				errx(EXIT_USAGE, "-r given twice");
+			opt.respawn = (int)parse_number(optarg, "-r", 1, 3600);
 			break;
 		case 'T':
 			opt.tap = 1;
@@ -653,41 +706,59 @@ configure_device(struct tunpipe *tp)
 }
 
 /*
- * Runs a --up or --down command through /bin/sh and returns its exit
- * status (128 plus the signal that killed it).  Its stdout goes to stderr,
- * since tunpipe's stdout is the stream, and its stdin is /dev/null.
+ * In a child, runs cmd through /bin/sh with the signal mask and SIGPIPE as
+ * a shell expects them and the device described in the environment.
+ */
+static void __attribute__((noreturn))
+exec_shell(const struct tunpipe *tp, const char *which, const char *cmd)
+{
+	char mtu[16];
+	sigset_t none;
+
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	signal(SIGPIPE, SIG_DFL);
+	snprintf(mtu, sizeof(mtu), "%d", tp->mtu);
+	setenv("TUNPIPE_IFNAME", tp->ifname, 1);
+	setenv("TUNPIPE_MTU", mtu, 1);
+	setenv("TUNPIPE_MODE", opt.tap ? "tap" : "tun", 1);
+	execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+	err(127, "%s: /bin/sh", which);
+}
+
+/* A wait status as a shell would give it: 128 plus a killing signal. */
+static int
+shell_status(int status)
+{
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return WEXITSTATUS(status);
+}
+
+/*
+ * Runs a --up or --down command and returns its shell status.  Its stdout
+ * goes to stderr, since tunpipe's stdout is the stream, and its stdin is
+ * /dev/null.
  */
 static int
 run_hook(const struct tunpipe *tp, const char *which, const char *cmd)
 {
-	char mtu[16];
-	sigset_t none;
 	int status, fd;
 	pid_t pid;
 
-	snprintf(mtu, sizeof(mtu), "%d", tp->mtu);
 	if ((pid = fork()) == -1)
 		err(EXIT_FAIL, "%s: fork", which);
 	if (pid == 0) {
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-		signal(SIGPIPE, SIG_DFL);
 		if ((fd = open("/dev/null", O_RDONLY)) == -1 ||
 		    dup2(fd, STDIN_FILENO) == -1 ||
 		    dup2(STDERR_FILENO, STDOUT_FILENO) == -1)
 			err(127, "%s", which);
-		setenv("TUNPIPE_IFNAME", tp->ifname, 1);
-		setenv("TUNPIPE_MTU", mtu, 1);
-		setenv("TUNPIPE_MODE", opt.tap ? "tap" : "tun", 1);
-		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
-		err(127, "%s: /bin/sh", which);
+		exec_shell(tp, which, cmd);
 	}
 	while (waitpid(pid, &status, 0) == -1)
 		if (errno != EINTR)
 			err(EXIT_FAIL, "%s: waitpid", which);
-	if (WIFSIGNALED(status))
-		return 128 + WTERMSIG(status);
-	return WEXITSTATUS(status);
+	return shell_status(status);
 }
 
 /*
@@ -768,9 +839,17 @@ deliver_packet(struct tunpipe *tp, const uint8_t *p, size_t len)
 	tp->count.in_bytes += len;
 }
 
+/* The stream, for messages: stdio's side, or the -e command's socket. */
+static const char *
+stream_name(const char *stdio)
+{
+	return opt.exec != NULL ? "the -e command's stream" : stdio;
+}
+
 /*
  * Reads what the stream has, at most one buffer, and delivers every whole
- * packet in it.  Returns RUNNING, INPUT_ENDED or an exit status.
+ * packet in it.  Returns RUNNING, INPUT_ENDED, STREAM_BROKEN or an exit
+ * status.
  */
 static int
 read_stream(struct tunpipe *tp)
@@ -783,11 +862,15 @@ read_stream(struct tunpipe *tp)
 	if (n == -1) {
 		if (errno == EAGAIN || errno == EINTR)
 			return RUNNING;
-		warn("read from standard input");
+		if (opt.exec != NULL && errno == ECONNRESET)
+			return STREAM_BROKEN;
+		warn("read from %s", stream_name("standard input"));
 		return EXIT_FAIL;
 	}
 	if (n == 0)
 		return INPUT_ENDED;
+	if (opt.keepalive != 0)
+		tp->last_received = monotonic_seconds();
 	while (pos < (size_t)n) {
 		switch (framing_decode(&tp->dec, tp->inbuf + pos, (size_t)n - pos,
 		    &used, &pkt)) {
@@ -801,7 +884,7 @@ read_stream(struct tunpipe *tp)
 			    "the limit of %zu for %s; the peer most likely uses "
 			    "another framing or mode (tun/tap), or is not "
 			    "tunpipe", pkt.len, tp->max, tp->ifname);
-			return EXIT_STREAM;
+			return opt.respawn != 0 ? STREAM_BROKEN : EXIT_STREAM;
 		}
 		pos += used;
 	}
@@ -831,8 +914,8 @@ end_of_stream(struct tunpipe *tp)
 }
 
 /*
- * Writes pending frames to stdout, as much as it takes now.  Returns RUNNING
- * or an exit status.
+ * Writes pending frames to the stream, as much as it takes now.  Returns
+ * RUNNING, STREAM_BROKEN or an exit status.
  */
 static int
 flush_output(struct tunpipe *tp)
@@ -847,34 +930,60 @@ flush_output(struct tunpipe *tp)
 				continue;
 			if (errno == EAGAIN)
 				return RUNNING;
+			if (opt.exec != NULL &&
+			    (errno == EPIPE || errno == ECONNRESET))
+				return STREAM_BROKEN;
 			if (errno == EPIPE) {
 				say(1, "standard output was closed by its "
 				    "reader; stopping");
 				return EXIT_END;
 			}
-			warn("write to standard output");
+			warn("write to %s", stream_name("standard output"));
 			return EXIT_FAIL;
 		}
 		tp->out_head += (size_t)n;
 		if (opt.keepalive != 0)
 			tp->last_sent = monotonic_seconds();
 	}
-	tp->out_head = tp->out_tail = 0;
+	tp->out_head = tp->out_tail = tp->out_frame = 0;
 	return RUNNING;
 }
 
-/* Room for one more device read, moving the pending bytes down if need be. */
+/*
+ * Moves out_frame past the frames the stream has taken whole, so that it
+ * marks where the frame being written starts.
+ */
+static void
+skip_sent_frames(struct tunpipe *tp)
+{
+	size_t len;
+
+	while (tp->out_frame < tp->out_head) {
+		len = framing_frame_len(opt.framing, tp->outbuf + tp->out_frame);
+		if (tp->out_frame + len > tp->out_head)
+			break;
+		tp->out_frame += len;
+	}
+}
+
+/*
+ * Room for one more device read, moving the pending bytes down if need be.
+ * The frame being written moves whole, so that a break (-r) can still find
+ * where it ends.
+ */
 static int
 outbuf_has_room(struct tunpipe *tp)
 {
 	if (sizeof(tp->outbuf) - tp->out_tail >= tp->reserve)
 		return 1;
-	if (tp->out_head == 0)
+	skip_sent_frames(tp);
+	if (tp->out_frame == 0)
 		return 0;
-	memmove(tp->outbuf, tp->outbuf + tp->out_head,
-	    tp->out_tail - tp->out_head);
-	tp->out_tail -= tp->out_head;
-	tp->out_head = 0;
+	memmove(tp->outbuf, tp->outbuf + tp->out_frame,
+	    tp->out_tail - tp->out_frame);
+	tp->out_head -= tp->out_frame;
+	tp->out_tail -= tp->out_frame;
+	tp->out_frame = 0;
 	return sizeof(tp->outbuf) - tp->out_tail >= tp->reserve;
 }
 
@@ -921,7 +1030,7 @@ static void
 flush_before_exit(struct tunpipe *tp)
 {
 	struct pollfd pfd = { .fd = tp->out, .events = POLLOUT };
-	struct timespec start, now;
+	struct timespec start;
 	long waited = 0;
 
 	clock_gettime(CLOCK_MONOTONIC, &start);
@@ -930,24 +1039,39 @@ flush_before_exit(struct tunpipe *tp)
 			return;
 		if (flush_output(tp) != RUNNING)
 			return;
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		waited = (now.tv_sec - start.tv_sec) * 1000 +
-		    (now.tv_nsec - start.tv_nsec) / 1000000;
+		waited = ms_since(&start);
 	}
 }
 
 /*
- * With -k, how long ppoll may wait before an empty frame is due: NULL for
- * ever, when there is no keepalive or output is pending anyway.
+ * With -k: whether the peer, which sends keepalives too, has been silent
+ * for DEAD_AFTER of their intervals.  A peer without -k may be silent for
+ * as long as it likes.
+ */
+static int
+peer_silent(const struct tunpipe *tp)
+{
+	return opt.keepalive != 0 && tp->dec.keepalives > tp->peer_keepalives &&
+	    monotonic_seconds() - tp->last_received >=
+	    DEAD_AFTER * opt.keepalive;
+}
+
+/*
+ * With -k, how long ppoll may wait before an empty frame is due or the
+ * peer's silence is too long: NULL for ever, without -k.
  */
 static struct timespec *
 keepalive_wait(const struct tunpipe *tp, struct timespec *wait)
 {
-	time_t left;
+	time_t now, left;
 
-	if (opt.keepalive == 0 || tp->out_head < tp->out_tail)
+	if (opt.keepalive == 0)
 		return NULL;
-	left = tp->last_sent + opt.keepalive - monotonic_seconds();
+	now = monotonic_seconds();
+	left = tp->last_received + DEAD_AFTER * opt.keepalive - now;
+	if (tp->out_head == tp->out_tail &&
+	    tp->last_sent + opt.keepalive - now < left)
+		left = tp->last_sent + opt.keepalive - now;
 	wait->tv_sec = left > 0 ? left : 0;
 	wait->tv_nsec = 0;
 	return wait;
@@ -956,11 +1080,19 @@ keepalive_wait(const struct tunpipe *tp, struct timespec *wait)
 /*
  * Sends an empty frame when nothing went out for opt.keepalive seconds, so
  * that a dead transport shows up as a failed write, and middleboxes keep
- * the connection.  Returns RUNNING or an exit status.
+ * the connection; and ends a stream whose peer fell silent.  Returns
+ * RUNNING, STREAM_BROKEN or an exit status.
  */
 static int
-send_keepalive(struct tunpipe *tp)
+keep_alive(struct tunpipe *tp)
 {
+	if (peer_silent(tp)) {
+		warnx("nothing arrived for %d s from a peer that sends "
+		    "keepalives: the transport seems dead", DEAD_AFTER *
+		    opt.keepalive);
+		tp->stream_dead = 1;
+		return opt.exec != NULL ? STREAM_BROKEN : EXIT_STREAM;
+	}
 	if (opt.keepalive == 0 || tp->out_head < tp->out_tail ||
 	    monotonic_seconds() - tp->last_sent < opt.keepalive)
 		return RUNNING;
@@ -971,14 +1103,56 @@ send_keepalive(struct tunpipe *tp)
 }
 
 /*
- * The packet loop.  It polls the device, stdin and stdout.  The device is
- * read only while the output buffer has room for another packet, so when
- * stdout cannot take more the kernel's queue fills and drops, as a full
- * link would, and memory stays bounded.  Stdin is read whenever it has
- * data, since device writes do not block.  Returns the exit status.
+ * Acts on the signals that arrived while ppoll waited: prints the counters
+ * for SIGUSR1; returns EXIT_END for a stop signal, else RUNNING.
  */
 static int
-run(struct tunpipe *tp, const sigset_t *waitmask)
+take_signals(struct tunpipe *tp)
+{
+	if (stop_signal) {
+		say(2, "stopped by signal %d (%s)", (int)stop_signal,
+		    strsignal(stop_signal));
+		return EXIT_END;
+	}
+	if (counters_wanted) {
+		counters_wanted = 0;
+		print_counters(tp);
+	}
+	return RUNNING;
+}
+
+/*
+ * -e: whether the command has exited and the stream holds nothing more to
+ * read.  The stream may outlive the command when a child of it holds it.
+ */
+static int
+command_gone(struct tunpipe *tp)
+{
+	struct pollfd pfd = { .fd = tp->in, .events = POLLIN };
+	int status;
+
+	if (child_exited) {
+		child_exited = 0;
+		if (tp->command != 0 &&
+		    waitpid(tp->command, &status, WNOHANG) == tp->command) {
+			tp->command = 0;
+			tp->command_status = status;
+		}
+	}
+	return opt.exec != NULL && tp->command == 0 && poll(&pfd, 1, 0) == 0;
+}
+
+/*
+ * The packet loop over one stream.  It polls the device and the stream's
+ * two sides (stdin and stdout, or -e's socket twice).  The device is read
+ * only while the output buffer has room for another packet, so when the
+ * stream cannot take more the kernel's queue fills and drops, as a full
+ * link would, and memory stays bounded.  The stream is read whenever it
+ * has data, since device writes do not block.  Returns STREAM_BROKEN when
+ * -e's stream ends, or the exit status.
+ */
+static int
+relay(struct tunpipe *tp, const sigset_t *waitmask)
 {
 	enum { DEV, IN, OUT };
 	struct pollfd pfd[3];
@@ -992,20 +1166,18 @@ run(struct tunpipe *tp, const sigset_t *waitmask)
 		pfd[DEV].events = outbuf_has_room(tp) ? POLLIN : 0;
 		pfd[IN].events = POLLIN;
 		pfd[OUT].events = tp->out_head < tp->out_tail ? POLLOUT : 0;
-		if (ppoll(pfd, 3, keepalive_wait(tp, &wait), waitmask) == -1 &&
-		    errno != EINTR) {
-			warn("ppoll");
-			return EXIT_FAIL;
+		if (ppoll(pfd, 3, keepalive_wait(tp, &wait), waitmask) == -1) {
+			if (errno != EINTR) {
+				warn("ppoll");
+				return EXIT_FAIL;
+			}
+			memset(pfd, 0, sizeof(pfd));	/* revents too */
+			pfd[DEV].fd = tp->dev;
+			pfd[IN].fd = tp->in;
+			pfd[OUT].fd = tp->out;
 		}
-		if (stop_signal) {
-			say(2, "stopped by signal %d (%s)", (int)stop_signal,
-			    strsignal(stop_signal));
-			return EXIT_END;
-		}
-		if (counters_wanted) {
-			counters_wanted = 0;
-			print_counters(tp);
-		}
+		if ((status = take_signals(tp)) != RUNNING)
+			return status;
 		if (pfd[OUT].revents)
 			status = flush_output(tp);
 		if (status == RUNNING && pfd[DEV].revents) {
@@ -1016,13 +1188,204 @@ run(struct tunpipe *tp, const sigset_t *waitmask)
 		if (status == RUNNING && pfd[IN].revents)
 			status = read_stream(tp);
 		if (status == RUNNING)
-			status = send_keepalive(tp);
+			status = keep_alive(tp);
+		if (status == RUNNING && command_gone(tp))
+			status = STREAM_BROKEN;
+		if (status == INPUT_ENDED && opt.exec != NULL)
+			status = STREAM_BROKEN;
 		if (status == INPUT_ENDED) {
 			flush_before_exit(tp);
 			status = end_of_stream(tp);
 		}
 	}
 	return status;
+}
+
+/*
+ * -e: starts the command that carries the stream, its stdin and stdout
+ * joined to one end of a socket pair and the loop to the other.  Its
+ * stderr stays tunpipe's, so that ssh can ask for a password and complain.
+ */
+static void
+start_command(struct tunpipe *tp)
+{
+	int sv[2];
+	pid_t pid;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1)
+		err(EXIT_FAIL, "-e: socketpair");
+	if ((pid = fork()) == -1)
+		err(EXIT_FAIL, "-e: fork");
+	if (pid == 0) {
+		if (dup2(sv[1], STDIN_FILENO) == -1 ||
+		    dup2(sv[1], STDOUT_FILENO) == -1)
+			err(127, "-e: dup2");
+		exec_shell(tp, "-e", opt.exec);
+	}
+	close(sv[1]);
+	if (fcntl(sv[0], F_SETFL, O_NONBLOCK) == -1)
+		err(EXIT_FAIL, "-e: socket");
+	tp->in = tp->out = sv[0];
+	tp->command = pid;
+	tp->stream_dead = 0;
+	tp->command_started = monotonic_seconds();
+	tp->last_sent = tp->last_received = tp->command_started;
+	tp->peer_keepalives = tp->dec.keepalives;
+	say(2, "started the -e command (pid %ld)", (long)pid);
+}
+
+/* -e: waits up to ms (for ever if negative) for the command to end. */
+static int
+reap_command(struct tunpipe *tp, long ms)
+{
+	const struct timespec tick = { 0, 10 * 1000000 };
+	struct timespec start;
+	int status;
+	pid_t r;
+
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	while ((r = waitpid(tp->command, &status, ms < 0 ? 0 : WNOHANG)) != tp->command) {
+		if (r == -1 && errno != EINTR)
+			err(EXIT_FAIL, "-e: waitpid");
+		if (ms >= 0 && ms_since(&start) >= ms)
+			return 0;
+		if (r == 0)
+			nanosleep(&tick, NULL);
+	}
+	tp->command = 0;
+	tp->command_status = status;
+	return 1;
+}
+
+/*
+ * -e: closes the stream and waits for the command to end, as losing its
+ * stdin and stdout should make it; one that lingers gets SIGTERM, then
+ * SIGKILL.  One whose stream fell silent gets SIGTERM at once: it is
+ * likely stuck on a dead connection.
+ */
+static void
+stop_command(struct tunpipe *tp)
+{
+	close(tp->in);
+	tp->in = tp->out = -1;
+	if (tp->command == 0 ||
+	    (!tp->stream_dead && reap_command(tp, REAP_MS)))
+		return;
+	kill(tp->command, SIGTERM);
+	if (reap_command(tp, REAP_MS))
+		return;
+	kill(tp->command, SIGKILL);
+	reap_command(tp, -1);
+}
+
+/* -e: how the command ended, for messages. */
+static const char *
+command_end(const struct tunpipe *tp, char *text, size_t size)
+{
+	int status = tp->command_status;
+
+	if (WIFSIGNALED(status))
+		snprintf(text, size, "was killed by signal %d (%s)",
+		    WTERMSIG(status), strsignal(WTERMSIG(status)));
+	else
+		snprintf(text, size, "exited with status %d",
+		    WEXITSTATUS(status));
+	return text;
+}
+
+/*
+ * After a break, the new stream must start at a frame boundary both ways:
+ * the rest of a frame half written is dropped, and so is the start of one
+ * half read.  Whole frames still waiting go out on the new stream.
+ */
+static void
+discard_cut_frames(struct tunpipe *tp)
+{
+	size_t have, want;
+
+	if (framing_decoder_partial(&tp->dec, &have, &want) !=
+	    FRAMING_BETWEEN) {
+		tp->count.drop_cut++;
+		say(2, "dropped a frame from the stream cut after %zu of %zu "
+		    "bytes", have, want);
+	}
+	framing_decoder_reset(&tp->dec);
+	skip_sent_frames(tp);
+	if (tp->out_frame < tp->out_head) {
+		tp->out_head = tp->out_frame + framing_frame_len(opt.framing,
+		    tp->outbuf + tp->out_frame);
+		tp->out_frame = tp->out_head;
+		tp->count.drop_cut++;
+		say(2, "dropped a frame to the stream cut by the break");
+	}
+	if (tp->out_head == tp->out_tail)
+		tp->out_head = tp->out_tail = tp->out_frame = 0;
+}
+
+/*
+ * -r: sleeps before the command starts again: SECS at first, then twice
+ * as long after each run shorter than RESPAWN_LIVED seconds, up to
+ * RESPAWN_CAP (or SECS, if longer).  Signals are still taken.  Returns
+ * RUNNING or an exit status.
+ */
+static int
+wait_to_restart(struct tunpipe *tp, const sigset_t *waitmask)
+{
+	struct timespec start, left;
+	int cap = opt.respawn > RESPAWN_CAP ? opt.respawn : RESPAWN_CAP;
+	long wait_ms, waited;
+	char how[64];
+	int status;
+
+	if (monotonic_seconds() - tp->command_started >= RESPAWN_LIVED)
+		tp->respawn_wait = opt.respawn;
+	say(1, "-e command %s; starting it again in %d s",
+	    command_end(tp, how, sizeof(how)), tp->respawn_wait);
+	wait_ms = tp->respawn_wait * 1000L;
+	tp->respawn_wait = tp->respawn_wait * 2 < cap ?
+	    tp->respawn_wait * 2 : cap;
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	while ((waited = ms_since(&start)) < wait_ms) {
+		left.tv_sec = (wait_ms - waited) / 1000;
+		left.tv_nsec = (wait_ms - waited) % 1000 * 1000000;
+		ppoll(NULL, 0, &left, waitmask);
+		if ((status = take_signals(tp)) != RUNNING)
+			return status;
+	}
+	child_exited = 0;
+	tp->count.restarts++;
+	return RUNNING;
+}
+
+/*
+ * Carries packets until the end.  With -e, the stream is a command's, and
+ * with -r the command starts again whenever it ends; the device and its
+ * addresses stay.  Returns the exit status.
+ */
+static int
+run(struct tunpipe *tp, const sigset_t *waitmask)
+{
+	char how[64];
+	int status;
+
+	if (opt.exec == NULL)
+		return relay(tp, waitmask);
+	tp->respawn_wait = opt.respawn;
+	for (;;) {
+		start_command(tp);
+		status = relay(tp, waitmask);
+		stop_command(tp);
+		if (status != STREAM_BROKEN)
+			return status;
+		discard_cut_frames(tp);
+		if (opt.respawn == 0) {
+			say(1, "-e command %s; stopping",
+			    command_end(tp, how, sizeof(how)));
+			return EXIT_COMMAND;
+		}
+		if ((status = wait_to_restart(tp, waitmask)) != RUNNING)
+			return status;
+	}
 }
 
 /*
@@ -1057,7 +1420,7 @@ start_device(struct tunpipe *tp)
 	open_device(tp);
 	configure_device(tp);
 	clock_gettime(CLOCK_MONOTONIC, &tp->started);
-	tp->last_sent = tp->started.tv_sec;
+	tp->last_sent = tp->last_received = tp->started.tv_sec;
 	if (opt.up != NULL && (status = run_hook(tp, "--up", opt.up)) != 0) {
 		warnx("--up command exited with status %d; stopping", status);
 		return status;
@@ -1067,20 +1430,40 @@ start_device(struct tunpipe *tp)
 	return 0;
 }
 
+/*
+ * Makes sure descriptors 0 to 2 are open, on /dev/null if need be, so that
+ * no device or socket lands on them: -e's command would lose the socket
+ * as its stdin, and a message could go into the device.
+ */
+static void
+fill_standard_fds(void)
+{
+	int fd;
+
+	do {
+		if ((fd = open("/dev/null", O_RDWR)) == -1)
+			err(EXIT_FAIL, "/dev/null");
+	} while (fd <= STDERR_FILENO);
+	close(fd);
+}
+
 int
 main(int argc, char *argv[])
 {
 	static struct tunpipe tp;
 	sigset_t waitmask;
-	int in_flags, out_flags, status, down;
+	int in_flags = 0, out_flags = 0, status, down;
 
+	fill_standard_fds();
 	/* Whole lines, so that two tunpipes sharing a terminal do not mix. */
 	setvbuf(stderr, NULL, _IOLBF, 0);
 	parse_options(argc, argv);
 	tp.in = STDIN_FILENO;
 	tp.out = STDOUT_FILENO;
-	in_flags = set_nonblocking(tp.in, "standard input");
-	out_flags = set_nonblocking(tp.out, "standard output");
+	if (opt.exec == NULL) {
+		in_flags = set_nonblocking(tp.in, "standard input");
+		out_flags = set_nonblocking(tp.out, "standard output");
+	}
 	setup_signals(&waitmask);
 
 	if ((status = start_device(&tp)) == 0) {
@@ -1093,8 +1476,10 @@ main(int argc, char *argv[])
 		    (down = run_hook(&tp, "--down", opt.down)) != 0)
 			warnx("--down command exited with status %d", down);
 	}
-	fcntl(tp.in, F_SETFL, in_flags);
-	fcntl(tp.out, F_SETFL, out_flags);
+	if (opt.exec == NULL) {
+		fcntl(tp.in, F_SETFL, in_flags);
+		fcntl(tp.out, F_SETFL, out_flags);
+	}
 	close(tp.dev);
 	return status;
 }

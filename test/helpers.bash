@@ -62,6 +62,16 @@ ns() {
 	fi
 }
 
+# ns_prefix A|B: the words that run a command in namespace A or B, for
+# command lines that a shell other than this one runs (tunpipe -e, say).
+ns_prefix() {
+	if [ "$NSMODE" = root ]; then
+		[ "$1" = A ] && echo "ip netns exec $NS_A" || echo "ip netns exec $NS_B"
+	else
+		echo "nsenter --preserve-credentials -U -n -t $(cat "$T/holder.$1")"
+	fi
+}
+
 # ns_bg A|B COMMAND... &: ns for background jobs.  It replaces the subshell
 # that & made, so $! is the command's own PID and kill reaches it.
 ns_bg() {
@@ -235,4 +245,16 @@ tunpipe_reads() {
 	local in=$T/stream
 	case "${1:-}" in /*) in=$1; shift ;; esac
 	ns A timeout 10 "$TUNPIPE" "$@" <"$in" >/dev/null
+}
+
+# veth_link: joins namespaces A and B by a veth pair, the "network" that
+# transports (nc, ssh, socat) cross: A is 10.78.0.1/24 on tra, B is
+# 10.78.0.2/24 on trb.  Tunnel addresses stay in 10.77.0.0/24.
+veth_link() {
+	[ "$NSMODE" = root ] || skip_or_fail "a veth pair between two namespaces needs root"
+	ip link add tra netns "$NS_A" type veth peer name trb netns "$NS_B"
+	ns A ip addr add 10.78.0.1/24 dev tra
+	ns B ip addr add 10.78.0.2/24 dev trb
+	ns A ip link set tra up
+	ns B ip link set trb up
 }

@@ -1,0 +1,171 @@
+#!/usr/bin/env bats
+# -e runs the transport itself, with no FIFO; -r starts it again when it
+# ends, while the device and its addresses stay; -k finds a transport that
+# fell silent.  Here the "transport" is the peer tunpipe itself, started in
+# namespace B, so that killing or stopping it breaks the stream.
+
+load helpers
+
+setup() { netns_setup; }
+teardown() { netns_teardown; }
+
+# exec_tunnel [OPTIONS...]: tunpipe in A (tpa, 10.77.0.1) runs tunpipe in B
+# (tpb, 10.77.0.2) as its -e command, both with OPTIONS; A_OPTS adds
+# options for A only.  Sets PID_A; stderr of both is in $T/a.err.
+exec_tunnel() {
+	local b
+	b="$(ns_prefix B) $TUNPIPE -v -i tpb -a 10.77.0.2/24 $*"
+	ns_bg A "$TUNPIPE" -v -i tpa -a 10.77.0.1/24 "$@" \
+	    "${A_OPTS[@]+"${A_OPTS[@]}"}" -e "$b" \
+	    </dev/null >/dev/null 2>"$T/a.err" &
+	PID_A=$!
+	remember "$PID_A"
+	wait_for 5 has_link A tpa || { cat "$T/a.err" >&2; return 1; }
+	wait_for 5 has_link B tpb || { cat "$T/a.err" >&2; return 1; }
+}
+
+# peer_pid: the PID of the tunpipe in B (the one with device tpb).
+peer_pid() {
+	pgrep -f "^$TUNPIPE -v -i tpb" | head -n 1
+}
+
+# a_keeps_address: samples every 0.1 s, for at most SECS seconds, that tpa
+# in A still has 10.77.0.1/24; fails at the first sample that lacks it.
+a_keeps_address() {
+	local i
+	for ((i = 0; i < $1 * 10; i++)); do
+		ns A ip -4 addr show dev tpa | grep -q 'inet 10.77.0.1/24' || {
+			echo "tpa lost its address during the outage" >&2
+			return 1
+		}
+		sleep 0.1
+	done
+}
+
+@test "-e carries a tunnel over a command's stdin and stdout: ping and 20 MB" {
+	exec_tunnel
+	ns A ping -c 3 -i 0.2 -W 2 10.77.0.2
+	ns B ping -c 3 -i 0.2 -W 2 10.77.0.1
+	transfer B 10.77.0.2 20
+	transfer A 10.77.0.1 20
+}
+
+@test "-e: when the command exits, tunpipe exits 5 and says how it ended" {
+	run ns A "$TUNPIPE" -i tpa -e 'echo "on $TUNPIPE_IFNAME" >&2; exit 7' \
+	    </dev/null
+	[ "$status" = 5 ]
+	[[ "$output" == *"on tpa"* ]]		# its stderr passes through
+	[[ "$output" == *"-e command exited with status 7; stopping"* ]]
+	no_link A tpa
+}
+
+@test "-e: a command killed by a signal is named as such" {
+	run ns A "$TUNPIPE" -i tpa -e 'kill -9 $$' </dev/null
+	[ "$status" = 5 ]
+	[[ "$output" == *"-e command was killed by signal 9"* ]]
+}
+
+@test "-e works with a terminal-less, closed standard input and output" {
+	run ns A "$TUNPIPE" -i tpa -e 'head -c 0; exit 3' <&- >&-
+	[ "$status" = 5 ]
+	[[ "$output" == *"exited with status 3"* ]]
+}
+
+@test "-r without -e, and -r out of range, are usage errors" {
+	run "$TUNPIPE" -r 1 </dev/null
+	[ "$status" = 2 ]
+	[[ "$output" == *"-r needs -e"* ]]
+	run "$TUNPIPE" -r 0 -e true </dev/null
+	[ "$status" = 2 ]
+	[[ "$output" == *"-r 0: must be a number from 1 to 3600"* ]]
+}
+
+@test "-r: the transport killed during a long ping comes back; tpa keeps its address" {
+	A_OPTS=(-r 1)
+	exec_tunnel
+	ns A ping -c 3 -i 0.2 -W 2 10.77.0.2
+	ns_bg A ping -i 0.1 -c 80 -W 1 10.77.0.2 >"$T/ping" &
+	local ping=$!
+	remember $ping
+	sleep 2
+	kill "$(peer_pid)"
+	a_keeps_address 3
+	wait_exit 20 $ping
+	# The last replies came after the restart.
+	grep -q 'icmp_seq=7[5-9]' "$T/ping"
+	grep -q 'icmp_seq=80 ' "$T/ping"
+	grep -q 'starting it again in 1 s' "$T/a.err"
+	kill -USR1 "$PID_A"
+	wait_for 5 grep -q 'restarts of -e: 1$' "$T/a.err"
+}
+
+@test "-r: a TCP connection across the tunnel survives the transport's death intact" {
+	A_OPTS=(-r 1)
+	exec_tunnel
+	# Slow the tunnel to 40 Mbit/s, so that the transfer is still running
+	# when the transport dies.
+	ns A tc qdisc add dev tpa root tbf rate 40mbit burst 32kb latency 50ms
+	head -c $((20 * 1024 * 1024)) /dev/urandom >"$T/sent"
+	ns_bg B timeout 60 socat -u TCP-LISTEN:5001,bind=10.77.0.2,reuseaddr \
+	    "CREATE:$T/received" &
+	local listener=$!
+	remember $listener
+	wait_for 5 eval "ns B ss -Hltn 'sport = :5001' | grep -q LISTEN"
+	ns_bg A timeout 60 socat -u "FILE:$T/sent" TCP:10.77.0.2:5001 &
+	local sender=$!
+	remember $sender
+	sleep 1.5
+	kill -0 $sender				# still sending
+	kill "$(peer_pid)"
+	a_keeps_address 2
+	wait_exit 50 $sender
+	[ "$status" = 0 ]
+	wait_exit 10 $listener
+	[ "$status" = 0 ]
+	cmp "$T/sent" "$T/received"
+	grep -q 'starting it again' "$T/a.err"
+}
+
+@test "-r: a frame cut by the break is dropped, and the next stream starts in step" {
+	# The first run sends 1 byte of a 28-byte packet and ends; the second
+	# sends the whole packet.  Only the whole one may reach the device.
+	frames "$IPV4_PACKET" >"$T/whole"
+	head -c 3 "$T/whole" >"$T/cut"
+	persistent_device A tpa
+	ns_bg A "$TUNPIPE" -v -i tpa -r 1 -e "
+	    if [ -e $T/second ]; then cat $T/whole; sleep 30
+	    else touch $T/second; cat $T/cut; fi" \
+	    </dev/null >/dev/null 2>"$T/a.err" &
+	PID_A=$!
+	remember "$PID_A"
+	wait_for 10 eval '[ "$(rx_packets A tpa)" = 1 ]'
+	kill -USR1 "$PID_A"
+	wait_for 5 grep -q 'restarts of -e: 1$' "$T/a.err"
+	grep -q 'from stream: 1 packets, 28 bytes' "$T/a.err"
+	grep -q '0 not IP, 0 device write failed, 0 over the MTU, 1 cut by a stream break' "$T/a.err"
+}
+
+@test "-r backs off: the wait doubles while the command keeps failing" {
+	ns_bg A "$TUNPIPE" -i tpa -r 1 -e 'exit 1' </dev/null >/dev/null \
+	    2>"$T/a.err" &
+	PID_A=$!
+	remember "$PID_A"
+	wait_for 10 grep -q 'again in 4 s' "$T/a.err"
+	grep -q 'exited with status 1; starting it again in 1 s' "$T/a.err"
+	grep -q 'starting it again in 2 s' "$T/a.err"
+	has_link A tpa
+}
+
+@test "-k: a peer that falls silent is found dead, and -r starts the stream again" {
+	A_OPTS=(-r 1)
+	exec_tunnel -k 1
+	ns A ping -c 2 -i 0.2 -W 2 10.77.0.2
+	sleep 1.5			# the peer's first keepalive arrives
+	local old
+	old=$(peer_pid)
+	kill -STOP "$old"
+	wait_for 10 grep -q 'nothing arrived for 3 s from a peer that sends keepalives' "$T/a.err"
+	kill -CONT "$old" 2>/dev/null || true
+	wait_for 10 eval '[ -n "$(peer_pid)" ] && [ "$(peer_pid)" != "$old" ]'
+	wait_for 10 ns A ping -c 1 -W 1 10.77.0.2
+}
