@@ -8,12 +8,24 @@
 /* Bytes of the big-endian length before each packet, by framing. */
 static const size_t header_lens[] = {
 	[FRAMING_LEN16] = 2,
+	[FRAMING_LEN32] = 4,
+};
+
+static const size_t packet_maxes[] = {
+	[FRAMING_LEN16] = 65535,
+	[FRAMING_LEN32] = FRAMING_PACKET_MAX,
 };
 
 size_t
 framing_header_len(enum framing_type type)
 {
 	return header_lens[type];
+}
+
+size_t
+framing_packet_max(enum framing_type type)
+{
+	return packet_maxes[type];
 }
 
 size_t
@@ -153,6 +165,7 @@ framing_decode(struct framing_decoder *d, uint8_t *in, size_t len,
 	} else {
 		switch (d->type) {
 		case FRAMING_LEN16:
+		case FRAMING_LEN32:
 			r = decode_prefixed(d, in, len, &pos, pkt);
 			break;
 		}

@@ -7,7 +7,8 @@
  * reader can find again whatever the stream does to the boundaries.
  *
  * Stream format of the len16 framing (the default, and the one VDE's vde_plug
- * and OpenVPN's TCP mode use):
+ * and OpenVPN's TCP mode use; len32 is the same with a 4-byte length, as
+ * QEMU's stream netdev and passt use):
  *
  *	+--------+--------+---- ... ----+
  *	| N high | N low  |  N bytes    |   repeated, nothing in between
@@ -29,11 +30,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* The largest packet any framing carries: the IPv4 and len16 limit. */
-#define FRAMING_PACKET_MAX 65535
+/*
+ * The largest packet the codec handles in any framing: a 64 KiB GSO packet
+ * with its virtio-net and Ethernet headers.  Buffers sized by it fit all.
+ */
+#define FRAMING_PACKET_MAX (64 * 1024 + 128)
 
 enum framing_type {
 	FRAMING_LEN16,		/* 2-byte big-endian length, then the packet */
+	FRAMING_LEN32,		/* 4-byte big-endian length, then the packet */
 };
 
 /* What one call of framing_decode() found. */
@@ -68,10 +73,13 @@ struct framing_decoder {
 
 /*
  * framing_header_len(type): the bytes a frame adds before its packet.
+ * framing_packet_max(type): the largest packet the framing can carry: 65535
+ * for len16, FRAMING_PACKET_MAX for len32.
  * framing_encoded_max(type, len): the most bytes a packet of len bytes can
  * take once encoded; reserve this much before reading a packet to encode.
  */
 size_t	framing_header_len(enum framing_type);
+size_t	framing_packet_max(enum framing_type);
 size_t	framing_encoded_max(enum framing_type, size_t len);
 
 /*
@@ -79,7 +87,7 @@ size_t	framing_encoded_max(enum framing_type, size_t len);
  * found at frame + framing_header_len(type), where frame has room for
  * framing_encoded_max(type, len) bytes.  Returns the frame's length, which
  * starts at frame.  A len of 0 makes an empty frame (a keepalive).  len must
- * not exceed FRAMING_PACKET_MAX.
+ * not exceed framing_packet_max(type).
  */
 size_t	framing_encode(enum framing_type, uint8_t *frame, size_t len);
 
@@ -92,7 +100,7 @@ size_t	framing_frame_len(enum framing_type, const uint8_t *frame);
 
 /*
  * framing_decoder_init(d, type, max, assembly): readies d for a new stream
- * whose packets are at most max bytes (at most FRAMING_PACKET_MAX); assembly
+ * whose packets are at most max bytes (at most framing_packet_max(type)); assembly
  * must hold max bytes and outlive d.
  */
 void	framing_decoder_init(struct framing_decoder *, enum framing_type,

@@ -12,6 +12,7 @@
 #include <linux/if_tun.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
+#include <linux/virtio_net.h>
 #include <arpa/inet.h>
 
 #include <err.h>
@@ -33,17 +34,29 @@
 
 #include "framing.h"
 
+/* UDP segmentation offload: in kernels since 6.2, not in all headers yet. */
+#ifndef TUN_F_USO4
+#define TUN_F_USO4	0x20
+#define TUN_F_USO6	0x40
+#endif
+#ifndef VIRTIO_NET_HDR_GSO_UDP_L4
+#define VIRTIO_NET_HDR_GSO_UDP_L4 5
+#endif
+
 #define TUNPIPE_VERSION "0.1.0"
 
 #define TUN_PATH	"/dev/net/tun"
 #define INBUF_SIZE	(128 * 1024)	/* one read of the stream */
 #define OUTBUF_SIZE	(256 * 1024)	/* frames waiting for stdout */
 #define ETHER_HEADER	18		/* Ethernet header with a VLAN tag */
+#define PIPE_SIZE	(256 * 1024)	/* asked for a pipe on stdin or stdout */
 #define FLUSH_MS	1000		/* at EOF, how long pending output may wait */
 #define WARN_INTERVAL	5		/* seconds between repeated warnings */
 #define MAX_ADDRESSES	16		/* -a given this many times at most */
 #define MTU_MIN		68		/* the kernel's minimum for IPv4 */
 #define MTU_MIN_IPV6	1280
+#define MTU_MAX		65535
+#define VNET_HDR_LEN	sizeof(struct virtio_net_hdr)	/* -O, before each packet */
 #define DEAD_AFTER	3		/* keepalive intervals of silence */
 #define RESPAWN_CAP	60		/* -r: the longest wait, unless SECS is */
 #define RESPAWN_LIVED	10		/* -r: a run this long resets the wait */
@@ -75,6 +88,7 @@ struct address {
 struct options {
 	const char *ifname;	/* NULL: the kernel picks tun%d or tap%d */
 	int tap;
+	int offload;		/* -O: GSO packets with a virtio-net header */
 	int verbosity;		/* 0 -q, 1 default, 2 -v */
 	enum framing_type framing;
 	struct address addresses[MAX_ADDRESSES];
@@ -137,7 +151,7 @@ struct tunpipe {
 static struct options opt = { .verbosity = 1, .framing = FRAMING_LEN16 };
 static volatile sig_atomic_t stop_signal, counters_wanted, child_exited;
 
-static const char shortopts[] = "a:d:e:hi:k:m:o:pqr:TU:u:Vv";
+static const char shortopts[] = "a:d:e:hi:k:m:Oo:pqr:TU:u:Vv";
 static const struct option longopts[] = {
 	{ "address",	required_argument,	NULL, 'a' },
 	{ "down",	required_argument,	NULL, 'd' },
@@ -146,6 +160,7 @@ static const struct option longopts[] = {
 	{ "interface",	required_argument,	NULL, 'i' },
 	{ "keepalive",	required_argument,	NULL, 'k' },
 	{ "mtu",	required_argument,	NULL, 'm' },
+	{ "offload",	no_argument,		NULL, 'O' },
 	{ "owner",	required_argument,	NULL, 'o' },
 	{ "persist",	no_argument,		NULL, 'p' },
 	{ "quiet",	no_argument,		NULL, 'q' },
@@ -161,7 +176,7 @@ static const struct option longopts[] = {
 static void
 usage(FILE *f)
 {
-	fprintf(f, "usage: tunpipe [-hpqTVv] [-a address/prefix] [-d command] "
+	fprintf(f, "usage: tunpipe [-hOpqTVv] [-a address/prefix] [-d command] "
 	    "[-e command] [-i name] [-k seconds] [-m mtu] [-o user] "
 	    "[-r seconds] [-U user] [-u command]\n");
 }
@@ -186,6 +201,8 @@ help(void)
 	    "                        a peer that does too and falls silent for\n"
 	    "                        3 x SECS ends the stream\n"
 	    "  -m, --mtu MTU         set the device MTU, and so the largest frame\n"
+	    "  -O, --offload         carry TCP and UDP as GSO packets of up to 64 KiB\n"
+	    "                        with a virtio-net header; both ends need -O\n"
 	    "  -o, --owner USER      make USER the device's owner\n"
 	    "  -p, --persist         create the device persistent: it outlives tunpipe\n"
 	    "  -r, --respawn SECS    with -e, start CMD again SECS after it ends,\n"
@@ -457,7 +474,11 @@ parse_options(int argc, char *argv[])
 			if (opt.mtu != 0)
 				errx(EXIT_USAGE, "-m given twice");
 			opt.mtu = (int)parse_number(optarg, "-m", MTU_MIN,
-			    FRAMING_PACKET_MAX);
+			    MTU_MAX);
+			break;
+		case 'O':
+			opt.offload = 1;
+			opt.framing = FRAMING_LEN32;
 			break;
 		case 'o':
 			opt.owner = once(opt.owner, optarg, c);
@@ -535,6 +556,14 @@ device_error(const char *name, int e)
 	}
 }
 
+static int
+host_is_le(void)
+{
+	const uint16_t one = 1;
+
+	return *(const uint8_t *)&one == 1;
+}
+
 /* An ifreq naming the device, for the interface ioctls. */
 static struct ifreq
 ifreq_of(const struct tunpipe *tp)
@@ -555,6 +584,32 @@ privilege_hint(int e)
 		    "root, or configure the persistent device once as root and "
 		    "leave -a, -m, -o and -p out";
 	return "";
+}
+
+/*
+ * -O: the device hands over TCP and UDP as GSO packets of up to 64 KiB,
+ * with checksums left to whoever delivers them, each after a virtio-net
+ * header in little-endian order whatever the host, so that both ends read
+ * it alike.  UDP segmentation (USO) needs Linux 6.2; without it UDP goes
+ * as plain packets.
+ */
+static void
+enable_offload(struct tunpipe *tp)
+{
+	unsigned long tcp = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN;
+	int hdrlen = VNET_HDR_LEN, le = 1;
+
+	if (ioctl(tp->dev, TUNSETVNETHDRSZ, &hdrlen) == -1)
+		err(EXIT_DEVICE, "TUNSETVNETHDRSZ %s", tp->ifname);
+	if (ioctl(tp->dev, TUNSETVNETLE, &le) == -1 && !host_is_le())
+		err(EXIT_DEVICE, "TUNSETVNETLE %s: this big-endian host's "
+		    "kernel cannot speak little-endian virtio-net headers; "
+		    "leave -O out", tp->ifname);
+	if (ioctl(tp->dev, TUNSETOFFLOAD, tcp | TUN_F_USO4 | TUN_F_USO6) == 0)
+		return;
+	if (ioctl(tp->dev, TUNSETOFFLOAD, tcp) == -1)
+		err(EXIT_DEVICE, "TUNSETOFFLOAD %s", tp->ifname);
+	say(2, "%s: no UDP segmentation offload in this kernel", tp->ifname);
 }
 
 /*
@@ -582,12 +637,17 @@ open_device(struct tunpipe *tp)
 	}
 	memset(&ifr, 0, sizeof(ifr));
 	ifr.ifr_flags = (opt.tap ? IFF_TAP : IFF_TUN) | IFF_NO_PI;
+	if (opt.offload)
+		ifr.ifr_flags |= IFF_VNET_HDR;
 	memcpy(ifr.ifr_name, want, strlen(want));
 	if (ioctl(tp->dev, TUNSETIFF, &ifr) == -1)
 		device_error(want, errno);
 	memcpy(tp->ifname, ifr.ifr_name, IFNAMSIZ);
 	tp->ifname[IFNAMSIZ - 1] = '\0';
-	say(2, "device %s (%s)", tp->ifname, opt.tap ? "tap" : "tun");
+	say(2, "device %s (%s%s)", tp->ifname, opt.tap ? "tap" : "tun",
+	    opt.offload ? ", offload" : "");
+	if (opt.offload)
+		enable_offload(tp);
 
 	if (opt.owner != NULL &&
 	    ioctl(tp->dev, TUNSETOWNER, (unsigned long)opt.owner_uid) == -1)
@@ -701,7 +761,11 @@ configure_device(struct tunpipe *tp)
 
 	tp->mtu = ifr.ifr_mtu;
 	max = (size_t)tp->mtu + (opt.tap ? ETHER_HEADER : 0);
-	tp->max = max < FRAMING_PACKET_MAX ? max : FRAMING_PACKET_MAX;
+	if (opt.offload)	/* GSO packets are not bound by the MTU */
+		max = framing_packet_max(opt.framing);
+	if (max > framing_packet_max(opt.framing))
+		max = framing_packet_max(opt.framing);
+	tp->max = max;
 	tp->reserve = framing_encoded_max(opt.framing, tp->max + 1);
 }
 
@@ -816,27 +880,84 @@ warn_limited(struct ratelimit *rl, const char *fmt, ...)
 		warnx("%s", text);
 }
 
-/* Hands one packet from the stream to the device, or drops and counts it. */
-static void
+/*
+ * -O: whether a frame starts with a virtio-net header that the kernel will
+ * take.  Anything else means the peer does not use -O.
+ */
+static int
+is_vnet_frame(const uint8_t *p, size_t len)
+{
+	struct virtio_net_hdr h;
+
+	if (len < VNET_HDR_LEN)
+		return 0;
+	memcpy(&h, p, sizeof(h));
+	if (h.flags & ~(VIRTIO_NET_HDR_F_NEEDS_CSUM |
+	    VIRTIO_NET_HDR_F_DATA_VALID))
+		return 0;
+	switch (h.gso_type & ~VIRTIO_NET_HDR_GSO_ECN) {
+	case VIRTIO_NET_HDR_GSO_NONE:
+	case VIRTIO_NET_HDR_GSO_TCPV4:
+	case VIRTIO_NET_HDR_GSO_UDP:
+	case VIRTIO_NET_HDR_GSO_TCPV6:
+	case VIRTIO_NET_HDR_GSO_UDP_L4:
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * A stream error: the stream cannot be trusted past this point.  With -r
+ * it is a break, after which a new stream starts; else tunpipe exits.
+ */
+static int
+stream_error(void)
+{
+	return opt.respawn != 0 ? STREAM_BROKEN : EXIT_STREAM;
+}
+
+/*
+ * Hands one packet from the stream to the device, or drops and counts it.
+ * Returns RUNNING, or what stream_error() says when the frames show that
+ * the peer disagrees about -O.
+ */
+static int
 deliver_packet(struct tunpipe *tp, const uint8_t *p, size_t len)
 {
-	if (!opt.tap && !is_ip_packet(p, len)) {
+	size_t skip = opt.offload ? VNET_HDR_LEN : 0;
+
+	if (opt.offload && !is_vnet_frame(p, len)) {
+		warnx("stream error: a %zu-byte frame does not start with a "
+		    "virtio-net header; the peer most likely runs without -O: "
+		    "use -O at both ends, or at neither", len);
+		return stream_error();
+	}
+	if (!opt.offload && !opt.tap && !is_ip_packet(p, len) &&
+	    is_vnet_frame(p, len) && is_ip_packet(p + VNET_HDR_LEN,
+	    len - VNET_HDR_LEN)) {
+		warnx("stream error: a %zu-byte frame holds a virtio-net "
+		    "header before its IP packet; the peer runs with -O "
+		    "(--offload): use -O at both ends, or at neither", len);
+		return stream_error();
+	}
+	if (!opt.tap && !is_ip_packet(p + skip, len - skip)) {
 		tp->count.drop_invalid++;
 		warn_limited(&tp->invalid_warning, "dropped a %zu-byte frame "
 		    "that is not an IPv4 or IPv6 packet (first byte 0x%02x); "
 		    "is the peer in TAP mode (-T), or using another framing?",
-		    len, len > 0 ? p[0] : 0);
-		return;
+		    len - skip, len > skip ? p[skip] : 0);
+		return RUNNING;
 	}
 	if (write(tp->dev, p, len) == -1) {
 		tp->count.drop_device++;
 		warn_limited(&tp->device_warning, "write to %s: %s%s; dropped "
 		    "a %zu-byte packet", tp->ifname, strerror(errno),
-		    errno == EIO ? " (is the device down?)" : "", len);
-		return;
+		    errno == EIO ? " (is the device down?)" : "", len - skip);
+		return RUNNING;
 	}
 	tp->count.in_packets++;
-	tp->count.in_bytes += len;
+	tp->count.in_bytes += len - skip;
+	return RUNNING;
 }
 
 /* The stream, for messages: stdio's side, or the -e command's socket. */
@@ -857,6 +978,7 @@ read_stream(struct tunpipe *tp)
 	struct framing_packet pkt;
 	size_t pos = 0, used;
 	ssize_t n;
+	int status;
 
 	n = read(tp->in, tp->inbuf, sizeof(tp->inbuf));
 	if (n == -1) {
@@ -875,16 +997,19 @@ read_stream(struct tunpipe *tp)
 		switch (framing_decode(&tp->dec, tp->inbuf + pos, (size_t)n - pos,
 		    &used, &pkt)) {
 		case FRAMING_PACKET:
-			deliver_packet(tp, pkt.data, pkt.len);
+			if ((status = deliver_packet(tp, pkt.data, pkt.len)) !=
+			    RUNNING)
+				return status;
 			break;
 		case FRAMING_AGAIN:
 			break;
 		case FRAMING_TOO_BIG:
 			warnx("stream error: a frame announces %zu bytes, over "
 			    "the limit of %zu for %s; the peer most likely uses "
-			    "another framing or mode (tun/tap), or is not "
-			    "tunpipe", pkt.len, tp->max, tp->ifname);
-			return opt.respawn != 0 ? STREAM_BROKEN : EXIT_STREAM;
+			    "another framing or mode (tun/tap%s), or is not "
+			    "tunpipe", pkt.len, tp->max, tp->ifname,
+			    opt.offload ? "; -O at one end only" : "");
+			return stream_error();
 		}
 		pos += used;
 	}
@@ -1020,7 +1145,7 @@ drain_device(struct tunpipe *tp)
 		}
 		tp->out_tail += framing_encode(opt.framing, frame, (size_t)n);
 		tp->count.out_packets++;
-		tp->count.out_bytes += (size_t)n;
+		tp->count.out_bytes += (size_t)n - (opt.offload ? VNET_HDR_LEN : 0);
 	}
 	return RUNNING;
 }
@@ -1405,6 +1530,8 @@ set_nonblocking(int fd, const char *what)
 		err(EXIT_USAGE, "%s", what);
 	if (fcntl(fd, F_SETFL, flags | O_NONBLOCK) == -1)
 		err(EXIT_FAIL, "%s: cannot make it nonblocking", what);
+	/* A larger pipe means fewer wake-ups per byte; it may be refused. */
+	fcntl(fd, F_SETPIPE_SZ, PIPE_SIZE);
 	return flags;
 }
 

@@ -179,18 +179,19 @@ address_tunnel() {
 }
 
 # transfer SIDE ADDRESS MEGABYTES: sends that many random megabytes over TCP
-# from the other namespace to ADDRESS in namespace SIDE, and checks that
-# they arrive intact.
+# from the other namespace to ADDRESS (IPv4 or IPv6) in namespace SIDE, and
+# checks that they arrive intact.
 transfer() {
-	local to=$1 addr=$2 mb=$3 from=A port=5001
+	local to=$1 addr=$2 mb=$3 from=A port=5001 tcp=TCP
 	[ "$to" = A ] && from=B
+	case $addr in *:*) tcp=TCP6 addr="[$addr]" ;; esac
 	head -c "$((mb * 1024 * 1024))" /dev/urandom >"$T/sent"
-	ns_bg "$to" timeout 120 socat -u "TCP-LISTEN:$port,bind=$addr,reuseaddr" \
+	ns_bg "$to" timeout 120 socat -u "$tcp-LISTEN:$port,bind=$addr,reuseaddr" \
 	    "CREATE:$T/received" &
 	local listener=$!
 	remember $listener
 	wait_for 5 eval "ns $to ss -Hltn 'sport = :$port' | grep -q LISTEN"
-	ns "$from" timeout 120 socat -u "FILE:$T/sent" "TCP:$addr:$port"
+	ns "$from" timeout 120 socat -u "FILE:$T/sent" "$tcp:$addr:$port"
 	wait_exit 10 $listener
 	[ "$status" = 0 ]
 	[ "$(sha256sum <"$T/sent")" = "$(sha256sum <"$T/received")" ]
