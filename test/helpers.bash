@@ -259,3 +259,233 @@ veth_link() {
 	ns A ip link set tra up
 	ns B ip link set trb up
 }
+
+# ---- Namespace C and whole-namespace clean-up (hub.bats, vde.bats) ----
+# Root only (ip netns).  A test that uses namespace C, or starts scripts and
+# daemons whose children are not remembered, tears down with
+# netns_teardown_all.
+
+# netns_c_setup: a third namespace C (tunpipe-test-$$-c), loopback up,
+# joined to A by a second veth pair: A is 10.79.0.1/24 on trac, C is
+# 10.79.0.3/24 on trc.  Call it after netns_setup.
+netns_c_setup() {
+	need_root
+	NS_C=tunpipe-test-$$-c
+	ip netns add "$NS_C"
+	ns_c ip link set lo up
+	ip link add trac netns "$NS_A" type veth peer name trc netns "$NS_C"
+	ns A ip addr add 10.79.0.1/24 dev trac
+	ns_c ip addr add 10.79.0.3/24 dev trc
+	ns A ip link set trac up
+	ns_c ip link set trc up
+}
+
+# ns_c COMMAND...: runs COMMAND inside namespace C.
+ns_c() { ip netns exec "$NS_C" "$@"; }
+
+# ns_c_bg COMMAND... &: ns_bg for namespace C.
+ns_c_bg() { exec ip netns exec "$NS_C" "$@" 3>&-; }
+
+# netns_pids: the PIDs of every process inside the test's namespaces.
+netns_pids() {
+	local name
+	for name in "${NS_A:-}" "${NS_B:-}" "${NS_C:-}"; do
+		[ -n "$name" ] && ip netns pids "$name" 2>/dev/null
+	done
+	return 0
+}
+
+netns_empty() { [ -z "$(netns_pids)" ]; }
+
+# netns_teardown_all: kills every process left inside the test's namespaces
+# (what scripts forked, daemons), TERM then KILL after at most 2 s, then
+# does netns_teardown and deletes namespace C.
+netns_teardown_all() {
+	local pids
+	if [ "${NSMODE:-}" = root ]; then
+		pids=$(netns_pids)
+		# shellcheck disable=SC2086
+		[ -z "$pids" ] || kill $pids 2>/dev/null || true
+		wait_for 2 netns_empty || {
+			pids=$(netns_pids)
+			# shellcheck disable=SC2086
+			[ -z "$pids" ] || kill -9 $pids 2>/dev/null || true
+		}
+	fi
+	netns_teardown
+	[ -z "${NS_C:-}" ] || ip netns del "$NS_C" 2>/dev/null || true
+}
+# ---- end of namespace C and whole-namespace clean-up ----
+
+# ---- examples/ scripts (examples.bats) ----
+# Each example runs in a session of its own (setsid), so that its children
+# (nc, socat, tunpipe, the --up command) share its process group, which
+# example_teardown kills as a whole.
+
+EXAMPLES=$BATS_TEST_DIRNAME/../examples
+
+# example_bg A|B SCRIPT ARGS... &: runs examples/SCRIPT in that namespace
+# in a new session, with the test's tunpipe as $TUNPIPE.  Then call
+# example_started $! ($! is the script's PID and its process group).
+example_bg() {
+	local side=$1 script=$2
+	shift 2
+	export TUNPIPE
+	ns_bg "$side" setsid "$EXAMPLES/$script" "$@"
+}
+
+# example_started PID: remembers PID's process group for example_teardown,
+# once PID leads it (setsid has run) or has already ended.
+example_started() {
+	echo "$1" >>"$T/groups"
+	wait_for 5 example_leads "$1"
+}
+
+# example_pgid PID: PID's process group, from /proc/PID/stat (no procps
+# needed); fails once PID has ended.
+example_pgid() {
+	local line pgid
+	read -r line 2>/dev/null <"/proc/$1/stat" || return 1
+	# After the command name, which may hold spaces: state, ppid, pgrp.
+	read -r _ _ pgid _ <<<"${line##*) }"
+	echo "$pgid"
+}
+
+example_leads() {
+	local pgid
+	pgid=$(example_pgid "$1") || return 0
+	[ "$pgid" = "$1" ]
+}
+
+# example_pid PGID NAME: the PID of the process called NAME in that group.
+example_pid() {
+	local f pid
+	for f in /proc/[0-9]*/comm; do
+		pid=${f#/proc/}
+		pid=${pid%/comm}
+		[ "$(cat "$f" 2>/dev/null)" = "$2" ] &&
+		    [ "$(example_pgid "$pid")" = "$1" ] && { echo "$pid"; return 0; }
+	done
+	return 1
+}
+
+# example_ended PID: succeeds once no process of PID's group is left (the
+# script, and nc, socat or tunpipe under it).
+example_ended() {
+	! kill -0 -- "-$1" 2>/dev/null
+}
+
+# listening SIDE PORT: succeeds when a TCP socket listens on PORT there.
+listening() {
+	ns "$1" ss -Hltn "sport = :$2" | grep -q LISTEN
+}
+
+# example_teardown: stops each example's process group (TERM, then KILL
+# after at most 3 s), then what netns_teardown_all stops and removes.
+example_teardown() {
+	local g
+	if [ -f "$T/groups" ]; then
+		while read -r g; do
+			kill -TERM -- "-$g" 2>/dev/null || true
+		done <"$T/groups"
+		while read -r g; do
+			wait_for 3 example_ended "$g" || kill -KILL -- "-$g" 2>/dev/null || true
+		done <"$T/groups"
+	fi
+	netns_teardown_all
+}
+# ---- end of examples/ scripts ----
+
+# ---- ssh: a real sshd in namespace A (ssh.bats) ----
+# Root only (veth_link).  sshd_up, after netns_setup and veth_link, runs an
+# sshd in namespace A on 10.78.0.1:22 that lets root in with a key made for
+# this test alone; ssh_a runs a command through it from namespace B.  All
+# the files are the test's own, under $T/ssh: host and client keys,
+# authorized_keys, known_hosts, sshd_config, sshd.log.  Tear down with
+# netns_teardown_all: it also ends sshd's sessions and what they started.
+
+# sshd_up: starts that sshd and checks that the test's key gets in.  Sets
+# SSH_HOST (root@10.78.0.1) and SSH_OPTS, the ssh options that reach it
+# without reading any ssh configuration, key, agent or known_hosts of the
+# user's, and without prompting.
+sshd_up() {
+	local d=$T/ssh
+	mkdir -p "$d"
+	ssh-keygen -q -t ed25519 -N '' -C tunpipe-test-host -f "$d/host_key"
+	ssh-keygen -q -t ed25519 -N '' -C tunpipe-test-client -f "$d/client_key"
+	cp "$d/client_key.pub" "$d/authorized_keys"
+	echo "10.78.0.1 $(cut -d' ' -f1,2 "$d/host_key.pub")" >"$d/known_hosts"
+	# StrictModes no: the test directory lies under /tmp, which sshd
+	# would refuse as a path to authorized_keys.
+	cat >"$d/sshd_config" <<-CONFIG
+		ListenAddress 10.78.0.1:22
+		HostKey $d/host_key
+		PidFile $d/sshd.pid
+		AuthorizedKeysFile $d/authorized_keys
+		AllowUsers root
+		PermitRootLogin prohibit-password
+		PubkeyAuthentication yes
+		PasswordAuthentication no
+		KbdInteractiveAuthentication no
+		UsePAM no
+		StrictModes no
+		PermitUserRC no
+		PrintMotd no
+		PrintLastLog no
+		UseDNS no
+		LogLevel VERBOSE
+	CONFIG
+	# sshd will not start without its privilege separation directory,
+	# which openssh-server's service makes at boot: an empty directory.
+	[ -d /run/sshd ] || mkdir -m 0755 /run/sshd
+	# Without PAM, sshd turns away an account whose password is locked
+	# ("!" in /etc/shadow), as root's often is.  sshd reads, in its own
+	# mount namespace (ip netns exec makes one, whose mounts stay
+	# inside), a shadow file of one line: root, no password, not locked.
+	printf 'root:*:::::::\n' >"$d/shadow"
+	# shellcheck disable=SC2016
+	ns_bg A sh -c 'mount --bind "$1" /etc/shadow && exec /usr/sbin/sshd -D -e -f "$2"' \
+	    sh "$d/shadow" "$d/sshd_config" </dev/null >"$d/sshd.log" 2>&1 &
+	remember $!
+	wait_for 5 eval "ns A ss -Hltn 'src 10.78.0.1 and sport = :22' | grep -q LISTEN" || {
+		echo "sshd does not listen:" >&2
+		cat "$d/sshd.log" >&2
+		return 1
+	}
+	SSH_HOST=root@10.78.0.1
+	SSH_OPTS=(-F /dev/null -i "$d/client_key" -o IdentitiesOnly=yes
+	    -o IdentityAgent=none -o "UserKnownHostsFile=$d/known_hosts"
+	    -o GlobalKnownHostsFile=/dev/null -o StrictHostKeyChecking=yes
+	    -o BatchMode=yes -o ConnectTimeout=5)
+	ssh_a true || {
+		echo "sshd does not let the test's key in:" >&2
+		cat "$d/sshd.log" >&2
+		return 1
+	}
+}
+
+# ssh_a COMMAND...: runs COMMAND as root in namespace A, through ssh from
+# namespace B to sshd_up's sshd; at most 20 s.
+ssh_a() {
+	ns B timeout 20 ssh "${SSH_OPTS[@]}" "$SSH_HOST" "$@"
+}
+
+# ns_procs SIDE NAME: the PIDs of the processes called NAME (as in
+# /proc/PID/comm) inside namespace SIDE, one a line.
+ns_procs() {
+	local name=$NS_A pid
+	[ "$1" = A ] || name=$NS_B
+	for pid in $(ip netns pids "$name"); do
+		[ "$(cat "/proc/$pid/comm" 2>/dev/null)" = "$2" ] && echo "$pid"
+	done
+	return 0
+}
+
+# addr_dev SIDE ADDRESS: the device that holds ADDRESS (IPv4, no prefix)
+# in namespace SIDE; fails when none does.
+addr_dev() {
+	ns "$1" ip -o -4 addr show | awk -v a="$2" '
+	    { split($4, p, "/") } p[1] == a { print $2; found = 1; exit }
+	    END { exit !found }'
+}
+# ---- end of ssh ----
