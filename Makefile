@@ -14,7 +14,7 @@ MANDIR = $(PREFIX)/share/man
 PROG = tunpipe
 OBJS = tunpipe.o framing.o
 SRCS = tunpipe.c framing.c
-TEST_PROGS = test/framing-driver test/relay
+TEST_PROGS = test/framing-driver test/relay test/seccomp-shim.so
 
 all: $(PROG)
 
@@ -63,6 +63,10 @@ test/framing-driver: test/framing-driver.c framing.c framing.h
 test/relay: test/relay.c
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ test/relay.c
 
+test/seccomp-shim.so: test/seccomp-shim.c
+	$(CC) $(CPPFLAGS) $(CFLAGS) -shared -fPIC $(LDFLAGS) -o $@ \
+	    test/seccomp-shim.c -ldl
+
 # Installs missing test tools (as root on Debian) first, the compilers
 # among them, then builds and runs every test.
 check:
@@ -79,3 +83,54 @@ clean:
 	rm -rf $(PROG) $(PROG)-static $(OBJS) $(TEST_PROGS) static-include
 
 .PHONY: all static install uninstall check demo clean
+
+# make check SANITIZE=1: tunpipe and the test programs built with ASan and
+# UBSan, run so that any report fails the test.  .sanitize-flags holds the
+# sanitizer flags of the last build, and all that they build depends on it:
+# turning SANITIZE on or off rebuilds them, never mixing objects.
+# tunpipe-static is never sanitized.
+ifeq ($(SANITIZE),1)
+SANITIZE_FLAGS = -fsanitize=address,undefined -fno-sanitize-recover=all \
+	-fno-omit-frame-pointer -g
+export ASAN_OPTIONS = halt_on_error=1:abort_on_error=1:detect_leaks=1
+export UBSAN_OPTIONS = halt_on_error=1:abort_on_error=1:print_stacktrace=1
+endif
+$(OBJS) $(PROG) $(TEST_PROGS): private override CFLAGS += $(SANITIZE_FLAGS)
+$(OBJS) $(PROG) $(TEST_PROGS): .sanitize-flags
+.sanitize-flags: FORCE
+	@echo '$(SANITIZE_FLAGS)' | cmp -s - $@ || echo '$(SANITIZE_FLAGS)' >$@
+FORCE:
+
+# make fuzz: a libFuzzer harness per decoder (test/fuzz-framing.c), each
+# run for FUZZ_SECONDS from its seeds in test/fuzz-corpus/; the inputs it
+# finds go to a temporary directory, kept with the input if one fails.
+# FUZZ_ARGS adds libFuzzer options.  Needs clang's libFuzzer (Debian:
+# libclang-rt-dev).
+FUZZ_CC = clang
+FUZZ_CFLAGS = -g -O1 -Wall -Wextra -fsanitize=fuzzer,address,undefined \
+	-fno-sanitize-recover=all
+FUZZ_SECONDS = 60
+FUZZ_ARGS =
+FUZZ_FRAMINGS = len16 len32 slip
+FUZZERS = $(FUZZ_FRAMINGS:%=test/fuzz-%)
+
+$(FUZZERS): test/fuzz-%: test/fuzz-framing.c framing.c framing.h
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -I. -DFUZZ_FRAMING=$* -o $@ \
+	    test/fuzz-framing.c framing.c || { echo "$@: $(FUZZ_CC) needs" \
+	    "libFuzzer (Debian: libclang-rt-dev)" >&2; exit 1; }
+
+fuzz: $(FUZZERS)
+	for f in $(FUZZ_FRAMINGS); do \
+		dir=$$(mktemp -d) || exit 1; \
+		test/fuzz-$$f -max_total_time=$(FUZZ_SECONDS) -timeout=10 \
+		    -print_final_stats=1 -artifact_prefix=$$dir/ $(FUZZ_ARGS) \
+		    $$dir test/fuzz-corpus/$$f || { echo "fuzz-$$f failed;" \
+		    "its input and corpus are in $$dir" >&2; exit 1; }; \
+		rm -rf "$$dir"; \
+	done
+
+clean: clean-fuzz
+clean-fuzz:
+	rm -f $(FUZZERS) .sanitize-flags
+
+.PHONY: fuzz clean-fuzz FORCE

@@ -5,15 +5,26 @@
 
 #include "framing.h"
 
-/* Bytes of the big-endian length before each packet, by framing. */
+/* RFC 1055's special bytes. */
+#define SLIP_END	0xc0
+#define SLIP_ESC	0xdb
+#define SLIP_ESC_END	0xdc
+#define SLIP_ESC_ESC	0xdd
+
+/*
+ * Bytes before each packet, by framing: the big-endian length, or SLIP's
+ * leading END.
+ */
 static const size_t header_lens[] = {
 	[FRAMING_LEN16] = 2,
 	[FRAMING_LEN32] = 4,
+	[FRAMING_SLIP] = 1,
 };
 
 static const size_t packet_maxes[] = {
 	[FRAMING_LEN16] = 65535,
 	[FRAMING_LEN32] = FRAMING_PACKET_MAX,
+	[FRAMING_SLIP] = 65535,
 };
 
 size_t
@@ -31,6 +42,8 @@ framing_packet_max(enum framing_type type)
 size_t
 framing_encoded_max(enum framing_type type, size_t len)
 {
+	if (type == FRAMING_SLIP)	/* every byte escaped, and two ENDs */
+		return 2 + 2 * len;
 	return framing_header_len(type) + len;
 }
 
@@ -53,9 +66,39 @@ get_length(enum framing_type type, const uint8_t *header)
 	return len;
 }
 
+/*
+ * SLIP in place: the packet at frame + 1 grows by one byte per END or ESC
+ * in it, so it is escaped from its end backwards, where the bytes written
+ * never overtake those still to read.
+ */
+static size_t
+encode_slip(uint8_t *frame, size_t len)
+{
+	const uint8_t *p = frame + 1;
+	size_t i, specials = 0, w;
+
+	for (i = 0; i < len; i++)
+		specials += p[i] == SLIP_END || p[i] == SLIP_ESC;
+	w = 1 + len + specials;
+	frame[w] = SLIP_END;
+	for (i = len; i-- > 0;) {
+		if (p[i] == SLIP_END || p[i] == SLIP_ESC) {
+			frame[--w] = p[i] == SLIP_END ? SLIP_ESC_END :
+			    SLIP_ESC_ESC;
+			frame[--w] = SLIP_ESC;
+		} else {
+			frame[--w] = p[i];
+		}
+	}
+	frame[0] = SLIP_END;
+	return 2 + len + specials;
+}
+
 size_t
 framing_encode(enum framing_type type, uint8_t *frame, size_t len)
 {
+	if (type == FRAMING_SLIP)
+		return encode_slip(frame, len);
 	put_length(type, frame, len);
 	return framing_header_len(type) + len;
 }
@@ -63,6 +106,13 @@ framing_encode(enum framing_type type, uint8_t *frame, size_t len)
 size_t
 framing_frame_len(enum framing_type type, const uint8_t *frame)
 {
+	size_t i;
+
+	if (type == FRAMING_SLIP) {	/* up to the END after the packet */
+		for (i = 1; frame[i] != SLIP_END; i++)
+			;
+		return i + 1;
+	}
 	return framing_header_len(type) + get_length(type, frame);
 }
 
@@ -153,6 +203,60 @@ decode_prefixed(struct framing_decoder *d, uint8_t *in, size_t len,
 	return FRAMING_PACKET;
 }
 
+/*
+ * SLIP: unescapes bytes into the assembly buffer until an END completes a
+ * packet.  A bad escape or an over-long packet drops the packet, and the
+ * bytes up to the next END with it, so one damaged packet costs no more.
+ */
+static enum framing_result
+decode_slip(struct framing_decoder *d, const uint8_t *in, size_t len,
+    size_t *pos, struct framing_packet *pkt)
+{
+	uint8_t c;
+
+	while (*pos < len) {
+		c = in[(*pos)++];
+		if (c == SLIP_END) {
+			if (d->escaped) {	/* ESC END: drop, resume here */
+				d->escaped = 0;
+				pkt->len = d->have;
+				d->have = 0;
+				return FRAMING_DAMAGED;
+			}
+			d->discarding = 0;
+			if (d->have == 0)	/* a leading END, or noise */
+				continue;
+			pkt->data = d->assembly;
+			pkt->len = d->have;
+			d->have = 0;
+			return FRAMING_PACKET;
+		}
+		if (d->discarding)
+			continue;
+		if (d->escaped) {
+			d->escaped = 0;
+			if (c != SLIP_ESC_END && c != SLIP_ESC_ESC) {
+				pkt->len = d->have;
+				d->have = 0;
+				d->discarding = 1;
+				return FRAMING_DAMAGED;
+			}
+			c = c == SLIP_ESC_END ? SLIP_END : SLIP_ESC;
+		} else if (c == SLIP_ESC) {
+			d->escaped = 1;
+			continue;
+		}
+		if (d->have == d->max) {
+			pkt->len = d->max + 1;
+			d->have = 0;
+			d->discarding = 1;
+			return FRAMING_OVERLONG;
+		}
+		d->assembly[d->have++] = c;
+	}
+	return FRAMING_AGAIN;
+}
+
 enum framing_result
 framing_decode(struct framing_decoder *d, uint8_t *in, size_t len,
     size_t *used, struct framing_packet *pkt)
@@ -168,6 +272,9 @@ framing_decode(struct framing_decoder *d, uint8_t *in, size_t len,
 		case FRAMING_LEN32:
 			r = decode_prefixed(d, in, len, &pos, pkt);
 			break;
+		case FRAMING_SLIP:
+			r = decode_slip(d, in, len, &pos, pkt);
+			break;
 		}
 	}
 	*used = pos;
@@ -178,6 +285,12 @@ enum framing_partial
 framing_decoder_partial(const struct framing_decoder *d, size_t *have,
     size_t *want)
 {
+	if (d->type == FRAMING_SLIP) {
+		*have = d->have;
+		*want = 0;
+		return d->have > 0 || d->escaped || d->discarding ?
+		    FRAMING_IN_PACKET : FRAMING_BETWEEN;
+	}
 	if (d->in_body) {
 		*have = d->have;
 		*want = d->want;

@@ -8,7 +8,7 @@
  *
  * Stream format of the len16 framing (the default, and the one VDE's vde_plug
  * and OpenVPN's TCP mode use; len32 is the same with a 4-byte length, as
- * QEMU's stream netdev and passt use):
+ * QEMU's stream netdev and passt use; SLIP is described further down):
  *
  *	+--------+--------+---- ... ----+
  *	| N high | N low  |  N bytes    |   repeated, nothing in between
@@ -18,6 +18,14 @@
  * (TUN mode, no packet-information header) or one Ethernet frame without its
  * FCS (TAP mode).  N = 0 is an empty frame: the decoder skips it and counts it
  * as a keepalive.
+ *
+ * SLIP (RFC 1055) marks the end of each packet with END (0xc0) instead, and
+ * escapes END and ESC (0xdb) inside it as ESC ESC_END (0xdb 0xdc) and ESC
+ * ESC_ESC (0xdb 0xdd).  The encoder also puts an END before each packet, to
+ * end any line noise before it.  The decoder skips empty packets (they
+ * cannot be told from those ENDs, so they are not counted), and drops a
+ * packet with a bad escape or over the maximum, then goes on at the next
+ * END: unlike a length, SLIP finds its way again after corruption.
  *
  * The codec makes no system calls, never prints and never allocates: the
  * caller owns every buffer.  The event loop in tunpipe.c only calls the
@@ -39,6 +47,7 @@
 enum framing_type {
 	FRAMING_LEN16,		/* 2-byte big-endian length, then the packet */
 	FRAMING_LEN32,		/* 4-byte big-endian length, then the packet */
+	FRAMING_SLIP,		/* RFC 1055: escaped packet between ENDs */
 };
 
 /* What one call of framing_decode() found. */
@@ -46,6 +55,8 @@ enum framing_result {
 	FRAMING_AGAIN,		/* all input used; no whole packet yet */
 	FRAMING_PACKET,		/* a whole packet, in the framing_packet */
 	FRAMING_TOO_BIG,	/* a frame announces more than the maximum */
+	FRAMING_DAMAGED,	/* SLIP: a packet with a bad escape, dropped */
+	FRAMING_OVERLONG,	/* SLIP: a packet over the maximum, dropped */
 };
 
 struct framing_packet {
@@ -68,13 +79,15 @@ struct framing_decoder {
 	size_t have;		/* packet bytes gathered in assembly */
 	int in_body;		/* the header is whole, the body is not */
 	int stuck;		/* a stream error was seen; stays set */
+	int escaped;		/* SLIP: the last byte was ESC */
+	int discarding;		/* SLIP: dropping bytes up to the next END */
 	uint64_t keepalives;	/* empty frames skipped */
 };
 
 /*
  * framing_header_len(type): the bytes a frame adds before its packet.
  * framing_packet_max(type): the largest packet the framing can carry: 65535
- * for len16, FRAMING_PACKET_MAX for len32.
+ * for len16 and SLIP, FRAMING_PACKET_MAX for len32.
  * framing_encoded_max(type, len): the most bytes a packet of len bytes can
  * take once encoded; reserve this much before reading a packet to encode.
  */
@@ -124,6 +137,11 @@ void	framing_decoder_reset(struct framing_decoder *);
  * FRAMING_TOO_BIG: a frame announces pkt->len bytes, over the maximum; the
  *     stream cannot be trusted past this point (the peer most likely uses
  *     another framing or mode), and every later call returns the same.
+ * FRAMING_DAMAGED (SLIP only): a packet held an ESC followed by neither
+ *     ESC_END nor ESC_ESC; it was dropped after pkt->len good bytes, and
+ *     decoding goes on at the next END.
+ * FRAMING_OVERLONG (SLIP only): a packet grew past the maximum; it was
+ *     dropped, and decoding goes on at the next END.  pkt->len is max + 1.
  */
 enum framing_result framing_decode(struct framing_decoder *, uint8_t *in,
 	    size_t len, size_t *used, struct framing_packet *);
@@ -138,7 +156,8 @@ enum framing_partial {
 /*
  * framing_decoder_partial(d, have, want): where the stream so far ends.
  * Inside a frame, sets *have to the bytes of the header or packet that
- * arrived and *want to the bytes it has in all.
+ * arrived and *want to the bytes it has in all, or to 0 when the framing
+ * does not say (SLIP).
  */
 enum framing_partial framing_decoder_partial(const struct framing_decoder *,
 	    size_t *have, size_t *want);

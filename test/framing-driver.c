@@ -3,30 +3,47 @@
  * so that test/codec.bats can feed it byte streams cut at any point and
  * compare what comes out with what it worked out by hand.  Not installed.
  *
- *	framing-driver encode
- *	framing-driver decode [-m max] [-c size | -s offset,...]
+ *	framing-driver encode [-f framing]
+ *	framing-driver decode [-f framing] [-m max] [-c size | -s offset,...]
+ *
+ * -f names the framing as tunpipe's -f does: len16 (the default), len32 or
+ * slip.
  *
  * encode reads one packet per line of hex on standard input (an empty line
- * is an empty packet, a keepalive) and writes the len16 stream to standard
- * output.
+ * is an empty packet: a keepalive, or in SLIP two ENDs) and writes the
+ * stream to standard output.  Each packet is encoded in place in a buffer of
+ * exactly framing_encoded_max() bytes, so that a sanitizer sees an overrun.
  *
- * decode reads the whole len16 stream on standard input and hands it to the
+ * decode reads the whole stream on standard input and hands it to the
  * decoder in chunks, as reads of a pipe would: in one chunk by default, in
  * chunks of size bytes with -c (-c 1 feeds it byte by byte), or cut at the
  * given offsets from the start of the stream with -s (-s 3,7 feeds bytes
  * [0,3), [3,7) and [7,end); offsets must not go down, and equal offsets or
- * an offset of 0 or of the stream's length make empty chunks).  -m sets the
- * largest packet accepted (default 1500, at most 65535).  It prints each
- * packet as a line of lowercase hex, then one status line:
+ * an offset of 0 or of the stream's length make empty chunks).  Each chunk
+ * and the assembly buffer are allocated to their exact size, again for the
+ * sanitizers.  -m sets the largest packet accepted (default 1500, at most
+ * framing_packet_max(): 65535 for len16 and slip, 65664 for len32).  It
+ * prints each packet as a line of lowercase hex, and a line for each packet
+ * that SLIP dropped:
  *
- *	end: whole, keepalives K
+ *	dropped: damaged after N bytes	(bad escape after N good bytes)
+ *	dropped: overlong		(a packet over the max)
+ *
+ * after which the decoder skips the rest of the packet, up to the next END,
+ * and goes on; then one status line:
+ *
+ *	end: whole, keepalives K	(always 0 for slip)
  *	end: cut in header, H of W bytes
  *	end: cut in packet, H of W bytes
+ *	end: cut in packet, H bytes	(slip, whose framing has no length)
  *	error: too big, N bytes over max M
  *
- * Exit status: 0 when the stream decoded (whole or cut short), 1 for a frame
- * over the maximum or bad input, 2 for a bad command line, 3 when the codec
- * broke a promise framing.h makes.
+ * A SLIP stream is cut in a packet when it ends after packet bytes, after an
+ * ESC, or while skipping a dropped packet (then H is 0).
+ *
+ * Exit status: 0 when the stream decoded (whole or cut short, with or
+ * without dropped packets), 1 for a frame over the maximum or bad input, 2
+ * for a bad command line, 3 when the codec broke a promise framing.h makes.
  */
 #define _POSIX_C_SOURCE 200809L	/* getline() */
 
@@ -42,21 +59,19 @@
 #include "framing.h"
 
 #define DEFAULT_MAX	1500	/* an Ethernet MTU, tunpipe's usual limit */
-#define HEADER_ROOM	4	/* at least any framing_header_len() */
 
 #define EXIT_TOO_BIG	1
 #define EXIT_USAGE	2
 #define EXIT_CODEC	3
 
-static uint8_t frame[HEADER_ROOM + FRAMING_PACKET_MAX];
-static uint8_t assembly[FRAMING_PACKET_MAX];
 static char hexline[2 * FRAMING_PACKET_MAX + 1];
 
 static void __attribute__((noreturn))
 usage(void)
 {
-	fprintf(stderr, "usage: framing-driver encode\n"
-	    "       framing-driver decode [-m max] [-c size | -s offset,...]\n");
+	fprintf(stderr, "usage: framing-driver encode [-f framing]\n"
+	    "       framing-driver decode [-f framing] [-m max] "
+	    "[-c size | -s offset,...]\n");
 	exit(EXIT_USAGE);
 }
 
@@ -97,6 +112,30 @@ parse_arg(const char *arg, size_t min, size_t max, const char *what)
 	if (n < min)
 		errx(EXIT_USAGE, "%s: less than %zu: %s", what, min, arg);
 	return n;
+}
+
+/* -f: the framing's name as tunpipe's -f takes it. */
+static enum framing_type
+parse_framing(const char *arg)
+{
+	if (strcmp(arg, "len16") == 0)
+		return FRAMING_LEN16;
+	if (strcmp(arg, "len32") == 0)
+		return FRAMING_LEN32;
+	if (strcmp(arg, "slip") == 0)
+		return FRAMING_SLIP;
+	errx(EXIT_USAGE, "-f: len16, len32 or slip, not %s", arg);
+}
+
+/* Allocates n bytes, or at least 1: malloc(0) may return NULL. */
+static uint8_t *
+alloc(size_t n)
+{
+	uint8_t *p;
+
+	if ((p = malloc(n > 0 ? n : 1)) == NULL)
+		err(1, "malloc");
+	return p;
 }
 
 /* The value of one hex digit, or -1: packets come in as text. */
@@ -169,27 +208,36 @@ finish_output(void)
 /*
  * encode: each line of hex becomes one frame, encoded in place the way
  * tunpipe does it: the packet goes at frame + framing_header_len() and
- * framing_encode() writes the header before it.
+ * framing_encode() writes the header before it (SLIP: escapes it there).
+ * The frame buffer has exactly the framing_encoded_max() bytes that
+ * framing.h asks for, no more.
  */
 static int
-encode(void)
+encode(enum framing_type type)
 {
-	size_t hlen = framing_header_len(FRAMING_LEN16);
-	size_t cap = 0, lineno = 0, len;
+	size_t hlen = framing_header_len(type);
+	size_t max = framing_packet_max(type);
+	size_t cap = 0, lineno = 0, len, room;
+	uint8_t *frame;
 	char *line = NULL;
 	ssize_t n;
 
-	if (framing_encoded_max(FRAMING_LEN16, FRAMING_PACKET_MAX) >
-	    sizeof(frame))
-		errx(EXIT_CODEC, "frame buffer too small for the header");
 	while ((n = getline(&line, &cap, stdin)) != -1) {
 		lineno++;
 		if (n > 0 && line[n - 1] == '\n')
 			line[--n] = '\0';
-		len = parse_hex(line, (size_t)n, frame + hlen,
-		    FRAMING_PACKET_MAX, lineno);
-		len = framing_encode(FRAMING_LEN16, frame, len);
+		/* parse_hex() refuses a longer packet before writing it. */
+		len = (size_t)n / 2 < max ? (size_t)n / 2 : max;
+		room = framing_encoded_max(type, len);
+		frame = alloc(room);
+		len = parse_hex(line, (size_t)n, frame + hlen, max, lineno);
+		len = framing_encode(type, frame, len);
+		if (len > room || framing_frame_len(type, frame) != len)
+			errx(EXIT_CODEC, "codec: line %zu: a frame of %zu "
+			    "bytes (room %zu, framing_frame_len %zu)", lineno,
+			    len, room, framing_frame_len(type, frame));
 		fwrite(frame, 1, len, stdout);
+		free(frame);
 	}
 	if (ferror(stdin))
 		err(1, "stdin");
@@ -228,19 +276,25 @@ read_all(size_t *lenp)
 
 /*
  * Hands one chunk to the decoder the way tunpipe hands it one read: again
- * and again, each time with what is left, until FRAMING_AGAIN.  Prints each
- * packet at once, since pkt.data only lives until the next call.  Checks
- * what framing.h promises, so that a codec bug shows as a failure and not as
- * a hang or garbage.  Returns 0, or -1 after printing the too-big line.
+ * and again, each time with what is left, until FRAMING_AGAIN.  The chunk
+ * is copied into a buffer of its exact size, so that a sanitizer sees the
+ * codec read past it.  Prints each packet at once, since pkt.data only lives
+ * until the next call, and a line for each packet SLIP drops.  Checks what
+ * framing.h promises, so that a codec bug shows as a failure and not as a
+ * hang or garbage.  Returns 0, or -1 after printing the too-big line.
  */
 static int
-feed(struct framing_decoder *d, size_t max, uint8_t *in, size_t len)
+feed(struct framing_decoder *d, enum framing_type type, size_t max,
+    const uint8_t *data, size_t len)
 {
 	struct framing_packet pkt;
 	enum framing_result r;
+	uint8_t *chunk, *in;
 	size_t used;
 
-	for (;;) {
+	in = chunk = alloc(len);
+	memcpy(chunk, data, len);
+	do {
 		used = (size_t)-1;
 		r = framing_decode(d, in, len, &used, &pkt);
 		if (used > len)
@@ -251,7 +305,7 @@ feed(struct framing_decoder *d, size_t max, uint8_t *in, size_t len)
 			if (used != len)
 				errx(EXIT_CODEC, "codec: FRAMING_AGAIN left "
 				    "%zu of %zu bytes unused", len - used, len);
-			return 0;
+			break;
 		case FRAMING_PACKET:
 			if (used == 0 || pkt.len == 0 || pkt.len > max)
 				errx(EXIT_CODEC, "codec: packet of %zu bytes "
@@ -259,16 +313,36 @@ feed(struct framing_decoder *d, size_t max, uint8_t *in, size_t len)
 				    pkt.len, max, used);
 			print_hex(pkt.data, pkt.len);
 			break;
+		case FRAMING_DAMAGED:
+			if (type != FRAMING_SLIP || used == 0 || pkt.len > max)
+				errx(EXIT_CODEC, "codec: damaged packet after "
+				    "%zu bytes (max %zu) from %zu bytes of "
+				    "input", pkt.len, max, used);
+			printf("dropped: damaged after %zu bytes\n", pkt.len);
+			break;
+		case FRAMING_OVERLONG:
+			if (type != FRAMING_SLIP || used == 0 ||
+			    pkt.len != max + 1)
+				errx(EXIT_CODEC, "codec: overlong packet of "
+				    "%zu bytes (max %zu) from %zu bytes of "
+				    "input", pkt.len, max, used);
+			printf("dropped: overlong\n");
+			break;
 		case FRAMING_TOO_BIG:
+			if (type == FRAMING_SLIP || pkt.len <= max)
+				errx(EXIT_CODEC, "codec: too big at %zu bytes "
+				    "(max %zu)", pkt.len, max);
 			printf("error: too big, %zu bytes over max %zu\n",
 			    pkt.len, max);
-			return -1;
+			break;
 		default:
 			errx(EXIT_CODEC, "codec: unknown result %d", (int)r);
 		}
 		in += used;
 		len -= used;
-	}
+	} while (r != FRAMING_AGAIN && r != FRAMING_TOO_BIG);
+	free(chunk);
+	return r == FRAMING_TOO_BIG ? -1 : 0;
 }
 
 /* Prints the one line that says where the stream stopped. */
@@ -285,7 +359,11 @@ print_end(const struct framing_decoder *d)
 		printf("end: cut in header, %zu of %zu bytes\n", have, want);
 		break;
 	case FRAMING_IN_PACKET:
-		printf("end: cut in packet, %zu of %zu bytes\n", have, want);
+		if (want == 0)	/* SLIP: the framing does not say */
+			printf("end: cut in packet, %zu bytes\n", have);
+		else
+			printf("end: cut in packet, %zu of %zu bytes\n",
+			    have, want);
 		break;
 	}
 }
@@ -298,18 +376,22 @@ static int
 decode(int argc, char *argv[])
 {
 	struct framing_decoder dec;
-	const char *offsets = NULL, *s;
+	enum framing_type type = FRAMING_LEN16;
+	const char *offsets = NULL, *maxarg = NULL, *s;
 	size_t max = DEFAULT_MAX, chunk = 0, len, pos, off, n;
-	uint8_t *buf;
+	uint8_t *buf, *assembly;
 	int ch, bad = 0;
 
-	while ((ch = getopt(argc, argv, "c:m:s:")) != -1) {
+	while ((ch = getopt(argc, argv, "c:f:m:s:")) != -1) {
 		switch (ch) {
 		case 'c':
 			chunk = parse_arg(optarg, 1, SIZE_MAX, "-c");
 			break;
-		case 'm':
-			max = parse_arg(optarg, 0, FRAMING_PACKET_MAX, "-m");
+		case 'f':
+			type = parse_framing(optarg);
+			break;
+		case 'm':	/* checked once -f is known */
+			maxarg = optarg;
 			break;
 		case 's':
 			offsets = optarg;
@@ -320,14 +402,17 @@ decode(int argc, char *argv[])
 	}
 	if (optind != argc || (chunk != 0 && offsets != NULL))
 		usage();
+	if (maxarg != NULL)
+		max = parse_arg(maxarg, 0, framing_packet_max(type), "-m");
 
 	buf = read_all(&len);
-	framing_decoder_init(&dec, FRAMING_LEN16, max, assembly);
+	assembly = alloc(max);
+	framing_decoder_init(&dec, type, max, assembly);
 	pos = 0;
 	if (chunk != 0) {
 		while (!bad && pos < len) {
 			n = len - pos < chunk ? len - pos : chunk;
-			bad = feed(&dec, max, buf + pos, n);
+			bad = feed(&dec, type, max, buf + pos, n);
 			pos += n;
 		}
 	} else {
@@ -339,14 +424,15 @@ decode(int argc, char *argv[])
 			if (off > len)
 				errx(EXIT_USAGE, "-s: offset %zu is past the "
 				    "end of the %zu-byte stream", off, len);
-			bad = feed(&dec, max, buf + pos, off - pos);
+			bad = feed(&dec, type, max, buf + pos, off - pos);
 			pos = off;
 		}
 		if (!bad)
-			bad = feed(&dec, max, buf + pos, len - pos);
+			bad = feed(&dec, type, max, buf + pos, len - pos);
 	}
 	if (!bad)
 		print_end(&dec);
+	free(assembly);
 	free(buf);
 	finish_output();
 	return bad ? EXIT_TOO_BIG : 0;
@@ -355,12 +441,22 @@ decode(int argc, char *argv[])
 int
 main(int argc, char *argv[])
 {
+	enum framing_type type = FRAMING_LEN16;
+	int ch;
+
 	if (argc < 2)
 		usage();
 	if (strcmp(argv[1], "encode") == 0) {
-		if (argc != 2)
+		argc--;
+		argv++;
+		while ((ch = getopt(argc, argv, "f:")) != -1) {
+			if (ch != 'f')
+				usage();
+			type = parse_framing(optarg);
+		}
+		if (optind != argc)
 			usage();
-		return encode();
+		return encode(type);
 	}
 	if (strcmp(argv[1], "decode") == 0)
 		return decode(argc - 1, argv + 1);
