@@ -74,6 +74,33 @@ check:
 	$(MAKE) $(PROG) $(TEST_PROGS)
 	$(BATS) $(BATSFLAGS) test
 
+# make memcheck: the end-to-end tests that start tunpipe as TUNPIPE, run
+# with tunpipe under valgrind's memcheck; any error or leak in any run
+# fails.  (exec.bats and seccomp.bats find tunpipe by its command line or
+# test the filter that valgrind cannot run under, so they stay out.)
+MEMCHECK_TESTS = test/tunnel.bats test/tap.bats test/ending.bats \
+	test/badinput.bats test/counters.bats test/offload.bats
+memcheck:
+	test/need-tools valgrind
+	$(MAKE) $(PROG) $(TEST_PROGS)
+	logs=$$(mktemp -d) && \
+	MEMCHECK_LOGS=$$logs TUNPIPE=$(CURDIR)/test/valgrind-tunpipe \
+	    $(BATS) $(BATSFLAGS) $(MEMCHECK_TESTS); status=$$?; \
+	runs=$$(ls $$logs | wc -l); \
+	if grep -l . $$logs/* >/dev/null 2>&1; then \
+		cat $$logs/*; echo "memcheck: errors or leaks in" \
+		    "$$(grep -l . $$logs/* | wc -l) of $$runs runs"; status=1; \
+	else echo "memcheck: $$runs runs of tunpipe, no error, no leak"; fi; \
+	rm -rf $$logs; exit $$status
+
+# make bench (as root): tunpipe's throughput, packet rate, latency, CPU,
+# memory and syscalls against a veth pair and socat's TUN, between two
+# network namespaces of its own.  BENCH_SECONDS=2 make bench: a quick run.
+bench:
+	test/need-tools cc ip ss ping socat iperf3 strace timeout
+	$(MAKE) $(PROG)
+	bench/bench.sh
+
 demo:
 	test/need-tools cc ip ping socat sha256sum timeout
 	$(MAKE) $(PROG)
@@ -82,7 +109,7 @@ demo:
 clean:
 	rm -rf $(PROG) $(PROG)-static $(OBJS) $(TEST_PROGS) static-include
 
-.PHONY: all static install uninstall check demo clean
+.PHONY: all static install uninstall check memcheck bench demo clean
 
 # make check SANITIZE=1: tunpipe and the test programs built with ASan and
 # UBSan, run so that any report fails the test.  .sanitize-flags holds the
@@ -119,7 +146,9 @@ $(FUZZERS): test/fuzz-%: test/fuzz-framing.c framing.c framing.h
 	    test/fuzz-framing.c framing.c || { echo "$@: $(FUZZ_CC) needs" \
 	    "libFuzzer (Debian: libclang-rt-dev)" >&2; exit 1; }
 
-fuzz: $(FUZZERS)
+fuzz:
+	test/need-tools clang libfuzzer
+	$(MAKE) $(FUZZERS)
 	for f in $(FUZZ_FRAMINGS); do \
 		dir=$$(mktemp -d) || exit 1; \
 		test/fuzz-$$f -max_total_time=$(FUZZ_SECONDS) -timeout=10 \
