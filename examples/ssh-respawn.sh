@@ -14,13 +14,12 @@
 #
 # The keepalives go in pairs.  ServerAliveInterval=10 with
 # ServerAliveCountMax=3 makes ssh exit once the server has not answered for
-# 30 s: over a dead path ssh would otherwise wait on TCP for many minutes,
-# and tunpipe can only respawn an ssh that has exited.  -k 10, at each end,
-# writes an empty frame after 10 s without traffic: an idle tunnel keeps NAT
-# and firewall state alive, and at the remote end a client that is gone
-# shows up as a failed write, so the old remote tunpipe and its address go
-# away instead of staying for good (ClientAliveInterval in the server's
-# sshd_config ends them sooner).
+# 30 s: over a dead path ssh would otherwise wait on TCP for many minutes.
+# -k 10, at each end, writes an empty frame after 10 s without traffic, so
+# an idle tunnel keeps NAT and firewall state alive, and each end takes 30 s
+# of silence from the other as a dead transport: the local tunpipe stops
+# ssh and starts it again, and the old remote tunpipe and its address go
+# away instead of staying for good.
 set -eu
 
 if [ $# -lt 3 ]; then

@@ -70,7 +70,9 @@ finish_transfer() {
 	address_tunnel
 	big_transfer 200
 	sleep 1
-	pkill -f "^$RELAY -c 65536 -p 0\$" 	# both relays: A's stdout's reader too
+	# B stopped, so that A's input does not end first: only its stdout.
+	kill -STOP "$PID_B"
+	kill "$RELAY_A"
 	wait_exit 10 "$PID_A"
 	[ "$status" = 0 ]
 	grep -q 'standard output was closed by its reader; stopping' "$T/a.err"

@@ -137,7 +137,8 @@ has_link() { ns "$1" ip link show "$2"; }
 # set, each direction passes through the re-cutting relay.  The arrays
 # A_OPTS and B_OPTS add options for one end only; A_WRAP and B_WRAP, a
 # command that runs that end's tunpipe (test/as-user, say).  Sets PID_A and
-# PID_B; their stderr is in $T/a.err and $T/b.err.
+# PID_B, and RELAY_A, the relay that reads A's stdout; their stderr is in
+# $T/a.err and $T/b.err.
 tunnel_up() {
 	local a=("${A_WRAP[@]+"${A_WRAP[@]}"}" "$TUNPIPE" -v -i "${DEV_A:-tpa}" "$@"
 	    "${A_OPTS[@]+"${A_OPTS[@]}"}")
@@ -148,6 +149,7 @@ tunnel_up() {
 		mkfifo "$T/a.out" "$T/b.out"
 		# shellcheck disable=SC2086
 		"$RELAY" $RELAY_ARGS <"$T/a.out" >"$T/ab" 3>&- &
+		RELAY_A=$!
 		remember $!
 		# shellcheck disable=SC2086
 		"$RELAY" $RELAY_ARGS <"$T/b.out" >"$T/ba" 3>&- &
