@@ -54,3 +54,15 @@ load helpers
 		[ -z "$output" ]
 	done
 }
+
+@test "-f takes len16, len32 or slip, and refuses what cannot work" {
+	run "$TUNPIPE" -f len64 </dev/null
+	[ "$status" = 2 ]
+	[[ "$output" == *"-f len64: the framings are len16 (the default), len32 and slip"* ]]
+	run "$TUNPIPE" -f slip -T </dev/null
+	[ "$status" = 2 ]
+	[[ "$output" == *"-f slip carries IP packets only"* ]]
+	run "$TUNPIPE" -O -f len16 </dev/null
+	[ "$status" = 2 ]
+	[[ "$output" == *"-O sends frames too large for -f len16"* ]]
+}

@@ -42,3 +42,18 @@ teardown() { netns_teardown; }
 	ns A ping -c 3 -i 0.2 -W 2 -s 1472 -M do 10.77.0.2
 	ns A ping -6 -c 3 -i 0.2 -W 2 -s 1452 -M do fd77::2
 }
+
+@test "-f len32 and -f slip carry ping and a 20 MB transfer through the re-cutting relay" {
+	local framing
+	RELAY_ARGS="-c 3000 -p 500"
+	for framing in len32 slip; do
+		tunnel_up -f "$framing"
+		address_tunnel
+		ns A ping -c 2 -i 0.2 -W 2 -s 1472 -M do 10.77.0.2
+		transfer B 10.77.0.2 20
+		kill "$PID_A" "$PID_B"
+		wait_exit 5 "$PID_A"
+		wait_exit 5 "$PID_B"
+		rm -f "$T"/ab "$T"/ba "$T"/a.out "$T"/b.out
+	done
+}
