@@ -27,6 +27,25 @@ static const size_t packet_maxes[] = {
 	[FRAMING_SLIP] = 65535,
 };
 
+static const char *const names[] = {
+	[FRAMING_LEN16] = "len16",
+	[FRAMING_LEN32] = "len32",
+	[FRAMING_SLIP] = "slip",
+};
+
+int
+framing_by_name(const char *name, enum framing_type *type)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcmp(name, names[i]) == 0) {
+			*type = (enum framing_type)i;
+			return 0;
+		}
+	return -1;
+}
+
 size_t
 framing_header_len(enum framing_type type)
 {

@@ -91,6 +91,12 @@ struct framing_decoder {
  * framing_encoded_max(type, len): the most bytes a packet of len bytes can
  * take once encoded; reserve this much before reading a packet to encode.
  */
+/*
+ * framing_by_name(name, type): sets *type to the framing called name
+ * ("len16", "len32" or "slip"); returns 0, or -1 for an unknown name.
+ */
+int	framing_by_name(const char *name, enum framing_type *);
+
 size_t	framing_header_len(enum framing_type);
 size_t	framing_packet_max(enum framing_type);
 size_t	framing_encoded_max(enum framing_type, size_t len);

@@ -424,14 +424,12 @@ parse_number(const char *arg, const char *what, long min, long max)
 static enum framing_type
 parse_framing(const char *arg)
 {
-	if (strcmp(arg, "len16") == 0)
-		return FRAMING_LEN16;
-	if (strcmp(arg, "len32") == 0)
-		return FRAMING_LEN32;
-	if (strcmp(arg, "slip") == 0)
-		return FRAMING_SLIP;
-	errx(EXIT_USAGE, "-f %s: the framings are len16 (the default), "
-	    "len32 and slip", arg);
+	enum framing_type type;
+
+	if (framing_by_name(arg, &type) == -1)
+		errx(EXIT_USAGE, "-f %s: the framings are len16 (the default), "
+		    "len32 and slip", arg);
+	return type;
 }
 
 /* Looks up a user by name or number, or exits naming it. */

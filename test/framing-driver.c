@@ -118,13 +118,11 @@ parse_arg(const char *arg, size_t min, size_t max, const char *what)
 static enum framing_type
 parse_framing(const char *arg)
 {
-	if (strcmp(arg, "len16") == 0)
-		return FRAMING_LEN16;
-	if (strcmp(arg, "len32") == 0)
-		return FRAMING_LEN32;
-	if (strcmp(arg, "slip") == 0)
-		return FRAMING_SLIP;
-	errx(EXIT_USAGE, "-f: len16, len32 or slip, not %s", arg);
+	enum framing_type type;
+
+	if (framing_by_name(arg, &type) == -1)
+		errx(EXIT_USAGE, "-f: len16, len32 or slip, not %s", arg);
+	return type;
 }
 
 /* Allocates n bytes, or at least 1: malloc(0) may return NULL. */
