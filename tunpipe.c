@@ -148,6 +148,7 @@ struct tunpipe {
 	time_t last_sent;		/* when the stream last took bytes */
 	time_t last_received;		/* when it last gave bytes (-k) */
 	uint64_t peer_keepalives;	/* keepalives seen before this stream */
+	int ctl;			/* -e: messages to the starter */
 	pid_t command;			/* -e's command, or 0 */
 	int command_status;		/* its wait status, once reaped */
 	int stream_dead;		/* -k: its stream fell silent */
@@ -911,6 +912,7 @@ drop_privileges(void)
  */
 static const int allowed_syscalls[] = {
 	SYS_read, SYS_write, SYS_writev, SYS_close, SYS_fcntl, SYS_ppoll,
+	SYS_sendmsg, SYS_recvmsg,	/* -e: to and from the starter */
 #ifdef SYS_poll
 	SYS_poll,
 #endif
@@ -965,8 +967,10 @@ report_seccomp(int sig, siginfo_t *si, void *context)
 /*
  * Confines the packet loop to allowed_syscalls with a seccomp filter: a
  * stream from an untrusted peer then cannot make tunpipe do anything else,
- * whatever bug it finds.  Not with -e or --down, whose commands would
- * inherit the filter; not on architectures the filter does not know.
+ * whatever bug it finds.  -e's command is started by a process forked
+ * before (see start_starter()); --down's would inherit the filter, so
+ * with --down there is none.  Not on architectures the filter does not
+ * know.
  */
 static void
 confine(void)
@@ -978,9 +982,9 @@ confine(void)
 	struct sigaction sa;
 	size_t i, n = 0;
 
-	if (opt.no_seccomp || opt.exec != NULL || opt.down != NULL) {
+	if (opt.no_seccomp || opt.down != NULL) {
 		say(2, "seccomp: off (%s)", opt.no_seccomp ? "-S" :
-		    "-e and --down commands would inherit the filter");
+		    "the --down command would inherit the filter");
 		return;
 	}
 	filter[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
@@ -1443,92 +1447,85 @@ take_signals(struct tunpipe *tp)
 }
 
 /*
- * -e: whether the command has exited and the stream holds nothing more to
- * read.  The stream may outlive the command when a child of it holds it.
+ * -e runs its command from a helper process, the starter, forked before
+ * the seccomp filter is installed: the filter is inherited across fork and
+ * exec, and would kill ssh.  The starter holds no device and reads no
+ * stream; it only starts, stops and reaps the command when the loop asks,
+ * over a socket pair of messages (ctl), and passes the stream back.
+ *
+ *	loop to starter: START; STOP (the stream ended); STOP_NOW (it died)
+ *	starter to loop: STARTED, pid, with the stream's descriptor;
+ *	                 EXITED, wait status (also unasked, when it exits)
  */
-static int
-command_gone(struct tunpipe *tp)
-{
-	struct pollfd pfd = { .fd = tp->in, .events = POLLIN };
-	int status;
+enum { START = 's', STOP = 'k', STOP_NOW = 'K', STARTED = 'f', EXITED = 'x' };
 
-	if (child_exited) {
-		child_exited = 0;
-		if (tp->command != 0 &&
-		    waitpid(tp->command, &status, WNOHANG) == tp->command) {
-			tp->command = 0;
-			tp->command_status = status;
-		}
+struct starter_msg {
+	char kind;
+	int value;
+};
+
+/* Sends a message, with a descriptor when fd is not -1. */
+static int
+send_msg(int ctl, char kind, int value, int fd)
+{
+	struct starter_msg m = { kind, value };
+	struct iovec iov = { &m, sizeof(m) };
+	union {
+		struct cmsghdr h;
+		char space[CMSG_SPACE(sizeof(int))];
+	} u;
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+
+	if (fd != -1) {
+		memset(&u, 0, sizeof(u));
+		msg.msg_control = u.space;
+		msg.msg_controllen = sizeof(u.space);
+		CMSG_FIRSTHDR(&msg)->cmsg_level = SOL_SOCKET;
+		CMSG_FIRSTHDR(&msg)->cmsg_type = SCM_RIGHTS;
+		CMSG_FIRSTHDR(&msg)->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(CMSG_FIRSTHDR(&msg)), &fd, sizeof(int));
 	}
-	return opt.exec != NULL && tp->command == 0 && poll(&pfd, 1, 0) == 0;
+	return sendmsg(ctl, &msg, MSG_NOSIGNAL) == -1 ? -1 : 0;
 }
 
 /*
- * The packet loop over one stream.  It polls the device and the stream's
- * two sides (stdin and stdout, or -e's socket twice).  The device is read
- * only while the output buffer has room for another packet, so when the
- * stream cannot take more the kernel's queue fills and drops, as a full
- * link would, and memory stays bounded.  The stream is read whenever it
- * has data, since device writes do not block.  Returns STREAM_BROKEN when
- * -e's stream ends, or the exit status.
+ * Receives a message and the descriptor it may carry (else *fd is -1).
+ * Returns 1, 0 when none is waiting (with MSG_DONTWAIT), or -1 at the end
+ * of the other side.
  */
 static int
-relay(struct tunpipe *tp, const sigset_t *waitmask)
+recv_msg(int ctl, struct starter_msg *m, int *fd, int flags)
 {
-	enum { DEV, IN, OUT };
-	struct pollfd pfd[3];
-	struct timespec wait;
-	int status = RUNNING;
+	struct iovec iov = { m, sizeof(*m) };
+	union {
+		struct cmsghdr h;
+		char space[CMSG_SPACE(sizeof(int))];
+	} u;
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
+	    .msg_control = u.space, .msg_controllen = sizeof(u.space) };
+	struct cmsghdr *c;
+	ssize_t n;
 
-	pfd[DEV].fd = tp->dev;
-	pfd[IN].fd = tp->in;
-	pfd[OUT].fd = tp->out;
-	while (status == RUNNING) {
-		pfd[DEV].events = outbuf_has_room(tp) ? POLLIN : 0;
-		pfd[IN].events = POLLIN;
-		pfd[OUT].events = tp->out_head < tp->out_tail ? POLLOUT : 0;
-		if (ppoll(pfd, 3, keepalive_wait(tp, &wait), waitmask) == -1) {
-			if (errno != EINTR) {
-				warn("ppoll");
-				return EXIT_FAIL;
-			}
-			memset(pfd, 0, sizeof(pfd));	/* revents too */
-			pfd[DEV].fd = tp->dev;
-			pfd[IN].fd = tp->in;
-			pfd[OUT].fd = tp->out;
-		}
-		if ((status = take_signals(tp)) != RUNNING)
-			return status;
-		if (pfd[OUT].revents)
-			status = flush_output(tp);
-		if (status == RUNNING && pfd[DEV].revents) {
-			status = drain_device(tp);
-			if (status == RUNNING)
-				status = flush_output(tp);
-		}
-		if (status == RUNNING && pfd[IN].revents)
-			status = read_stream(tp);
-		if (status == RUNNING)
-			status = keep_alive(tp);
-		if (status == RUNNING && command_gone(tp))
-			status = STREAM_BROKEN;
-		if (status == INPUT_ENDED && opt.exec != NULL)
-			status = STREAM_BROKEN;
-		if (status == INPUT_ENDED) {
-			flush_before_exit(tp);
-			status = end_of_stream(tp);
-		}
-	}
-	return status;
+	while ((n = recvmsg(ctl, &msg, flags | MSG_CMSG_CLOEXEC)) == -1 &&
+	    errno == EINTR)
+		;
+	if (n == -1 && errno == EAGAIN)
+		return 0;
+	if (n != sizeof(*m))
+		return -1;
+	*fd = -1;
+	if ((c = CMSG_FIRSTHDR(&msg)) != NULL && c->cmsg_type == SCM_RIGHTS)
+		memcpy(fd, CMSG_DATA(c), sizeof(int));
+	return 1;
 }
 
 /*
- * -e: starts the command that carries the stream, its stdin and stdout
- * joined to one end of a socket pair and the loop to the other.  Its
- * stderr stays tunpipe's, so that ssh can ask for a password and complain.
+ * Starter: forks the command, its stdin and stdout joined to one end of a
+ * socket pair; returns its pid, and the other end in *fd.  Its stderr
+ * stays tunpipe's, so that ssh can ask for a password and complain.
  */
-static void
-start_command(struct tunpipe *tp)
+static pid_t
+spawn_command(const struct tunpipe *tp, int *fd)
 {
 	int sv[2];
 	pid_t pid;
@@ -1544,28 +1541,20 @@ start_command(struct tunpipe *tp)
 		exec_shell(tp, "-e", opt.exec);
 	}
 	close(sv[1]);
-	if (fcntl(sv[0], F_SETFL, O_NONBLOCK) == -1)
-		err(EXIT_FAIL, "-e: socket");
-	tp->in = tp->out = sv[0];
-	tp->command = pid;
-	tp->stream_dead = 0;
-	tp->command_started = monotonic_seconds();
-	tp->last_sent = tp->last_received = tp->command_started;
-	tp->peer_keepalives = tp->dec.keepalives;
-	say(2, "started the -e command (pid %ld)", (long)pid);
+	*fd = sv[0];
+	return pid;
 }
 
-/* -e: waits up to ms (for ever if negative) for the command to end. */
+/* Starter: waits up to ms (for ever if negative) for pid to end. */
 static int
-reap_command(struct tunpipe *tp, long ms)
+reap_command(pid_t pid, long ms, int *status)
 {
 	const struct timespec tick = { 0, 10 * 1000000 };
 	struct timespec start;
-	int status;
 	pid_t r;
 
 	clock_gettime(CLOCK_MONOTONIC, &start);
-	while ((r = waitpid(tp->command, &status, ms < 0 ? 0 : WNOHANG)) != tp->command) {
+	while ((r = waitpid(pid, status, ms < 0 ? 0 : WNOHANG)) != pid) {
 		if (r == -1 && errno != EINTR)
 			err(EXIT_FAIL, "-e: waitpid");
 		if (ms >= 0 && ms_since(&start) >= ms)
@@ -1573,30 +1562,240 @@ reap_command(struct tunpipe *tp, long ms)
 		if (r == 0)
 			nanosleep(&tick, NULL);
 	}
-	tp->command = 0;
-	tp->command_status = status;
 	return 1;
 }
 
 /*
- * -e: closes the stream and waits for the command to end, as losing its
- * stdin and stdout should make it; one that lingers gets SIGTERM, then
- * SIGKILL.  One whose stream fell silent gets SIGTERM at once: it is
- * likely stuck on a dead connection.
+ * Starter: waits for the command to end, as losing its stdin and stdout
+ * should make it; one that lingers gets SIGTERM, then SIGKILL.  One whose
+ * stream fell silent (now) gets SIGTERM at once: it is likely stuck on a
+ * dead connection.  Returns its wait status.
+ */
+static int
+end_command(pid_t pid, int now)
+{
+	int status;
+
+	if (!now && reap_command(pid, REAP_MS, &status))
+		return status;
+	kill(pid, SIGTERM);
+	if (reap_command(pid, REAP_MS, &status))
+		return status;
+	kill(pid, SIGKILL);
+	reap_command(pid, -1, &status);
+	return status;
+}
+
+/*
+ * The starter's loop: starts and stops the command as the loop asks, and
+ * says when it exits by itself.  When the loop goes, so does the command.
+ */
+static void __attribute__((noreturn))
+run_starter(struct tunpipe *tp, int ctl)
+{
+	struct pollfd pfd = { .fd = ctl, .events = POLLIN };
+	struct starter_msg m;
+	sigset_t chld;
+	pid_t pid = 0;
+	int status, fd;
+
+	close(tp->dev);
+	sigfillset(&chld);
+	sigdelset(&chld, SIGCHLD);
+	for (;;) {
+		ppoll(&pfd, 1, NULL, &chld);
+		if (child_exited) {
+			child_exited = 0;
+			if (pid != 0 && waitpid(pid, &status, WNOHANG) == pid) {
+				send_msg(ctl, EXITED, status, -1);
+				pid = 0;
+			}
+		}
+		if (!(pfd.revents & (POLLIN | POLLHUP)))
+			continue;
+		if (recv_msg(ctl, &m, &fd, 0) != 1) {
+			if (pid != 0)
+				end_command(pid, 0);
+			_exit(0);
+		}
+		if (m.kind == START && pid == 0) {
+			pid = spawn_command(tp, &fd);
+			send_msg(ctl, STARTED, (int)pid, fd);
+			close(fd);
+		} else if ((m.kind == STOP || m.kind == STOP_NOW) && pid != 0) {
+			send_msg(ctl, EXITED, end_command(pid,
+			    m.kind == STOP_NOW), -1);
+			pid = 0;
+		}
+	}
+}
+
+/*
+ * -e: forks the starter, before the filter: see above.  Signals stay
+ * blocked in it, except SIGCHLD while it waits.
+ */
+static void
+start_starter(struct tunpipe *tp)
+{
+	int sv[2];
+	pid_t pid;
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1)
+		err(EXIT_FAIL, "-e: socketpair");
+	if ((pid = fork()) == -1)
+		err(EXIT_FAIL, "-e: fork");
+	if (pid == 0) {
+		close(sv[0]);
+		run_starter(tp, sv[1]);
+	}
+	close(sv[1]);
+	tp->ctl = sv[0];
+}
+
+/* -e: the starter's answer, or the end: it never goes first. */
+static void
+expect_msg(struct tunpipe *tp, struct starter_msg *m, int *fd)
+{
+	if (recv_msg(tp->ctl, m, fd, 0) != 1)
+		errx(EXIT_FAIL, "-e: the process that starts the command is "
+		    "gone");
+}
+
+/* -e: has the starter said that the command exited by itself? */
+static void
+take_exit_news(struct tunpipe *tp)
+{
+	struct starter_msg m;
+	int fd, r;
+
+	if (tp->command == 0)
+		return;
+	if ((r = recv_msg(tp->ctl, &m, &fd, MSG_DONTWAIT)) == 0)
+		return;
+	if (r == -1 || m.kind != EXITED)
+		errx(EXIT_FAIL, "-e: the process that starts the command is "
+		    "gone");
+	tp->command = 0;
+	tp->command_status = m.value;
+}
+
+/* -e: starts the command, through the starter, and takes its stream. */
+static void
+start_command(struct tunpipe *tp)
+{
+	struct starter_msg m;
+	int fd;
+
+	if (send_msg(tp->ctl, START, 0, -1) == -1)
+		err(EXIT_FAIL, "-e: starting the command");
+	expect_msg(tp, &m, &fd);
+	if (m.kind != STARTED || fd == -1)
+		errx(EXIT_FAIL, "-e: the command could not be started");
+	if (fcntl(fd, F_SETFL, O_NONBLOCK) == -1)
+		err(EXIT_FAIL, "-e: socket");
+	tp->in = tp->out = fd;
+	tp->command = m.value;
+	tp->stream_dead = 0;
+	tp->command_started = monotonic_seconds();
+	tp->last_sent = tp->last_received = tp->command_started;
+	tp->peer_keepalives = tp->dec.keepalives;
+	say(2, "started the -e command (pid %ld)", (long)m.value);
+}
+
+/*
+ * -e: closes the stream, and has the starter end the command if it has
+ * not ended yet (see end_command()).
  */
 static void
 stop_command(struct tunpipe *tp)
 {
+	struct starter_msg m;
+	int fd;
+
 	close(tp->in);
 	tp->in = tp->out = -1;
-	if (tp->command == 0 ||
-	    (!tp->stream_dead && reap_command(tp, REAP_MS)))
+	if (tp->command == 0)
 		return;
-	kill(tp->command, SIGTERM);
-	if (reap_command(tp, REAP_MS))
-		return;
-	kill(tp->command, SIGKILL);
-	reap_command(tp, -1);
+	if (send_msg(tp->ctl, tp->stream_dead ? STOP_NOW : STOP, 0, -1) == -1)
+		err(EXIT_FAIL, "-e: stopping the command");
+	expect_msg(tp, &m, &fd);
+	tp->command = 0;
+	tp->command_status = m.value;
+}
+
+/*
+ * -e: whether the command has exited and the stream holds nothing more to
+ * read; news says the starter has a message.  The stream may outlive the
+ * command when a child of it holds it.
+ */
+static int
+command_gone(struct tunpipe *tp, int news)
+{
+	struct pollfd pfd = { .fd = tp->in, .events = POLLIN };
+
+	if (opt.exec == NULL)
+		return 0;
+	if (news)
+		take_exit_news(tp);
+	return tp->command == 0 && poll(&pfd, 1, 0) == 0;
+}
+
+/*
+ * The packet loop over one stream.  It polls the device and the stream's
+ * two sides (stdin and stdout, or -e's socket twice).  The device is read
+ * only while the output buffer has room for another packet, so when the
+ * stream cannot take more the kernel's queue fills and drops, as a full
+ * link would, and memory stays bounded.  The stream is read whenever it
+ * has data, since device writes do not block.  Returns STREAM_BROKEN when
+ * -e's stream ends, or the exit status.
+ */
+static int
+relay(struct tunpipe *tp, const sigset_t *waitmask)
+{
+	enum { DEV, IN, OUT, CTL };
+	struct pollfd pfd[4];
+	struct timespec wait;
+	int status = RUNNING;
+
+	while (status == RUNNING) {
+		pfd[DEV].fd = tp->dev;
+		pfd[IN].fd = tp->in;
+		pfd[OUT].fd = tp->out;
+		pfd[CTL].fd = opt.exec != NULL && tp->command != 0 ? tp->ctl : -1;
+		pfd[DEV].events = outbuf_has_room(tp) ? POLLIN : 0;
+		pfd[IN].events = POLLIN;
+		pfd[OUT].events = tp->out_head < tp->out_tail ? POLLOUT : 0;
+		pfd[CTL].events = POLLIN;
+		pfd[DEV].revents = pfd[IN].revents = pfd[OUT].revents = 0;
+		pfd[CTL].revents = 0;
+		if (ppoll(pfd, 4, keepalive_wait(tp, &wait), waitmask) == -1 &&
+		    errno != EINTR) {
+			warn("ppoll");
+			return EXIT_FAIL;
+		}
+		if ((status = take_signals(tp)) != RUNNING)
+			return status;
+		if (pfd[OUT].revents)
+			status = flush_output(tp);
+		if (status == RUNNING && pfd[DEV].revents) {
+			status = drain_device(tp);
+			if (status == RUNNING)
+				status = flush_output(tp);
+		}
+		if (status == RUNNING && pfd[IN].revents)
+			status = read_stream(tp);
+		if (status == RUNNING)
+			status = keep_alive(tp);
+		if (status == RUNNING && command_gone(tp, pfd[CTL].revents))
+			status = STREAM_BROKEN;
+		if (status == INPUT_ENDED && opt.exec != NULL)
+			status = STREAM_BROKEN;
+		if (status == INPUT_ENDED) {
+			flush_before_exit(tp);
+			status = end_of_stream(tp);
+		}
+	}
+	return status;
 }
 
 /* -e: how the command ended, for messages. */
@@ -1673,7 +1872,6 @@ wait_to_restart(struct tunpipe *tp, const sigset_t *waitmask)
 		if ((status = take_signals(tp)) != RUNNING)
 			return status;
 	}
-	child_exited = 0;
 	tp->count.restarts++;
 	return RUNNING;
 }
@@ -1750,6 +1948,8 @@ start_device(struct tunpipe *tp)
 	}
 	if (opt.user != NULL)
 		drop_privileges();
+	if (opt.exec != NULL)
+		start_starter(tp);
 	confine();
 	return 0;
 }

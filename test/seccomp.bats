@@ -1,6 +1,6 @@
 #!/usr/bin/env bats
 # seccomp: once set up, the packet loop is confined to the system calls it
-# needs, by default; -S turns that off, and -e and --down cannot have it.
+# needs, by default; -S turns that off, and --down cannot have it.
 
 load helpers
 
@@ -28,12 +28,21 @@ seccomp_mode() {
 	grep -q 'seccomp: off (-S)' "$T/a.err"
 }
 
-@test "with -e the filter is off, and -v says why" {
-	ns_bg A "$TUNPIPE" -v -i tpa -e 'sleep 30' </dev/null >/dev/null \
-	    2>"$T/a.err" &
+@test "with -e the loop is confined, and its command is not" {
+	ns_bg A "$TUNPIPE" -v -i tpa -e "echo \$\$ >$T/command; exec sleep 30" \
+	    </dev/null >/dev/null 2>"$T/a.err" &
 	PID_A=$!
 	remember "$PID_A"
-	wait_for 5 grep -q 'seccomp: off (-e and --down commands would inherit the filter)' "$T/a.err"
+	wait_for 5 test -s "$T/command"
+	remember "$(cat "$T/command")"
+	wait_for 5 grep -q 'seccomp: on' "$T/a.err"
+	[ "$(seccomp_mode "$PID_A")" = 2 ]
+	[ "$(seccomp_mode "$(cat "$T/command")")" = 0 ]
+}
+
+@test "with --down the filter is off, since the command would inherit it, and -v says why" {
+	tunnel_up -d true
+	grep -q 'seccomp: off (the --down command would inherit the filter)' "$T/a.err"
 	[ "$(seccomp_mode "$PID_A")" = 0 ]
 }
 
