@@ -1741,8 +1741,9 @@ command_gone(struct tunpipe *tp, int news)
 }
 
 /*
- * The packet loop over one stream.  It polls the device and the stream's
- * two sides (stdin and stdout, or -e's socket twice).  The device is read
+ * The packet loop over one stream.  It polls the device, the stream's two
+ * sides (stdin and stdout, or -e's socket twice) and, with -e, the
+ * starter, which says when the command exits.  The device is read
  * only while the output buffer has room for another packet, so when the
  * stream cannot take more the kernel's queue fills and drops, as a full
  * link would, and memory stays bounded.  The stream is read whenever it
