@@ -39,19 +39,22 @@ hexof() {
 	od -An -v -tx1 "$1" | tr -d ' \n'
 }
 
-# Prints the hex of an n-byte packet whose byte i is i mod 256, so that a
-# byte lost, doubled or moved anywhere changes it.
-seq_hex() {
-	local n=$1 block='' all='' i
+# cycle_hex N M: the hex of an N-byte packet whose byte i is i mod M.
+cycle_hex() {
+	local n=$1 m=$2 block='' all='' i
 
-	for ((i = 0; i < 256; i++)); do
+	for ((i = 0; i < m; i++)); do
 		printf -v block '%s%02x' "$block" "$i"
 	done
-	for ((i = 0; i < n; i += 256)); do
+	for ((i = 0; i < n; i += m)); do
 		all+=$block
 	done
 	printf '%s' "${all:0:2*n}"
 }
+
+# seq_hex N: every byte value in turn, so that a byte lost, doubled or
+# moved anywhere changes the packet.
+seq_hex() { cycle_hex "$1" 256; }
 
 # Fails the test with a message, for checks inside loops.
 fail() {
@@ -304,19 +307,9 @@ decodes_anyhow() {
 	expect 0 "$WANT"
 }
 
-# Prints the hex of an n-byte packet whose byte i is i mod 192: 00 to bf, so
-# no END or ESC, a packet that SLIP sends as it is.
-plain_hex() {
-	local n=$1 block='' all='' i
-
-	for ((i = 0; i < 192; i++)); do
-		printf -v block '%s%02x' "$block" "$i"
-	done
-	for ((i = 0; i < n; i += 192)); do
-		all+=$block
-	done
-	printf '%s' "${all:0:2*n}"
-}
+# plain_hex N: bytes 00 to bf in turn, so no END or ESC: a packet that SLIP
+# sends as it is.
+plain_hex() { cycle_hex "$1" 192; }
 
 # A 60-byte Ethernet frame, the shortest there is without its FCS: an ARP
 # request from 52:54:00:12:34:56 (10.0.0.1) for 10.0.0.2, padded.
