@@ -46,6 +46,12 @@ framing_by_name(const char *name, enum framing_type *type)
 	return -1;
 }
 
+const char *
+framing_name(enum framing_type type)
+{
+	return names[type];
+}
+
 size_t
 framing_header_len(enum framing_type type)
 {

@@ -100,6 +100,8 @@ struct framing_decoder {
  * ("len16", "len32" or "slip"); returns 0, or -1 for an unknown name.
  */
 int	framing_by_name(const char *name, enum framing_type *);
+/* framing_name(type): the name of the framing, as framing_by_name() takes. */
+const char *framing_name(enum framing_type);
 
 size_t	framing_header_len(enum framing_type);
 size_t	framing_packet_max(enum framing_type);
