@@ -14,7 +14,8 @@ MANDIR = $(PREFIX)/share/man
 PROG = tunpipe
 OBJS = tunpipe.o framing.o
 SRCS = tunpipe.c framing.c
-TEST_PROGS = test/framing-driver test/relay test/seccomp-shim.so
+TEST_PROGS = test/framing-driver test/offload-driver test/relay \
+	test/seccomp-shim.so
 
 all: $(PROG)
 
@@ -59,6 +60,11 @@ uninstall:
 
 test/framing-driver: test/framing-driver.c framing.c framing.h
 	$(CC) $(CPPFLAGS) $(CFLAGS) -I. $(LDFLAGS) -o $@ test/framing-driver.c framing.c
+
+test/offload-driver: test/offload-driver.c test/packet-ref.c \
+    test/packet-ref.h offload.c offload.h
+	$(CC) $(CPPFLAGS) $(CFLAGS) -I. $(LDFLAGS) -o $@ \
+	    test/offload-driver.c test/packet-ref.c offload.c
 
 test/relay: test/relay.c
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ test/relay.c
