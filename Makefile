@@ -134,8 +134,10 @@ $(OBJS) $(PROG) $(TEST_PROGS): .sanitize-flags
 	@echo '$(SANITIZE_FLAGS)' | cmp -s - $@ || echo '$(SANITIZE_FLAGS)' >$@
 FORCE:
 
-# make fuzz: a libFuzzer harness per decoder (test/fuzz-framing.c), each
-# run for FUZZ_SECONDS from its seeds in test/fuzz-corpus/; the inputs it
+# make fuzz: a libFuzzer harness per decoder (test/fuzz-framing.c) and one
+# for the offload module (test/fuzz-offload.c), each run for FUZZ_SECONDS
+# from its seeds in test/fuzz-corpus/; FUZZ_FRAMINGS names those to run
+# (FUZZ_FRAMINGS=offload: the offload module's alone).  The inputs it
 # finds go to a temporary directory, kept with the input if one fails.
 # FUZZ_ARGS adds libFuzzer options.  Needs clang's libFuzzer (Debian:
 # libclang-rt-dev).
@@ -144,13 +146,19 @@ FUZZ_CFLAGS = -g -O1 -Wall -Wextra -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=all
 FUZZ_SECONDS = 60
 FUZZ_ARGS =
-FUZZ_FRAMINGS = len16 len32 slip
+FUZZ_FRAMINGS = len16 len32 slip offload
 FUZZERS = $(FUZZ_FRAMINGS:%=test/fuzz-%)
+FRAMING_FUZZERS = test/fuzz-len16 test/fuzz-len32 test/fuzz-slip
+FUZZ_NEEDS = "$@: $(FUZZ_CC) needs libFuzzer (Debian: libclang-rt-dev)"
 
-$(FUZZERS): test/fuzz-%: test/fuzz-framing.c framing.c framing.h
+$(FRAMING_FUZZERS): test/fuzz-%: test/fuzz-framing.c framing.c framing.h
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -I. -DFUZZ_FRAMING=$* -o $@ \
-	    test/fuzz-framing.c framing.c || { echo "$@: $(FUZZ_CC) needs" \
-	    "libFuzzer (Debian: libclang-rt-dev)" >&2; exit 1; }
+	    test/fuzz-framing.c framing.c || { echo $(FUZZ_NEEDS) >&2; exit 1; }
+
+test/fuzz-offload: test/fuzz-offload.c test/packet-ref.c test/packet-ref.h \
+    offload.c offload.h
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -I. -o $@ test/fuzz-offload.c \
+	    test/packet-ref.c offload.c || { echo $(FUZZ_NEEDS) >&2; exit 1; }
 
 fuzz:
 	test/need-tools clang libfuzzer
@@ -166,6 +174,6 @@ fuzz:
 
 clean: clean-fuzz
 clean-fuzz:
-	rm -f $(FUZZERS) .sanitize-flags
+	rm -f $(FRAMING_FUZZERS) test/fuzz-offload .sanitize-flags
 
 .PHONY: fuzz clean-fuzz FORCE
