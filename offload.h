@@ -70,7 +70,7 @@ struct offload_vnet {
  * OFFLOAD_VNET_LEN or the header has a flag or a gso_type the kernel would
  * refuse on a write (include/linux/virtio_net.h: virtio_net_hdr_to_skb()):
  * flags other than NEEDS_CSUM and DATA_VALID, a type other than those
- * above, or ECN without a GSO type.  Such a frame does not come from a
+ * above, or ECN with NONE or UDP_L4.  Such a frame does not come from a
  * device, nor from a peer that runs with -O.
  *
  * offload_vnet_encode(v, raw): writes *v as OFFLOAD_VNET_LEN bytes at raw.
