@@ -424,8 +424,15 @@ ok"
 	# hop-by-hop header; a TCP data offset of 4 words; a TCP header cut
 	# short.
 	expect 0 "$(printf 'refused: GSO packet\n%.0s' {1..15} | head -c -1)"
-	run "$DRIVER" split -T <<<"$(vnet 1 1 66 100 34 16)${ETH}0806$t"
-	expect 0 "refused: GSO packet"
+	# TAP: ARP; an IPv4 packet said to be IPv6; a frame cut in the
+	# Ethernet header, and one cut in its tag.
+	run "$DRIVER" split -T <<-EOF
+	$(vnet 1 1 66 100 34 16)${ETH}0806$t
+	$(vnet 1 1 66 100 34 16)${ETH}86dd$t
+	$(vnet 1 1 66 100 34 16)${ETH}08
+	$(vnet 1 1 66 100 34 16)${ETH}810000
+	EOF
+	expect 0 "$(printf 'refused: GSO packet\n%.0s' {1..4} | head -c -1)"
 }
 
 # --- merging segments ---------------------------------------------------
