@@ -687,8 +687,8 @@ fuzz_frame(uint8_t mode, struct input *in)
 static void
 fuzz_packets(uint8_t mode, struct input *in)
 {
-	uint8_t *pkts[RUN_MAX * 2];
-	size_t lens[RUN_MAX * 2], n = 0, i, len;
+	uint8_t *pkts[RUN_MAX * 2] = { NULL };
+	size_t lens[RUN_MAX * 2] = { 0 }, n = 0, i, len;
 
 	while (in->len > 0 && n < RUN_MAX * 2) {
 		len = take8(in);
