@@ -12,8 +12,8 @@ BINDIR = $(PREFIX)/bin
 MANDIR = $(PREFIX)/share/man
 
 PROG = tunpipe
-OBJS = tunpipe.o framing.o
-SRCS = tunpipe.c framing.c
+OBJS = tunpipe.o framing.o offload.o starter.o
+SRCS = tunpipe.c framing.c offload.c starter.c
 TEST_PROGS = test/framing-driver test/offload-driver test/relay \
 	test/seccomp-shim.so
 
@@ -22,8 +22,10 @@ all: $(PROG)
 $(PROG): $(OBJS)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(OBJS)
 
-tunpipe.o: tunpipe.c framing.h
+tunpipe.o: tunpipe.c framing.h offload.h starter.h
 framing.o: framing.c framing.h
+offload.o: offload.c offload.h
+starter.o: starter.c starter.h
 
 # A statically linked tunpipe, with musl when musl-gcc is installed (Debian:
 # musl-tools): static glibc needs its NSS libraries at run time to look up
@@ -31,7 +33,7 @@ framing.o: framing.c framing.h
 # kernel's are linked into static-include for the time of the build.
 static: $(PROG)-static
 
-$(PROG)-static: $(SRCS) framing.h
+$(PROG)-static: $(SRCS) framing.h offload.h starter.h
 	rm -rf static-include
 	if command -v $(MUSL_GCC) >/dev/null 2>&1; then \
 		asm=/usr/include/$$($(MUSL_GCC) -print-multiarch)/asm; \
