@@ -14,7 +14,8 @@ MANDIR = $(PREFIX)/share/man
 PROG = tunpipe
 OBJS = tunpipe.o framing.o
 SRCS = tunpipe.c framing.c
-TEST_PROGS = test/framing-driver test/relay test/seccomp-shim.so
+TEST_PROGS = test/framing-driver test/pcapng-driver test/relay \
+	test/seccomp-shim.so
 
 all: $(PROG)
 
@@ -59,6 +60,9 @@ uninstall:
 
 test/framing-driver: test/framing-driver.c framing.c framing.h
 	$(CC) $(CPPFLAGS) $(CFLAGS) -I. $(LDFLAGS) -o $@ test/framing-driver.c framing.c
+
+test/pcapng-driver: test/pcapng-driver.c pcapng.c pcapng.h
+	$(CC) $(CPPFLAGS) $(CFLAGS) -I. $(LDFLAGS) -o $@ test/pcapng-driver.c pcapng.c
 
 test/relay: test/relay.c
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ test/relay.c

@@ -543,3 +543,29 @@ expect() {
 	fi
 }
 # ---- end of bytes spelled in hex ----
+
+# ---- captures read by tshark and tcpdump (pcapng.bats) ----
+
+# quiet COMMAND...: runs COMMAND with its stderr set aside, and shown only
+# if it fails: tshark warns there when run as root, tcpdump names its file.
+quiet() {
+	local err status=0
+
+	err=$(mktemp) || return 1
+	"$@" 2>"$err" || status=$?
+	[ "$status" = 0 ] || cat "$err" >&2
+	rm -f "$err"
+	return "$status"
+}
+
+# capture_fields FILE FIELD...: one line per packet of the capture FILE,
+# holding tshark's FIELDs (frame.len, ip.src, ...) separated by tabs.
+capture_fields() {
+	local file=$1 field args=()
+	shift
+	for field; do
+		args+=(-e "$field")
+	done
+	quiet tshark -n -r "$file" -T fields "${args[@]}"
+}
+# ---- end of captures read by tshark and tcpdump ----
