@@ -132,28 +132,38 @@ $(OBJS) $(PROG) $(TEST_PROGS): .sanitize-flags
 	@echo '$(SANITIZE_FLAGS)' | cmp -s - $@ || echo '$(SANITIZE_FLAGS)' >$@
 FORCE:
 
-# make fuzz: a libFuzzer harness per decoder (test/fuzz-framing.c), each
-# run for FUZZ_SECONDS from its seeds in test/fuzz-corpus/; the inputs it
-# finds go to a temporary directory, kept with the input if one fails.
-# FUZZ_ARGS adds libFuzzer options.  Needs clang's libFuzzer (Debian:
-# libclang-rt-dev).
+# make fuzz: a libFuzzer harness per decoder (test/fuzz-framing.c) and one
+# for the capture encoder (test/fuzz-pcapng.c), each run for FUZZ_SECONDS
+# from its seeds in test/fuzz-corpus/; the inputs it finds go to a
+# temporary directory, kept with the input if one fails.  FUZZ_TARGETS
+# names the harnesses to run (make fuzz FUZZ_TARGETS=pcapng: that one);
+# FUZZ_FRAMINGS, its older name, still chooses them.  FUZZ_ARGS adds
+# libFuzzer options.  Needs clang's libFuzzer (Debian: libclang-rt-dev).
 FUZZ_CC = clang
 FUZZ_CFLAGS = -g -O1 -Wall -Wextra -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=all
 FUZZ_SECONDS = 60
 FUZZ_ARGS =
-FUZZ_FRAMINGS = len16 len32 slip
-FUZZERS = $(FUZZ_FRAMINGS:%=test/fuzz-%)
+FUZZ_ALL = len16 len32 slip pcapng
+FUZZ_FRAMINGS =
+FUZZ_TARGETS = $(or $(FUZZ_FRAMINGS),$(FUZZ_ALL))
+FUZZERS = $(FUZZ_TARGETS:%=test/fuzz-%)
+FRAMING_FUZZERS = test/fuzz-len16 test/fuzz-len32 test/fuzz-slip
+NO_LIBFUZZER = { echo "$@: $(FUZZ_CC) needs libFuzzer" \
+	"(Debian: libclang-rt-dev)" >&2; exit 1; }
 
-$(FUZZERS): test/fuzz-%: test/fuzz-framing.c framing.c framing.h
+$(FRAMING_FUZZERS): test/fuzz-%: test/fuzz-framing.c framing.c framing.h
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -I. -DFUZZ_FRAMING=$* -o $@ \
-	    test/fuzz-framing.c framing.c || { echo "$@: $(FUZZ_CC) needs" \
-	    "libFuzzer (Debian: libclang-rt-dev)" >&2; exit 1; }
+	    test/fuzz-framing.c framing.c || $(NO_LIBFUZZER)
+
+test/fuzz-pcapng: test/fuzz-pcapng.c pcapng.c pcapng.h
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -I. -o $@ test/fuzz-pcapng.c pcapng.c || \
+	    $(NO_LIBFUZZER)
 
 fuzz:
 	test/need-tools clang libfuzzer
 	$(MAKE) $(FUZZERS)
-	for f in $(FUZZ_FRAMINGS); do \
+	for f in $(FUZZ_TARGETS); do \
 		dir=$$(mktemp -d) || exit 1; \
 		test/fuzz-$$f -max_total_time=$(FUZZ_SECONDS) -timeout=10 \
 		    -print_final_stats=1 -artifact_prefix=$$dir/ $(FUZZ_ARGS) \
@@ -164,6 +174,6 @@ fuzz:
 
 clean: clean-fuzz
 clean-fuzz:
-	rm -f $(FUZZERS) .sanitize-flags
+	rm -f $(FUZZ_ALL:%=test/fuzz-%) .sanitize-flags
 
 .PHONY: fuzz clean-fuzz FORCE
