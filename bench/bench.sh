@@ -923,7 +923,8 @@ print_versus() {
 		versus tcp tcp-8k "socat -b 131072 / socat's 8 KiB block"
 	)
 	[ -n "$out" ] || return 0
-	echo "Head to head, the ratio of the medians (above 1: the first has more):"
+	echo "Head to head, the first path's medians over the second's (TCP, UDP:"
+	echo "above 1, the first carries more; RTT, CPU: below 1, the first is better):"
 	echo "$out"
 	echo
 }
