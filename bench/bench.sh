@@ -610,7 +610,7 @@ syscalls_per_packet() {
 
 declare -A result		# result[PATH,METRIC,RUN]: a number, "" or words
 declare -A death		# death[PATH]: what the tunnel said as it first died
-declare -A died_in		# died_in[PATH]: the tests it died in, and runs
+declare -A died_runs		# died_runs[PATH,METRIC]: the runs it died in
 declare -A path_seconds		# path_seconds[PATH]: its time, all runs
 metrics="tcp1 tcp4 udp64 udp512 udp1400 rtt_idle rtt_load cpu rss syscalls"
 clk_tck=$(getconf CLK_TCK)
@@ -707,8 +707,7 @@ run_test() {
 		[ "$m" != tcp1 ] || result[$p,cpu,$run]=died
 		# The first death's words tell why; the list, how often.
 		death[$p]=${death[$p]:-"$(last_words)"}
-		died_in[$p]="${died_in[$p]:+${died_in[$p]}; }$(label "$m" | sed 's/ \*$//; s/, delivered$//')"
-		[ "$runs" = 1 ] || died_in[$p]+=" (run $run)"
+		died_runs[$p,$m]+="${died_runs[$p,$m]:+ }$run"
 		note "$p: the tunnel died:$(last_words)"
 	fi
 }
@@ -947,6 +946,26 @@ print_spread() {
 	echo
 }
 
+# died_in PATH: the tests PATH died in, and in which runs.
+died_in() {
+	local m r list=
+	for m in $metrics; do
+		r=${died_runs[$1,$m]:-}
+		[ -n "$r" ] || continue
+		list+="${list:+; }$(label "$m" | sed 's/ \*$//; s/, delivered$//')"
+		if [ "$runs" = 1 ]; then
+			:
+		elif [ "$(wc -w <<<"$r")" = "$runs" ]; then
+			list+=" (every run)"
+		elif [[ $r == *" "* ]]; then
+			list+=" (runs ${r// /, })"
+		else
+			list+=" (run $r)"
+		fi
+	done
+	echo "$list"
+}
+
 # tool_versions: the versions of the tools that this run used.
 tool_versions() {
 	local v
@@ -973,7 +992,7 @@ print_report() {
 	for p in $paths; do
 		[ -n "${death[$p]:-}" ] || continue
 		echo "$(heading "$p"): the tunnel died, and was set up afresh after, in:"
-		echo "${died_in[$p]}" | fold -s -w 72 | sed 's/^/  /; s/ *$//'
+		died_in "$p" | fold -s -w 72 | sed 's/^/  /; s/ *$//'
 		echo "  as it first died, it said:${death[$p]}"
 		echo
 	done
@@ -991,7 +1010,7 @@ print_report() {
 	fold -s -w 74 <<-EOF | sed 's/ *$//'
 	$(if [ "$runs" = 1 ]; then echo "Each figure is from one run; (x) is its ratio to ${base/median/figure}."; else echo "Each figure is the median of $runs runs, taken in rounds over all the paths, every path set up afresh in each; (x) is its ratio to $base."; fi) Figures drift between runs on this machine: compare ratios within one run, not figures across runs.
 	All from a to b. TCP: ${tcp_seconds} s a test. UDP: ${udp_seconds} s a size, sent flat out (-b 0), counted at b (its packets less those lost). RTT: the average of 20 pings 50 ms apart, idle and during a TCP flow.
-	CPU and syscalls count every process that makes the tunnel: tunpipe (with -e, also its starter process, idle) and what carries its stream: socat over TCP, ssh and sshd over ssh (sshd's session process, and its listener, idle); for ssh -w, ssh and sshd; openvpn; socat for socat TUN. CPU: both ends' user+system time during the 1-stream TCP test, over the GB it carried. Syscalls: a's side under strace -c -f during a ${strace_mb} MB transfer, over the packets its device carried both ways. RSS: the larger VmHWM of the tunnel programs at the two ends, at the end: tunpipe (not the ssh, sshd or socat that carry its stream), socat, openvpn, and for ssh -w, ssh and sshd's session process.
+	CPU and syscalls count every process that makes the tunnel: tunpipe (with -e, also its starter process, idle) and what carries its stream: socat over TCP, ssh and sshd over ssh (sshd's session process, and its listener, idle); for ssh -w, ssh and sshd; openvpn; socat for socat TUN. CPU: both ends' user+system time during the 1-stream TCP test, over the GB it carried. Syscalls: a's side under strace -c -f while ${strace_mb} MB cross, over the packets its device carried both ways. RSS: the larger VmHWM of the tunnel programs at the two ends, at the end: tunpipe (not the ssh, sshd or socat that carry its stream), socat, openvpn, and for ssh -w, ssh and sshd's session process.
 	Time per path, all runs: $times.
 	EOF
 }
