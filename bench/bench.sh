@@ -312,8 +312,9 @@ tcp_transport() {
 	target=10.77.0.2 dev=tun0
 }
 
-# socat moves at most 8 KiB a read and a write unless told (-b): 128 KiB
-# lets one write pass all the frames one read of tunpipe's output holds.
+# socat moves at most 8 KiB a read and a write unless told (-b): 128 KiB,
+# what tunpipe reads of its stream at once, cuts socat's system calls
+# per byte by up to 16.
 setup_tcp() { tcp_transport 131072; }
 setup_tcp_8k() { tcp_transport 8192; }
 
