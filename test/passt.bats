@@ -46,7 +46,7 @@ passt_up() {
 	remember $!
 	wait_for 5 test -S "$PASST_DIR/passt.sock" || {
 		echo "passt did not make its socket:" >&2
-		cat "$T/passt.err" >&2
+		passt_said
 		return 1
 	}
 	ns_bg B socat UNIX-CONNECT:"$PASST_DIR/passt.sock" \
@@ -54,6 +54,11 @@ passt_up() {
 	TUNPIPE_PID=$!
 	remember $TUNPIPE_PID
 	wait_for 5 has_link B tpb || { cat "$T/b.err" >&2; return 1; }
+}
+
+# passt_said: passt's messages, less its complaints that no syslog listens.
+passt_said() {
+	grep -v 'to syslog$' "$T/passt.err" >&2
 }
 
 # dhcp_lease: busybox udhcpc on tpb, with the script Debian ships, which
@@ -65,9 +70,10 @@ dhcp_lease() {
 	# shellcheck disable=SC2016
 	ns B sh -c 'mount --bind "$1" /etc/resolv.conf &&
 	    exec timeout 30 udhcpc -i tpb -f -q -n -t 5 -T 2' sh "$T/resolv.conf" || {
-		echo "no DHCP lease from passt; passt said:" >&2
-		cat "$T/passt.err" >&2
+		echo "no DHCP lease from passt; tunpipe said:" >&2
 		cat "$T/b.err" >&2
+		echo "and passt:" >&2
+		passt_said
 		return 1
 	}
 }
@@ -108,7 +114,7 @@ sent_intact() {
 		echo "the transfer failed; tunpipe said:" >&2
 		cat "$T/b.err" >&2
 		echo "and passt:" >&2
-		cat "$T/passt.err" >&2
+		passt_said
 		return 1
 	}
 }

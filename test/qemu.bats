@@ -17,11 +17,14 @@
 
 load helpers
 
+# bats cannot skip in setup_file: what the guest lacks is noted here, and
+# each test skips (or in CI fails) with it.
 setup_file() {
-	need_root
+	guest_check
+	export GUEST_MISSING
+	[ -z "$GUEST_MISSING" ] || return 0
 	export G=$BATS_FILE_TMPDIR NSMODE=root NS_A=tunpipe-test-$$-a
 	T=$G
-	guest_tools
 	guest_initramfs
 	ip netns add "$NS_A"
 	ns A ip link set lo up
@@ -46,33 +49,43 @@ setup_file() {
 
 # The guest, QEMU, the socats and their tunpipes, then the namespace.
 teardown_file() {
+	[ -n "${G:-}" ] || return 0
 	T=$G
 	netns_teardown_all
 }
 
-setup() { T=$BATS_TEST_TMPDIR; }
+setup() {
+	[ -z "$GUEST_MISSING" ] || skip_or_fail "$GUEST_MISSING"
+	T=$BATS_TEST_TMPDIR
+}
 teardown() { kill_remembered; }
 
-# guest_tools: what the guest is made of and run by, or the package to
-# install.  Sets KVER and VMLINUZ: the newest kernel in /boot whose
-# modules include SLIP.
-guest_tools() {
+# guest_check: sets GUEST_MISSING to what the guest needs and lacks (root,
+# or a program and its package), else to nothing, and KVER and VMLINUZ to
+# the newest kernel in /boot whose modules include SLIP.
+guest_check() {
 	local v
-	command -v qemu-system-x86_64 >/dev/null ||
-	    skip_or_fail "no qemu-system-x86_64 (Debian: qemu-system-x86)"
-	command -v socat >/dev/null || skip_or_fail "no socat (Debian: socat)"
-	command -v ldattach >/dev/null ||
-	    skip_or_fail "no ldattach (Debian: util-linux)"
-	command -v modprobe >/dev/null || skip_or_fail "no modprobe (Debian: kmod)"
-	# The initramfs has no C library for busybox: it must be static.
-	[ -x /bin/busybox ] && ! ldd /bin/busybox >/dev/null 2>&1 ||
-	    skip_or_fail "no statically linked /bin/busybox (Debian: busybox-static)"
+	GUEST_MISSING=
 	KVER=
+	if [ "$(id -u)" != 0 ]; then
+		GUEST_MISSING="needs root"
+	elif ! command -v qemu-system-x86_64 >/dev/null; then
+		GUEST_MISSING="no qemu-system-x86_64 (Debian: qemu-system-x86)"
+	elif ! command -v socat >/dev/null; then
+		GUEST_MISSING="no socat (Debian: socat)"
+	elif ! command -v ldattach >/dev/null; then
+		GUEST_MISSING="no ldattach (Debian: util-linux)"
+	elif ! command -v modprobe >/dev/null; then
+		GUEST_MISSING="no modprobe (Debian: kmod)"
+	# The initramfs has no C library for busybox: it must be static.
+	elif ! [ -x /bin/busybox ] || ldd /bin/busybox >/dev/null 2>&1; then
+		GUEST_MISSING="no statically linked /bin/busybox (Debian: busybox-static)"
+	fi
+	[ -z "$GUEST_MISSING" ] || return 0
 	for v in $(ls /boot | sed -n 's/^vmlinuz-//p' | sort -V); do
 		modprobe -S "$v" --show-depends slip >/dev/null 2>&1 && KVER=$v
 	done
-	[ -n "$KVER" ] || skip_or_fail "no kernel in /boot with modules for" \
-	    "virtio-net and SLIP (Debian: linux-image-amd64)"
+	[ -n "$KVER" ] || GUEST_MISSING="no kernel in /boot with modules for virtio-net and SLIP (Debian: linux-image-amd64)"
 	VMLINUZ=/boot/vmlinuz-$KVER
 }
 
