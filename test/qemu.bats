@@ -196,9 +196,9 @@ from_guest() {
 
 @test "QEMU -netdev stream, joined by the README's socat line: ping both ways, IPv4 and IPv6" {
 	ns A ping -c 3 -i 0.2 -W 5 10.77.0.2
-	guest ping -c 3 -w 10 10.77.0.1
+	guest ping -c 3 -i 0.2 -w 10 10.77.0.1
 	ns A ping -6 -c 3 -i 0.2 -W 5 fd77::2
-	guest ping -6 -c 3 -w 10 fd77::1
+	guest ping -6 -c 3 -i 0.2 -w 10 fd77::1
 }
 
 @test "QEMU -netdev stream: a TCP transfer each way arrives intact" {
@@ -208,7 +208,7 @@ from_guest() {
 
 @test "QEMU -netdev socket,connect=: ping both ways" {
 	ns A ping -c 3 -i 0.2 -W 5 10.77.1.2
-	guest ping -c 3 -w 10 10.77.1.1
+	guest ping -c 3 -i 0.2 -w 10 10.77.1.1
 }
 
 @test "QEMU -netdev socket,connect=: a TCP transfer each way arrives intact" {
@@ -222,7 +222,7 @@ from_guest() {
 	remember $!
 	wait_for 5 has_link A sl || { cat "$T/sl.err" >&2; false; }
 	ns A ping -c 3 -i 0.2 -W 5 10.77.2.2
-	guest ping -c 3 -w 10 10.77.2.1
+	guest ping -c 3 -i 0.2 -w 10 10.77.2.1
 	# full-size packets: the guest's sl0 took MTU 1500
 	ns A ping -c 2 -s 1472 -M do -W 5 10.77.2.2
 	to_guest 10.77.2.2 $((256 * 1024))
