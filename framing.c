@@ -46,6 +46,12 @@ framing_by_name(const char *name, enum framing_type *type)
 	return -1;
 }
 
+const char *
+framing_name(enum framing_type type)
+{
+	return names[type];
+}
+
 size_t
 framing_header_len(enum framing_type type)
 {
@@ -62,7 +68,7 @@ size_t
 framing_encoded_max(enum framing_type type, size_t len)
 {
 	if (type == FRAMING_SLIP)	/* every byte escaped, and two ENDs */
-		return 2 + 2 * len;
+		return len == 0 ? 3 : 2 + 2 * len;
 	return framing_header_len(type) + len;
 }
 
@@ -116,6 +122,10 @@ encode_slip(uint8_t *frame, size_t len)
 size_t
 framing_encode(enum framing_type type, uint8_t *frame, size_t len)
 {
+	if (type == FRAMING_SLIP && len == 0) {	/* a keepalive */
+		memset(frame, SLIP_END, 3);
+		return 3;
+	}
 	if (type == FRAMING_SLIP)
 		return encode_slip(frame, len);
 	put_length(type, frame, len);
@@ -128,6 +138,8 @@ framing_frame_len(enum framing_type type, const uint8_t *frame)
 	size_t i;
 
 	if (type == FRAMING_SLIP) {	/* up to the END after the packet */
+		if (frame[1] == SLIP_END)	/* a keepalive */
+			return 3;
 		for (i = 1; frame[i] != SLIP_END; i++)
 			;
 		return i + 1;
@@ -235,6 +247,12 @@ decode_slip(struct framing_decoder *d, const uint8_t *in, size_t len,
 
 	while (*pos < len) {
 		c = in[(*pos)++];
+		if (c != SLIP_END)
+			d->ends = 0;
+		else if (++d->ends == 3) {	/* see framing.h */
+			d->ends = 0;
+			d->keepalives++;
+		}
 		if (c == SLIP_END) {
 			if (d->escaped) {	/* ESC END: drop, resume here */
 				d->escaped = 0;

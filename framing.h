@@ -22,10 +22,13 @@
  * SLIP (RFC 1055) marks the end of each packet with END (0xc0) instead, and
  * escapes END and ESC (0xdb) inside it as ESC ESC_END (0xdb 0xdc) and ESC
  * ESC_ESC (0xdb 0xdd).  The encoder also puts an END before each packet, to
- * end any line noise before it.  The decoder skips empty packets (they
- * cannot be told from those ENDs, so they are not counted), and drops a
- * packet with a bad escape or over the maximum, then goes on at the next
- * END: unlike a length, SLIP finds its way again after corruption.
+ * end any line noise before it, so two ENDs in a row are the usual gap
+ * between packets, and the decoder skips the empty packets between them.
+ * A keepalive is three ENDs; the decoder counts one at every third END in a
+ * row, which the gaps between packets never reach.  Other SLIP peers skip
+ * them as empty packets.  The decoder drops a packet with a bad escape or
+ * over the maximum, then goes on at the next END: unlike a length, SLIP
+ * finds its way again after corruption.
  *
  * The codec makes no system calls, never prints and never allocates: the
  * caller owns every buffer.  The event loop in tunpipe.c only calls the
@@ -81,6 +84,7 @@ struct framing_decoder {
 	int stuck;		/* a stream error was seen; stays set */
 	int escaped;		/* SLIP: the last byte was ESC */
 	int discarding;		/* SLIP: dropping bytes up to the next END */
+	unsigned ends;		/* SLIP: ENDs in a row, modulo 3 */
 	uint64_t keepalives;	/* empty frames skipped */
 };
 
@@ -96,6 +100,8 @@ struct framing_decoder {
  * ("len16", "len32" or "slip"); returns 0, or -1 for an unknown name.
  */
 int	framing_by_name(const char *name, enum framing_type *);
+/* framing_name(type): the name of the framing, as framing_by_name() takes. */
+const char *framing_name(enum framing_type);
 
 size_t	framing_header_len(enum framing_type);
 size_t	framing_packet_max(enum framing_type);
@@ -105,8 +111,8 @@ size_t	framing_encoded_max(enum framing_type, size_t len);
  * framing_encode(type, frame, len): encodes in place the packet of len bytes
  * found at frame + framing_header_len(type), where frame has room for
  * framing_encoded_max(type, len) bytes.  Returns the frame's length, which
- * starts at frame.  A len of 0 makes an empty frame (a keepalive).  len must
- * not exceed framing_packet_max(type).
+ * starts at frame.  A len of 0 makes an empty frame (a keepalive: in SLIP,
+ * three ENDs).  len must not exceed framing_packet_max(type).
  */
 size_t	framing_encode(enum framing_type, uint8_t *frame, size_t len);
 

@@ -2,21 +2,24 @@
  * tunpipe: move packets between a TUN or TAP device and standard input and
  * output, framed so that they survive any byte stream.
  */
-#define _GNU_SOURCE		/* ppoll() */
+#define _GNU_SOURCE		/* ppoll(), signalfd() */
 
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
 #include <linux/audit.h>
+#include <linux/ethtool.h>
 #include <linux/filter.h>
 #include <linux/if.h>
 #include <linux/if_tun.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <linux/seccomp.h>
+#include <linux/sockios.h>
 #include <linux/virtio_net.h>
 #include <arpa/inet.h>
 
@@ -35,6 +38,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -63,6 +67,8 @@
 #define INBUF_SIZE_O	(512 * 1024)
 #define OUTBUF_SIZE_O	(1024 * 1024)
 #define ETHER_HEADER	18		/* Ethernet header with a VLAN tag */
+#define DEVICE_READ	FRAMING_PACKET_MAX	/* more than a device holds */
+#define BAD_RUN		8		/* frames in a row that break a stream */
 #define PIPE_SIZE	(256 * 1024)	/* asked for a pipe on stdin or stdout */
 #define FLUSH_MS	1000		/* at EOF, how long pending output may wait */
 #define WARN_INTERVAL	5		/* seconds between repeated warnings */
@@ -142,6 +148,7 @@ struct ratelimit {
 
 struct tunpipe {
 	int dev, in, out;
+	int signals;			/* the signalfd: see open_signals() */
 	char ifname[IFNAMSIZ];
 	int mtu;
 	struct timespec started;
@@ -154,7 +161,11 @@ struct tunpipe {
 	int stream_dead;		/* -k: its stream fell silent */
 	time_t command_started;
 	int respawn_wait;		/* -r: seconds before the next start */
-	size_t max;			/* largest packet, either way */
+	size_t max;			/* largest packet the framing carries */
+	int ifsock;			/* for the device's MTU, as it is now */
+	unsigned bad_run;		/* frames in a row that were not good */
+	int bad_kind;			/* the last of them: an enum frame_kind */
+	uint64_t good_frames;		/* the good ones, all along */
 	size_t reserve;			/* outbuf room one device read needs */
 	struct framing_decoder dec;
 	struct counters count;
@@ -169,7 +180,7 @@ struct tunpipe {
 };
 
 static struct options opt = { .verbosity = 1, .framing = FRAMING_LEN16 };
-static volatile sig_atomic_t stop_signal, counters_wanted, child_exited;
+static volatile sig_atomic_t child_exited;	/* the starter's SIGCHLD */
 
 static const char shortopts[] = "a:d:e:f:hi:k:m:Oo:pqr:STU:u:Vv";
 static const struct option longopts[] = {
@@ -222,7 +233,7 @@ help(void)
 	    "  -k, --keepalive SECS  send an empty frame after SECS without traffic;\n"
 	    "                        a peer that does too and falls silent for\n"
 	    "                        3 x SECS ends the stream\n"
-	    "  -m, --mtu MTU         set the device MTU, and so the largest frame\n"
+	    "  -m, --mtu MTU         set the device MTU\n"
 	    "  -O, --offload         carry TCP and UDP as GSO packets of up to 64 KiB\n"
 	    "                        with a virtio-net header; both ends need -O\n"
 	    "  -o, --owner USER      make USER the device's owner\n"
@@ -296,63 +307,31 @@ ratelimit_pass(struct ratelimit *rl, unsigned long *suppressed)
 	return 1;
 }
 
-static void
-handle_signal(int sig)
-{
-	if (sig == SIGUSR1)
-		counters_wanted = 1;
-	else if (sig == SIGCHLD)
-		child_exited = 1;
-	else
-		stop_signal = sig;
-}
-
 /*
- * Signals are blocked except while the loop waits in ppoll(), so one that
- * arrives between two checks is never lost.  SIGPIPE is ignored so that a
- * closed stdout shows up as EPIPE, and ends tunpipe with a message.
+ * Signals reach the loop through a signalfd that it polls beside the
+ * stream and the device.  They stay blocked, so one that arrives between
+ * two turns waits in the signalfd, and every turn's poll sees it however
+ * busy the loop is: a mask given to ppoll() would not do, since Linux's
+ * ppoll() returns the ready descriptors without delivering a signal that
+ * is pending.  SIGPIPE is ignored so that a closed stdout shows up as
+ * EPIPE, and ends tunpipe with a message.  Returns the signalfd.
  */
-static void
-setup_signals(sigset_t *waitmask)
+static int
+open_signals(void)
 {
-	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGUSR1, SIGCHLD };
-	struct sigaction sa;
-	sigset_t block;
+	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGUSR1 };
+	sigset_t set;
 	size_t i;
+	int fd;
 
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = SIG_IGN;
-	sigaction(SIGPIPE, &sa, NULL);
-
-	sa.sa_handler = handle_signal;
-	sigemptyset(&block);
-	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
-		sigaction(sigs[i], &sa, NULL);
-		sigaddset(&block, sigs[i]);
-	}
-	sigprocmask(SIG_BLOCK, &block, waitmask);
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&set);
 	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
-		sigdelset(waitmask, sigs[i]);
-}
-
-static void
-print_counters(const struct tunpipe *tp)
-{
-	const struct counters *c = &tp->count;
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	fprintf(stderr, "tunpipe: %s (%s, mtu %d, up %lds): to stream: %"
-	    PRIu64 " packets, %" PRIu64
-	    " bytes; from stream: %" PRIu64 " packets, %" PRIu64 " bytes;"
-	    " empty frames: %" PRIu64 " in, %" PRIu64 " out; dropped: %" PRIu64 " not IP, %"
-	    PRIu64 " device write failed, %" PRIu64 " over the MTU, %" PRIu64
-	    " damaged, %" PRIu64 " cut by a stream break; restarts of -e: %"
-	    PRIu64 "\n",
-	    tp->ifname, opt.tap ? "tap" : "tun", tp->mtu,
-	    (long)(now.tv_sec - tp->started.tv_sec), c->out_packets, c->out_bytes, c->in_packets,
-	    c->in_bytes, tp->dec.keepalives, c->keepalives, c->drop_invalid, c->drop_device,
-	    c->drop_oversize, c->drop_damaged, c->drop_cut, c->restarts);
+		sigaddset(&set, sigs[i]);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	if ((fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC)) == -1)
+		err(EXIT_FAIL, "signalfd");
+	return fd;
 }
 
 /* Checks a device name as the kernel would, but says what is wrong. */
@@ -375,6 +354,7 @@ parse_address(const char *arg)
 	struct address *a = &opt.addresses[opt.naddresses];
 	char text[INET6_ADDRSTRLEN + 8], *slash, *end;
 	long prefix;
+	size_t i;
 	int bits;
 
 	if (opt.naddresses == MAX_ADDRESSES)
@@ -404,6 +384,11 @@ parse_address(const char *arg)
 	}
 	a->prefix = (int)prefix;
 	a->text = arg;
+	for (i = 0; i < opt.naddresses; i++)
+		if (opt.addresses[i].family == a->family &&
+		    memcmp(opt.addresses[i].bytes, a->bytes, sizeof(a->bytes))
+		    == 0)
+			errx(EXIT_USAGE, "-a %s: %s is given twice", arg, text);
 	opt.naddresses++;
 }
 
@@ -490,7 +475,7 @@ static void
 parse_options(int argc, char *argv[])
 {
 	struct passwd *pw;
-	int c;
+	int c, quiet = 0, verbose = 0;
 
 	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
 		switch (c) {
@@ -536,7 +521,7 @@ parse_options(int argc, char *argv[])
 			opt.persist = 1;
 			break;
 		case 'q':
-			opt.verbosity = 0;
+			quiet = 1;
 			break;
 		case 'r':
 			if (opt.respawn != 0)
@@ -564,7 +549,7 @@ parse_options(int argc, char *argv[])
 			printf("tunpipe %s\n", TUNPIPE_VERSION);
 			exit(0);
 		case 'v':
-			opt.verbosity = 2;
+			verbose = 1;
 			break;
 		default:
 			usage(stderr);
@@ -576,7 +561,160 @@ parse_options(int argc, char *argv[])
 		usage(stderr);
 		exit(EXIT_USAGE);
 	}
+	if (quiet && verbose)
+		errx(EXIT_USAGE, "-q and -v ask for opposite things: give one");
+	opt.verbosity = verbose ? 2 : quiet ? 0 : 1;
 	check_options();
+}
+
+/*
+ * Which of standard input and output are closed, as bits 0 and 1: looked
+ * at before fill_standard_fds() opens /dev/null on them.
+ */
+static int
+closed_stdio(void)
+{
+	return (fcntl(STDIN_FILENO, F_GETFD) == -1) |
+	    (fcntl(STDOUT_FILENO, F_GETFD) == -1) << 1;
+}
+
+/*
+ * Makes sure descriptors 0 to 2 are open, on /dev/null if need be, so that
+ * no device or socket lands on them: -e's command would lose the socket
+ * as its stdin, and a message could go into the device.
+ */
+static void
+fill_standard_fds(void)
+{
+	int fd;
+
+	do {
+		if ((fd = open("/dev/null", O_RDWR)) == -1)
+			err(EXIT_FAIL, "/dev/null");
+	} while (fd <= STDERR_FILENO);
+	close(fd);
+}
+
+/*
+ * Refuses a stream that cannot be one: standard input or output closed
+ * (packets would go nowhere), or a terminal in canonical mode, where a
+ * person types.  A terminal in raw mode is a serial line, and welcome.
+ */
+static void
+check_stdio(int closed)
+{
+	static const char *const names[] = { "standard input",
+	    "standard output" };
+	struct termios t;
+	int fd;
+
+	for (fd = STDIN_FILENO; fd <= STDOUT_FILENO; fd++) {
+		if (closed & 1 << fd)
+			errx(EXIT_USAGE, "%s is closed: tunpipe carries the "
+			    "stream on standard input and output; connect both "
+			    "to a pipe, a FIFO or a socket, or let a command "
+			    "carry it with -e", names[fd]);
+		if (tcgetattr(fd, &t) == 0 && (t.c_lflag & ICANON))
+			errx(EXIT_USAGE, "%s is a terminal in canonical mode: "
+			    "tunpipe speaks a binary stream; connect it to a "
+			    "pipe, a FIFO, nc or ssh, or for a serial line set "
+			    "the line raw first (stty -F LINE raw -echo SPEED)",
+			    names[fd]);
+	}
+}
+
+/*
+ * The flags of standard input and output before tunpipe made them
+ * nonblocking, to be put back however it exits: they may be shared with
+ * the shell and the programs after it.
+ */
+static int stdio_flags[2] = { -1, -1 };
+
+/*
+ * Puts the flags back, in the reverse order of their change: when stdin
+ * and stdout share one open file description (a socket from socat's
+ * EXEC), stdin's flags, taken first, are the caller's own.
+ * Async-signal-safe, for report_seccomp().
+ */
+static void
+restore_stdio(void)
+{
+	int fd;
+
+	for (fd = STDOUT_FILENO; fd >= STDIN_FILENO; fd--)
+		if (stdio_flags[fd] != -1)
+			fcntl(fd, F_SETFL, stdio_flags[fd]);
+}
+
+/*
+ * Makes standard input and output nonblocking, so that a full stdout never
+ * stalls the other direction, just before the loop.
+ */
+static void
+make_stdio_nonblocking(void)
+{
+	static const char *const names[] = { "standard input",
+	    "standard output" };
+	int fd, flags;
+
+	atexit(restore_stdio);
+	for (fd = STDIN_FILENO; fd <= STDOUT_FILENO; fd++) {
+		if ((flags = fcntl(fd, F_GETFL)) == -1 ||
+		    fcntl(fd, F_SETFL, flags | O_NONBLOCK) == -1)
+			err(EXIT_FAIL, "%s: cannot make it nonblocking",
+			    names[fd]);
+		stdio_flags[fd] = flags;
+		/* A larger pipe: fewer wake-ups per byte; it may be refused. */
+		fcntl(fd, F_SETPIPE_SZ, PIPE_SIZE);
+	}
+}
+
+/*
+ * The driver of an existing device, and for the tun driver's devices
+ * their mode ("tun" or "tap"), as ethtool tells them (empty when the
+ * driver does not say); 0, or -1 when no device has that name.
+ */
+static int
+device_driver(const char *name, struct ethtool_drvinfo *info)
+{
+	struct ifreq ifr;
+	int fd, r, e;
+
+	memset(&ifr, 0, sizeof(ifr));
+	memset(info, 0, sizeof(*info));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+	info->cmd = ETHTOOL_GDRVINFO;
+	ifr.ifr_data = (void *)info;
+	if ((fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1)
+		return -1;
+	r = ioctl(fd, SIOCETHTOOL, &ifr);
+	e = errno;
+	close(fd);
+	return r == -1 && e == ENODEV ? -1 : 0;
+}
+
+/*
+ * TUNSETIFF's EINVAL: a name the kernel cannot number, a device of the
+ * other mode, or one of another driver.
+ */
+static void __attribute__((noreturn))
+invalid_device(const char *name, int e)
+{
+	const char *mode = opt.tap ? "tap" : "tun";
+	struct ethtool_drvinfo info;
+
+	if (device_driver(name, &info) == -1)
+		errx(EXIT_DEVICE, "TUNSETIFF %s: %s: the kernel takes no such "
+		    "name: at most one %%d, which it replaces with a number",
+		    name, strerror(e));
+	if (strcmp(info.driver, "tun") == 0 && strcmp(info.bus_info, mode) != 0)
+		errx(EXIT_DEVICE, "TUNSETIFF %s: %s: %s is a %s device: %s",
+		    name, strerror(e), name, opt.tap ? "TUN" : "TAP", opt.tap ?
+		    "leave -T out" : "add -T");
+	errx(EXIT_DEVICE, "TUNSETIFF %s: %s: a device of that name exists and "
+	    "is not a %s device%s%s%s; pick another name with -i", name,
+	    strerror(e), mode, *info.driver ? " (its driver is " : "",
+	    info.driver, *info.driver ? ")" : "");
 }
 
 /* Explains why TUNSETIFF failed, in terms of what to do about it. */
@@ -598,9 +736,7 @@ device_error(const char *name, int e)
 		    "device open; stop it, or pick another name with -i", name,
 		    strerror(e));
 	case EINVAL:
-		errx(EXIT_DEVICE, "TUNSETIFF %s: %s: a device of that name "
-		    "exists and is not a %s device; pick another name with -i",
-		    name, strerror(e), mode);
+		invalid_device(name, e);
 	default:
 		errno = e;
 		err(EXIT_DEVICE, "TUNSETIFF %s", name);
@@ -779,14 +915,13 @@ add_addresses(struct tunpipe *tp, int ctl)
 }
 
 /*
- * Sets what the options ask of the device (MTU, addresses, link up), then
- * sizes the frames from the MTU it ends up with.
+ * Sets what the options ask of the device (MTU, addresses, link up), and
+ * sizes the frames.
  */
 static void
 configure_device(struct tunpipe *tp)
 {
 	struct ifreq ifr = ifreq_of(tp);
-	size_t max;
 	int ctl;
 
 	if ((ctl = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1)
@@ -808,16 +943,18 @@ configure_device(struct tunpipe *tp)
 	}
 	if (ioctl(ctl, SIOCGIFMTU, &ifr) == -1)
 		err(EXIT_DEVICE, "SIOCGIFMTU %s", tp->ifname);
-	close(ctl);
-
+	tp->ifsock = ctl;	/* kept to read the MTU again: current_mtu() */
 	tp->mtu = ifr.ifr_mtu;
-	max = (size_t)tp->mtu + (opt.tap ? ETHER_HEADER : 0);
-	if (opt.offload)	/* GSO packets are not bound by the MTU */
-		max = framing_packet_max(opt.framing);
-	if (max > framing_packet_max(opt.framing))
-		max = framing_packet_max(opt.framing);
-	tp->max = max;
-	tp->reserve = framing_encoded_max(opt.framing, tp->max + 1);
+
+	/*
+	 * The largest packet either way is what the framing can carry,
+	 * never the MTU, which may differ at the two ends or change while
+	 * tunpipe runs.  A device read takes whatever the device may hold
+	 * (an IP packet of 64 KiB, an Ethernet frame a little more), so no
+	 * packet is ever cut short.
+	 */
+	tp->max = framing_packet_max(opt.framing);
+	tp->reserve = framing_encoded_max(opt.framing, DEVICE_READ);
 	tp->inbuf_size = opt.offload ? INBUF_SIZE_O : INBUF_SIZE;
 	tp->outbuf_size = (opt.offload ? OUTBUF_SIZE_O : OUTBUF_SIZE) +
 	    tp->reserve;
@@ -841,7 +978,8 @@ exec_shell(const struct tunpipe *tp, const char *which, const char *cmd)
 	setenv("TUNPIPE_MTU", mtu, 1);
 	setenv("TUNPIPE_MODE", opt.tap ? "tap" : "tun", 1);
 	execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
-	err(127, "%s: /bin/sh", which);
+	warn("%s: /bin/sh", which);
+	_exit(127);		/* not exit(): that would run tunpipe's atexit */
 }
 
 /* A wait status as a shell would give it: 128 plus a killing signal. */
@@ -853,8 +991,21 @@ shell_status(int status)
 	return WEXITSTATUS(status);
 }
 
+/* How a command ended, for messages, from its wait status. */
+static const char *
+how_it_ended(int status, char *text, size_t size)
+{
+	if (WIFSIGNALED(status))
+		snprintf(text, size, "was killed by signal %d (%s)",
+		    WTERMSIG(status), strsignal(WTERMSIG(status)));
+	else
+		snprintf(text, size, "exited with status %d",
+		    WEXITSTATUS(status));
+	return text;
+}
+
 /*
- * Runs a --up or --down command and returns its shell status.  Its stdout
+ * Runs a --up or --down command and returns its wait status.  Its stdout
  * goes to stderr, since tunpipe's stdout is the stream, and its stdin is
  * /dev/null.
  */
@@ -869,14 +1020,16 @@ run_hook(const struct tunpipe *tp, const char *which, const char *cmd)
 	if (pid == 0) {
 		if ((fd = open("/dev/null", O_RDONLY)) == -1 ||
 		    dup2(fd, STDIN_FILENO) == -1 ||
-		    dup2(STDERR_FILENO, STDOUT_FILENO) == -1)
-			err(127, "%s", which);
+		    dup2(STDERR_FILENO, STDOUT_FILENO) == -1) {
+			warn("%s", which);
+			_exit(127);
+		}
 		exec_shell(tp, which, cmd);
 	}
 	while (waitpid(pid, &status, 0) == -1)
 		if (errno != EINTR)
 			err(EXIT_FAIL, "%s: waitpid", which);
-	return shell_status(status);
+	return status;
 }
 
 /*
@@ -937,30 +1090,52 @@ static const int allowed_syscalls[] = {
 #endif
 };
 
+/*
+ * ioctl() only for these requests, told apart by the filter from the
+ * request number, its second argument (the low half: the filter knows
+ * only little-endian architectures).
+ */
+static const unsigned long allowed_ioctls[] = {
+	SIOCGIFMTU,		/* current_mtu() */
+};
+#define SECCOMP_ARG1	offsetof(struct seccomp_data, args[1])
+
 #if defined(__x86_64__)
 #define SECCOMP_ARCH	AUDIT_ARCH_X86_64
 #elif defined(__aarch64__)
 #define SECCOMP_ARCH	AUDIT_ARCH_AARCH64
 #endif
 
+/* Writes a string to stderr; async-signal-safe. */
+static void
+write_stderr(const char *text)
+{
+	if (write(STDERR_FILENO, text, strlen(text)) == -1)
+		return;		/* nowhere left to say it */
+}
+
 /*
  * A forbidden system call lands here rather than killing tunpipe without
- * a word.  Only async-signal-safe calls, all of them allowed.
+ * a word.  Only async-signal-safe calls, all of them allowed: the number
+ * is written out by hand, since snprintf() is not.
  */
 static void
 report_seccomp(int sig, siginfo_t *si, void *context)
 {
-	char text[160];
-	int n;
+	char number[16], *p = number + sizeof(number);
+	unsigned n = (unsigned)si->si_syscall;
 
 	(void)sig;
 	(void)context;
-	n = snprintf(text, sizeof(text), "tunpipe: seccomp stopped tunpipe "
-	    "at system call %d, which the packet loop should not make; run "
-	    "with -S to go on, and please report it\n", si->si_syscall);
-	if (n > 0)
-		write(STDERR_FILENO, text, (size_t)n < sizeof(text) ?
-		    (size_t)n : sizeof(text) - 1);
+	*--p = '\0';
+	do
+		*--p = (char)('0' + n % 10);
+	while ((n /= 10) > 0 && p > number);
+	write_stderr("tunpipe: seccomp stopped tunpipe at system call ");
+	write_stderr(p);
+	write_stderr(", which the packet loop should not make; run with -S "
+	    "to go on, and please report it\n");
+	restore_stdio();
 	_exit(EXIT_FAIL);
 }
 
@@ -976,8 +1151,11 @@ static void
 confine(void)
 {
 #ifdef SECCOMP_ARCH
-	enum { N = sizeof(allowed_syscalls) / sizeof(allowed_syscalls[0]) };
-	struct sock_filter filter[N + 6];
+	enum {
+		N = sizeof(allowed_syscalls) / sizeof(allowed_syscalls[0]),
+		NI = sizeof(allowed_ioctls) / sizeof(allowed_ioctls[0]),
+	};
+	struct sock_filter filter[N + NI + 9];
 	struct sock_fprog prog = { .filter = filter };
 	struct sigaction sa;
 	size_t i, n = 0;
@@ -995,6 +1173,16 @@ confine(void)
 	    SECCOMP_RET_KILL_PROCESS);
 	filter[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
 	    offsetof(struct seccomp_data, nr));
+	/* ioctl: its requests, or the trap; the jumps go to the allow. */
+	filter[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K,
+	    SYS_ioctl, 0, NI + 2);
+	filter[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+	    SECCOMP_ARG1);
+	for (i = 0; i < NI; i++)
+		filter[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ |
+		    BPF_K, (uint32_t)allowed_ioctls[i], NI - i + N + 1, 0);
+	filter[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K,
+	    SECCOMP_RET_TRAP);
 	for (i = 0; i < N; i++)		/* x32 numbers match none of these */
 		filter[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ |
 		    BPF_K, (uint32_t)allowed_syscalls[i], N - i, 0);
@@ -1015,7 +1203,7 @@ confine(void)
 		say(2, "seccomp: off (not in this kernel)");
 		return;
 	}
-	say(2, "seccomp: on, %d system calls allowed", (int)N);
+	say(2, "seccomp: on, %d system calls allowed", (int)N + 1);
 #else
 	say(2, "seccomp: off (no filter for this architecture)");
 #endif
@@ -1094,15 +1282,157 @@ stream_error(void)
 	return opt.respawn != 0 ? STREAM_BROKEN : EXIT_STREAM;
 }
 
+/* Whether a frame starts with an Ethernet header of a common type. */
+static int
+is_ethernet_frame(const uint8_t *p, size_t len)
+{
+	unsigned type;
+
+	if (len < 14)
+		return 0;
+	type = (unsigned)p[12] << 8 | p[13];
+	return type == 0x0800 || type == 0x86dd || type == 0x0806 ||
+	    type == 0x8100 || type == 0x88a8;
+}
+
 /*
- * Hands one packet from the stream to the device, or drops and counts it.
- * Returns RUNNING, or what stream_error() says when the frames show that
- * the peer disagrees about -O.
+ * What a frame from the stream says of the peer.  Any but FRAME_GOOD, in a
+ * run, says that it speaks another mode or framing.
+ */
+enum frame_kind {
+	FRAME_GOOD,		/* a packet of the mode: delivered */
+	FRAME_NOT_IP,		/* TUN: not an IP packet: dropped */
+	FRAME_ETHERNET,		/* TUN: an Ethernet frame: dropped */
+	FRAME_RUNT,		/* TAP: too short for Ethernet: dropped */
+	FRAME_DAMAGED,		/* SLIP: a bad escape: dropped by the codec */
+	FRAME_IP_IN_TAP,	/* TAP: an IP packet, not a frame: delivered */
+	FRAME_AFTER_EMPTY,	/* len16: a packet right after an empty frame */
+};
+
+/*
+ * What the peer most likely runs, from the kind of frame it sends: a
+ * len16 reader of a len32 stream sees an empty frame (the high half of
+ * each length) before every packet.
+ */
+static const char *const mismatch[] = {
+	[FRAME_NOT_IP] = "no packets at all: the peer most likely uses "
+	    "another framing (-f) or -O, or is not tunpipe; give both ends the "
+	    "same -f, -T and -O",
+	[FRAME_ETHERNET] = "Ethernet frames, not IP packets: the peer runs "
+	    "with -T; use -T at both ends, or at neither",
+	[FRAME_IP_IN_TAP] = "IP packets, not Ethernet frames: the peer runs "
+	    "without -T; use -T at both ends, or at neither",
+	[FRAME_AFTER_EMPTY] = "packets each right after an empty frame, as a "
+	    "-f len32 stream (or one of -O) reads with -f len16: give both "
+	    "ends the same -f and -O",
+};
+
+static const char *
+mismatch_of(enum frame_kind kind)
+{
+	return kind == FRAME_RUNT || kind == FRAME_DAMAGED ?
+	    mismatch[FRAME_NOT_IP] : mismatch[kind];
+}
+
+/* What a frame holds, as far as its mode and its framing can tell. */
+static enum frame_kind
+classify_frame(const uint8_t *p, size_t len, int after_empty)
+{
+	if (!opt.tap && !is_ip_packet(p, len))
+		return is_ethernet_frame(p, len) ? FRAME_ETHERNET :
+		    FRAME_NOT_IP;
+	if (opt.tap && len < 14)
+		return FRAME_RUNT;
+	if (opt.tap && is_ip_packet(p, len) && !is_ethernet_frame(p, len))
+		return FRAME_IP_IN_TAP;
+	if (after_empty && opt.framing == FRAMING_LEN16)
+		return FRAME_AFTER_EMPTY;
+	return FRAME_GOOD;
+}
+
+/*
+ * Weighs a frame: after BAD_RUN frames in a row that are not packets of
+ * this mode and framing, the stream is taken as broken, naming the likely
+ * cause.  A single odd frame never ends a tunnel, but a peer of another
+ * mode or framing sends nothing else.  SLIP finds its way again after
+ * noise, so a SLIP stream only gets a warning.  Returns RUNNING or what
+ * stream_error() says.
  */
 static int
-deliver_packet(struct tunpipe *tp, const uint8_t *p, size_t len)
+judge_frame(struct tunpipe *tp, enum frame_kind kind)
+{
+	if (kind == FRAME_GOOD) {
+		tp->bad_run = 0;
+		tp->good_frames++;
+		return RUNNING;
+	}
+	tp->bad_kind = kind;
+	if (++tp->bad_run < BAD_RUN)
+		return RUNNING;
+	if (opt.framing == FRAMING_SLIP) {
+		if (tp->bad_run == BAD_RUN)
+			warnx("%d frames in a row held %s; or is the line's "
+			    "speed wrong?", BAD_RUN, mismatch_of(kind));
+		return RUNNING;
+	}
+	warnx("stream error: %d frames in a row held %s", BAD_RUN,
+	    mismatch_of(kind));
+	return stream_error();
+}
+
+/* The device's MTU now: it may change while tunpipe runs. */
+static int
+current_mtu(const struct tunpipe *tp)
+{
+	struct ifreq ifr = ifreq_of(tp);
+
+	return ioctl(tp->ifsock, SIOCGIFMTU, &ifr) == -1 ? tp->mtu :
+	    ifr.ifr_mtu;
+}
+
+/*
+ * Writes a packet to the device.  The kernel takes an IP packet larger
+ * than the MTU; a refusal is counted, and named in terms of the MTUs
+ * when that may be why.
+ */
+static void
+write_device(struct tunpipe *tp, const uint8_t *p, size_t len)
 {
 	size_t skip = opt.offload ? VNET_HDR_LEN : 0;
+	size_t over = len - skip - (opt.tap ? 14 : 0);
+	int e, mtu;
+
+	if (write(tp->dev, p, len) != -1) {
+		tp->count.in_packets++;
+		tp->count.in_bytes += len - skip;
+		return;
+	}
+	e = errno;
+	tp->count.drop_device++;
+	if (!opt.offload && over > (size_t)(mtu = current_mtu(tp)))
+		warn_limited(&tp->device_warning, "write to %s: %s; dropped a "
+		    "%zu-byte packet, larger than %s's MTU of %d: the peer's "
+		    "is larger; give both ends the same MTU (-m)", tp->ifname,
+		    strerror(e), len, tp->ifname, mtu);
+	else
+		warn_limited(&tp->device_warning, "write to %s: %s%s; dropped "
+		    "a %zu-byte packet", tp->ifname, strerror(e),
+		    e == EIO ? " (is the device down?)" : "", len - skip);
+}
+
+/*
+ * Hands one packet from the stream to the device, or drops and counts it;
+ * after_empty says that an empty frame came right before it.  Returns
+ * RUNNING, or what stream_error() says when the frames show that the peer
+ * disagrees about -O, the mode or the framing.
+ */
+static int
+deliver_packet(struct tunpipe *tp, const uint8_t *p, size_t len,
+    int after_empty)
+{
+	size_t skip = opt.offload ? VNET_HDR_LEN : 0;
+	enum frame_kind kind;
+	int status;
 
 	if (opt.offload && !is_vnet_frame(p, len)) {
 		warnx("stream error: a %zu-byte frame does not start with a "
@@ -1118,23 +1448,21 @@ deliver_packet(struct tunpipe *tp, const uint8_t *p, size_t len)
 		    "(--offload): use -O at both ends, or at neither", len);
 		return stream_error();
 	}
-	if (!opt.tap && !is_ip_packet(p + skip, len - skip)) {
+	kind = classify_frame(p + skip, len - skip, after_empty);
+	if (kind == FRAME_NOT_IP || kind == FRAME_ETHERNET ||
+	    kind == FRAME_RUNT) {
 		tp->count.drop_invalid++;
 		warn_limited(&tp->invalid_warning, "dropped a %zu-byte frame "
-		    "that is not an IPv4 or IPv6 packet (first byte 0x%02x); "
-		    "is the peer in TAP mode (-T), or using another framing?",
-		    len - skip, len > skip ? p[skip] : 0);
-		return RUNNING;
+		    "that is not %s (first byte 0x%02x); is the peer %s, or "
+		    "using another framing?", len - skip, opt.tap ?
+		    "an Ethernet frame" : "an IPv4 or IPv6 packet",
+		    len > skip ? p[skip] : 0, opt.tap ? "without -T" :
+		    "in TAP mode (-T)");
+		return judge_frame(tp, kind);
 	}
-	if (write(tp->dev, p, len) == -1) {
-		tp->count.drop_device++;
-		warn_limited(&tp->device_warning, "write to %s: %s%s; dropped "
-		    "a %zu-byte packet", tp->ifname, strerror(errno),
-		    errno == EIO ? " (is the device down?)" : "", len - skip);
-		return RUNNING;
-	}
-	tp->count.in_packets++;
-	tp->count.in_bytes += len - skip;
+	if ((status = judge_frame(tp, kind)) != RUNNING)
+		return status;
+	write_device(tp, p, len);
 	return RUNNING;
 }
 
@@ -1143,6 +1471,17 @@ static const char *
 stream_name(const char *stdio)
 {
 	return opt.exec != NULL ? "the -e command's stream" : stdio;
+}
+
+/* A frame that SLIP dropped: counted, warned about, and a bad frame. */
+static int
+drop_damaged(struct tunpipe *tp, enum framing_result r)
+{
+	tp->count.drop_damaged++;
+	warn_limited(&tp->damaged_warning, "dropped a damaged SLIP frame (%s); "
+	    "is the line noisy, or its speed or framing wrong?",
+	    r == FRAMING_OVERLONG ? "longer than 65535 bytes" : "bad escape");
+	return judge_frame(tp, FRAME_DAMAGED);
 }
 
 /*
@@ -1154,9 +1493,11 @@ static int
 read_stream(struct tunpipe *tp)
 {
 	struct framing_packet pkt;
+	enum framing_result r;
 	size_t pos = 0, used;
+	uint64_t empty;
 	ssize_t n;
-	int status;
+	int status = RUNNING;
 
 	n = read(tp->in, tp->inbuf, tp->inbuf_size);
 	if (n == -1) {
@@ -1171,35 +1512,57 @@ read_stream(struct tunpipe *tp)
 		return INPUT_ENDED;
 	if (opt.keepalive != 0)
 		tp->last_received = monotonic_seconds();
-	while (pos < (size_t)n) {
-		switch (framing_decode(&tp->dec, tp->inbuf + pos, (size_t)n - pos,
-		    &used, &pkt)) {
+	while (pos < (size_t)n && status == RUNNING) {
+		empty = tp->dec.keepalives;
+		r = framing_decode(&tp->dec, tp->inbuf + pos, (size_t)n - pos,
+		    &used, &pkt);
+		switch (r) {
 		case FRAMING_PACKET:
-			if ((status = deliver_packet(tp, pkt.data, pkt.len)) !=
-			    RUNNING)
-				return status;
+			status = deliver_packet(tp, pkt.data, pkt.len,
+			    tp->dec.keepalives == empty + 1);
 			break;
 		case FRAMING_AGAIN:
 			break;
 		case FRAMING_DAMAGED:
 		case FRAMING_OVERLONG:
-			tp->count.drop_damaged++;
-			warn_limited(&tp->damaged_warning, "dropped a damaged "
-			    "SLIP frame (%s); is the line noisy, or its speed "
-			    "or framing wrong?", pkt.len > tp->max ?
-			    "longer than the MTU" : "bad escape");
+			status = drop_damaged(tp, r);
 			break;
 		case FRAMING_TOO_BIG:
-			warnx("stream error: a frame announces %zu bytes, over "
-			    "the limit of %zu for %s; the peer most likely uses "
-			    "another framing or mode (tun/tap%s), or is not "
-			    "tunpipe", pkt.len, tp->max, tp->ifname,
-			    opt.offload ? "; -O at one end only" : "");
-			return stream_error();
+			warnx("stream error: a frame announces %zu bytes, more "
+			    "than -f %s carries (%zu); the peer most likely uses "
+			    "another framing (-f)%s, or is not tunpipe", pkt.len,
+			    framing_name(opt.framing), tp->max, opt.offload ?
+			    ", or -O at one end only" : "");
+			status = stream_error();
+			break;
 		}
 		pos += used;
 	}
-	return RUNNING;
+	return status;
+}
+
+/*
+ * At the end of a stream that held not one good frame, only a run too
+ * short to end it: whether that run names a mismatch, which it then
+ * says.  The peer may have stopped at our first frame, for the same
+ * mismatch.
+ */
+static int
+mismatched_stream(const struct tunpipe *tp)
+{
+	if (tp->good_frames > 0 || tp->bad_run == 0)
+		return 0;
+	warnx("stream error: the stream ended after %u frames, which held %s",
+	    tp->bad_run, mismatch_of(tp->bad_kind));
+	return 1;
+}
+
+/* For a stream cut inside its very first frame: the likely cause. */
+static const char *
+no_frame_yet(const struct tunpipe *tp)
+{
+	return tp->good_frames == 0 && tp->bad_run == 0 ? ", and no frame "
+	    "before it: does the peer use another framing (-f)?" : "";
 }
 
 /* At the end of the input stream: was the last frame whole? */
@@ -1208,18 +1571,21 @@ end_of_stream(struct tunpipe *tp)
 {
 	size_t have, want;
 
+	if (mismatched_stream(tp))
+		return EXIT_STREAM;
 	switch (framing_decoder_partial(&tp->dec, &have, &want)) {
 	case FRAMING_IN_HEADER:
 		warnx("input stream ended inside a frame header: %zu of %zu "
-		    "bytes arrived", have, want);
+		    "bytes arrived%s", have, want, no_frame_yet(tp));
 		return EXIT_STREAM;
 	case FRAMING_IN_PACKET:
 		if (want == 0)		/* SLIP does not say */
 			warnx("input stream ended inside a frame, after %zu "
-			    "bytes of its packet", have);
+			    "bytes of its packet%s", have, no_frame_yet(tp));
 		else
 			warnx("input stream ended inside a frame: %zu of %zu "
-			    "bytes of its packet arrived", have, want);
+			    "bytes of its packet arrived%s", have, want,
+			    no_frame_yet(tp));
 		return EXIT_STREAM;
 	case FRAMING_BETWEEN:
 		break;
@@ -1248,6 +1614,8 @@ flush_output(struct tunpipe *tp)
 			if (opt.exec != NULL &&
 			    (errno == EPIPE || errno == ECONNRESET))
 				return STREAM_BROKEN;
+			if (errno == EPIPE && mismatched_stream(tp))
+				return EXIT_STREAM;
 			if (errno == EPIPE) {
 				say(1, "standard output was closed by its "
 				    "reader; stopping");
@@ -1315,7 +1683,7 @@ drain_device(struct tunpipe *tp)
 
 	while (outbuf_has_room(tp)) {
 		frame = tp->outbuf + tp->out_tail;
-		n = read(tp->dev, frame + hlen, tp->max + 1);
+		n = read(tp->dev, frame + hlen, DEVICE_READ);
 		if (n == -1) {
 			if (errno == EAGAIN || errno == EINTR)
 				return RUNNING;
@@ -1327,10 +1695,10 @@ drain_device(struct tunpipe *tp)
 		}
 		if ((size_t)n > tp->max) {
 			tp->count.drop_oversize++;
-			warn_limited(&tp->oversize_warning, "dropped a packet "
-			    "from %s over the frame limit of %zu bytes; was its "
-			    "MTU raised after tunpipe started?", tp->ifname,
-			    tp->max);
+			warn_limited(&tp->oversize_warning, "dropped a %zd-byte "
+			    "packet from %s: -f %s carries %zu bytes at most; "
+			    "lower its MTU (-m)", n, tp->ifname,
+			    framing_name(opt.framing), tp->max);
 			continue;
 		}
 		tp->out_tail += framing_encode(opt.framing, frame, (size_t)n);
@@ -1416,7 +1784,7 @@ keep_alive(struct tunpipe *tp)
 		    "keepalives: the transport seems dead", DEAD_AFTER *
 		    opt.keepalive);
 		tp->stream_dead = 1;
-		return opt.exec != NULL ? STREAM_BROKEN : EXIT_STREAM;
+		return stream_error();
 	}
 	if (opt.keepalive == 0 || tp->out_head < tp->out_tail ||
 	    monotonic_seconds() - tp->last_sent < opt.keepalive)
@@ -1427,21 +1795,46 @@ keep_alive(struct tunpipe *tp)
 	return flush_output(tp);
 }
 
+/* The counters, with the device's name, mode, MTU and uptime. */
+static void
+print_counters(const struct tunpipe *tp)
+{
+	const struct counters *c = &tp->count;
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	fprintf(stderr, "tunpipe: %s (%s, mtu %d, up %lds): "
+	    "to stream: %" PRIu64 " packets, %" PRIu64 " bytes; "
+	    "from stream: %" PRIu64 " packets, %" PRIu64 " bytes; "
+	    "empty frames: %" PRIu64 " in, %" PRIu64 " out; "
+	    "dropped: %" PRIu64 " not %s, %" PRIu64 " device write failed, %"
+	    PRIu64 " too large to frame, %" PRIu64 " damaged, %" PRIu64
+	    " cut by a stream break; restarts of -e: %" PRIu64 "\n",
+	    tp->ifname, opt.tap ? "tap" : "tun", current_mtu(tp),
+	    (long)(now.tv_sec - tp->started.tv_sec),
+	    c->out_packets, c->out_bytes, c->in_packets, c->in_bytes,
+	    tp->dec.keepalives, c->keepalives,
+	    c->drop_invalid, opt.tap ? "Ethernet" : "IP", c->drop_device,
+	    c->drop_oversize, c->drop_damaged, c->drop_cut, c->restarts);
+}
+
 /*
- * Acts on the signals that arrived while ppoll waited: prints the counters
- * for SIGUSR1; returns EXIT_END for a stop signal, else RUNNING.
+ * Acts on the signals waiting in the signalfd: prints the counters for
+ * SIGUSR1; returns EXIT_END for a stop signal, else RUNNING.
  */
 static int
 take_signals(struct tunpipe *tp)
 {
-	if (stop_signal) {
-		say(2, "stopped by signal %d (%s)", (int)stop_signal,
-		    strsignal(stop_signal));
+	struct signalfd_siginfo si;
+
+	while (read(tp->signals, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGUSR1) {
+			print_counters(tp);
+			continue;
+		}
+		say(2, "stopped by signal %d (%s)", (int)si.ssi_signo,
+		    strsignal((int)si.ssi_signo));
 		return EXIT_END;
-	}
-	if (counters_wanted) {
-		counters_wanted = 0;
-		print_counters(tp);
 	}
 	return RUNNING;
 }
@@ -1453,15 +1846,38 @@ take_signals(struct tunpipe *tp)
  * stream; it only starts, stops and reaps the command when the loop asks,
  * over a socket pair of messages (ctl), and passes the stream back.
  *
- *	loop to starter: START; STOP (the stream ended); STOP_NOW (it died)
+ *	loop to starter: START; STOP (the stream ended); STOP_NOW (it died,
+ *	                 or tunpipe is stopping)
  *	starter to loop: STARTED, pid, with the stream's descriptor;
- *	                 EXITED, wait status (also unasked, when it exits)
+ *	                 EXITED, wait status, unasked, when the command exits;
+ *	                 STOPPED, its wait status, once nothing of it is left
+ *
+ * The command runs in a process group of its own, and the starter is the
+ * subreaper of what it starts, so that stopping it reaches and reaps
+ * whatever it left running (cmd1 & cmd2): nothing of it outlives tunpipe.
+ * When tunpipe runs in the foreground of a terminal, the command's group
+ * gets the terminal while it runs, so that ssh can ask for a password (a
+ * background group that reads the terminal is stopped); Ctrl-C then
+ * reaches the command, and the loop takes a command killed by SIGINT as
+ * its own stop.
  */
-enum { START = 's', STOP = 'k', STOP_NOW = 'K', STARTED = 'f', EXITED = 'x' };
+enum {
+	START = 's', STOP = 'k', STOP_NOW = 'K',
+	STARTED = 'f', EXITED = 'x', STOPPED = 'z'
+};
 
 struct starter_msg {
 	char kind;
 	int value;
+};
+
+/* The starter's side of things. */
+struct starter {
+	int ctl;		/* messages to and from the loop */
+	int tty;		/* the terminal whose foreground we are, or -1 */
+	pid_t pid;		/* the command while it runs, else 0 */
+	pid_t group;		/* its process group until stopped, else 0 */
+	int status;		/* the command's wait status, once reaped */
 };
 
 /* Sends a message, with a descriptor when fd is not -1. */
@@ -1520,12 +1936,13 @@ recv_msg(int ctl, struct starter_msg *m, int *fd, int flags)
 }
 
 /*
- * Starter: forks the command, its stdin and stdout joined to one end of a
- * socket pair; returns its pid, and the other end in *fd.  Its stderr
- * stays tunpipe's, so that ssh can ask for a password and complain.
+ * Starter: forks the command in a process group of its own, with the
+ * terminal if we have it, its stdin and stdout joined to one end of a
+ * socket pair; returns the other end.  Its stderr stays tunpipe's, so
+ * that ssh can ask for a password and complain.
  */
-static pid_t
-spawn_command(const struct tunpipe *tp, int *fd)
+static int
+spawn_command(const struct tunpipe *tp, struct starter *st)
 {
 	int sv[2];
 	pid_t pid;
@@ -1535,105 +1952,168 @@ spawn_command(const struct tunpipe *tp, int *fd)
 	if ((pid = fork()) == -1)
 		err(EXIT_FAIL, "-e: fork");
 	if (pid == 0) {
+		/* Both sides set the group and the terminal: no race. */
+		setpgid(0, 0);
+		if (st->tty != -1)
+			tcsetpgrp(st->tty, getpid());
 		if (dup2(sv[1], STDIN_FILENO) == -1 ||
-		    dup2(sv[1], STDOUT_FILENO) == -1)
-			err(127, "-e: dup2");
+		    dup2(sv[1], STDOUT_FILENO) == -1) {
+			warn("-e: dup2");
+			_exit(127);
+		}
 		exec_shell(tp, "-e", opt.exec);
 	}
+	setpgid(pid, pid);
+	if (st->tty != -1)
+		tcsetpgrp(st->tty, pid);
 	close(sv[1]);
-	*fd = sv[0];
-	return pid;
-}
-
-/* Starter: waits up to ms (for ever if negative) for pid to end. */
-static int
-reap_command(pid_t pid, long ms, int *status)
-{
-	const struct timespec tick = { 0, 10 * 1000000 };
-	struct timespec start;
-	pid_t r;
-
-	clock_gettime(CLOCK_MONOTONIC, &start);
-	while ((r = waitpid(pid, status, ms < 0 ? 0 : WNOHANG)) != pid) {
-		if (r == -1 && errno != EINTR)
-			err(EXIT_FAIL, "-e: waitpid");
-		if (ms >= 0 && ms_since(&start) >= ms)
-			return 0;
-		if (r == 0)
-			nanosleep(&tick, NULL);
-	}
-	return 1;
+	st->pid = st->group = pid;
+	return sv[0];
 }
 
 /*
- * Starter: waits for the command to end, as losing its stdin and stdout
- * should make it; one that lingers gets SIGTERM, then SIGKILL.  One whose
- * stream fell silent (now) gets SIGTERM at once: it is likely stuck on a
- * dead connection.  Returns its wait status.
+ * Starter: reaps every child that has ended: the command, keeping its
+ * status, and what it left running, which came to us as subreaper.
+ * Returns 1 when the command itself has just ended.
  */
 static int
-end_command(pid_t pid, int now)
+reap_children(struct starter *st)
 {
-	int status;
+	int status, ended = 0;
+	pid_t r;
 
-	if (!now && reap_command(pid, REAP_MS, &status))
-		return status;
-	kill(pid, SIGTERM);
-	if (reap_command(pid, REAP_MS, &status))
-		return status;
-	kill(pid, SIGKILL);
-	reap_command(pid, -1, &status);
-	return status;
+	while ((r = waitpid(-1, &status, WNOHANG)) > 0)
+		if (r == st->pid) {
+			st->pid = 0;
+			st->status = status;
+			ended = 1;
+		}
+	return ended;
+}
+
+/* Starter: whether anything of the command's group is left. */
+static int
+group_left(const struct starter *st)
+{
+	return st->pid != 0 || (st->group != 0 && kill(-st->group, 0) == 0);
+}
+
+/*
+ * Starter: waits up to ms for the command to end, or with whole for all
+ * of its group; returns whether it did.
+ */
+static int
+wait_command(struct starter *st, long ms, int whole)
+{
+	const struct timespec tick = { 0, 10 * 1000000 };
+	struct timespec start;
+
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (;;) {
+		reap_children(st);
+		if (whole ? !group_left(st) : st->pid == 0)
+			return 1;
+		if (ms_since(&start) >= ms)
+			return 0;
+		nanosleep(&tick, NULL);
+	}
+}
+
+/*
+ * Starter: ends the command's group.  The command gets REAP_MS to exit,
+ * as losing its stdin and stdout should make it, unless now (its stream
+ * fell silent and it is likely stuck on a dead connection, or tunpipe is
+ * stopping); then the whole group gets SIGTERM and, REAP_MS later,
+ * SIGKILL.  The terminal comes back to tunpipe.
+ */
+static void
+end_command(struct starter *st, int now)
+{
+	if (st->group == 0)
+		return;
+	if (!now)
+		wait_command(st, REAP_MS, 0);
+	kill(-st->group, SIGTERM);
+	if (!wait_command(st, REAP_MS, 1)) {
+		kill(-st->group, SIGKILL);
+		wait_command(st, REAP_MS, 1);
+	}
+	if (st->tty != -1 && tcgetpgrp(st->tty) == st->group)
+		tcsetpgrp(st->tty, getpgrp());
+	st->group = 0;
+}
+
+/*
+ * Starter: the terminal whose foreground process group tunpipe is in, to
+ * hand to the command, or -1.
+ */
+static int
+foreground_tty(void)
+{
+	int fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
+
+	if (fd != -1 && tcgetpgrp(fd) != getpgrp()) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
+static void
+note_child(int sig)
+{
+	(void)sig;
+	child_exited = 1;
 }
 
 /*
  * The starter's loop: starts and stops the command as the loop asks, and
  * says when it exits by itself.  When the loop goes, so does the command.
+ * SIGCHLD wakes it; SIGTTOU stays blocked so that it may take the
+ * terminal back from the background.
  */
 static void __attribute__((noreturn))
 run_starter(struct tunpipe *tp, int ctl)
 {
 	struct pollfd pfd = { .fd = ctl, .events = POLLIN };
+	struct starter st = { .ctl = ctl };
 	struct starter_msg m;
-	sigset_t chld;
-	pid_t pid = 0;
-	int status, fd;
+	sigset_t block, wait;
+	int fd;
 
 	close(tp->dev);
-	sigfillset(&chld);
-	sigdelset(&chld, SIGCHLD);
+	close(tp->signals);
+	prctl(PR_SET_CHILD_SUBREAPER, 1);
+	st.tty = foreground_tty();
+	signal(SIGCHLD, note_child);
+	sigemptyset(&block);
+	sigaddset(&block, SIGCHLD);
+	sigaddset(&block, SIGTTOU);
+	sigprocmask(SIG_BLOCK, &block, &wait);
+	sigdelset(&wait, SIGCHLD);
 	for (;;) {
-		ppoll(&pfd, 1, NULL, &chld);
-		if (child_exited) {
-			child_exited = 0;
-			if (pid != 0 && waitpid(pid, &status, WNOHANG) == pid) {
-				send_msg(ctl, EXITED, status, -1);
-				pid = 0;
-			}
-		}
+		ppoll(&pfd, 1, NULL, &wait);
+		child_exited = 0;
+		if (reap_children(&st))
+			send_msg(ctl, EXITED, st.status, -1);
 		if (!(pfd.revents & (POLLIN | POLLHUP)))
 			continue;
 		if (recv_msg(ctl, &m, &fd, 0) != 1) {
-			if (pid != 0)
-				end_command(pid, 0);
+			end_command(&st, 1);
 			_exit(0);
 		}
-		if (m.kind == START && pid == 0) {
-			pid = spawn_command(tp, &fd);
-			send_msg(ctl, STARTED, (int)pid, fd);
+		if (m.kind == START && st.group == 0) {
+			fd = spawn_command(tp, &st);
+			send_msg(ctl, STARTED, (int)st.pid, fd);
 			close(fd);
-		} else if ((m.kind == STOP || m.kind == STOP_NOW) && pid != 0) {
-			send_msg(ctl, EXITED, end_command(pid,
-			    m.kind == STOP_NOW), -1);
-			pid = 0;
+		} else if (m.kind == STOP || m.kind == STOP_NOW) {
+			end_command(&st, m.kind == STOP_NOW);
+			send_msg(ctl, STOPPED, st.status, -1);
 		}
 	}
 }
 
-/*
- * -e: forks the starter, before the filter: see above.  Signals stay
- * blocked in it, except SIGCHLD while it waits.
- */
+/* -e: forks the starter, before the filter: see above. */
 static void
 start_starter(struct tunpipe *tp)
 {
@@ -1696,6 +2176,8 @@ start_command(struct tunpipe *tp)
 	tp->in = tp->out = fd;
 	tp->command = m.value;
 	tp->stream_dead = 0;
+	tp->bad_run = 0;
+	tp->good_frames = 0;
 	tp->command_started = monotonic_seconds();
 	tp->last_sent = tp->last_received = tp->command_started;
 	tp->peer_keepalives = tp->dec.keepalives;
@@ -1703,22 +2185,22 @@ start_command(struct tunpipe *tp)
 }
 
 /*
- * -e: closes the stream, and has the starter end the command if it has
- * not ended yet (see end_command()).
+ * -e: closes the stream, and has the starter end what is left of the
+ * command (see end_command()): at once when now.
  */
 static void
-stop_command(struct tunpipe *tp)
+stop_command(struct tunpipe *tp, int now)
 {
 	struct starter_msg m;
 	int fd;
 
 	close(tp->in);
 	tp->in = tp->out = -1;
-	if (tp->command == 0)
-		return;
-	if (send_msg(tp->ctl, tp->stream_dead ? STOP_NOW : STOP, 0, -1) == -1)
+	if (send_msg(tp->ctl, now ? STOP_NOW : STOP, 0, -1) == -1)
 		err(EXIT_FAIL, "-e: stopping the command");
-	expect_msg(tp, &m, &fd);
+	do {			/* news of its exit may come first */
+		expect_msg(tp, &m, &fd);
+	} while (m.kind != STOPPED);
 	tp->command = 0;
 	tp->command_status = m.value;
 }
@@ -1741,40 +2223,41 @@ command_gone(struct tunpipe *tp, int news)
 }
 
 /*
- * The packet loop over one stream.  It polls the device, the stream's two
- * sides (stdin and stdout, or -e's socket twice) and, with -e, the
- * starter, which says when the command exits.  The device is read
- * only while the output buffer has room for another packet, so when the
- * stream cannot take more the kernel's queue fills and drops, as a full
- * link would, and memory stays bounded.  The stream is read whenever it
- * has data, since device writes do not block.  Returns STREAM_BROKEN when
+ * The packet loop over one stream.  It polls the signalfd, the device,
+ * the stream's two sides (stdin and stdout, or -e's socket twice) and,
+ * with -e, the starter, which says when the command exits.  The device is
+ * read only while the output buffer has room for another packet, so when
+ * the stream cannot take more the kernel's queue fills and drops, as a
+ * full link would, and memory stays bounded.  The stream is read whenever
+ * it has data, since device writes do not block, and its output side is
+ * polled only while frames wait for it: an idle stdout whose reader is
+ * gone would report POLLERR on every turn.  Returns STREAM_BROKEN when
  * -e's stream ends, or the exit status.
  */
 static int
-relay(struct tunpipe *tp, const sigset_t *waitmask)
+relay(struct tunpipe *tp)
 {
-	enum { DEV, IN, OUT, CTL };
-	struct pollfd pfd[4];
+	enum { DEV, IN, OUT, CTL, SIG };
+	struct pollfd pfd[5];
 	struct timespec wait;
 	int status = RUNNING;
 
+	pfd[SIG].fd = tp->signals;
+	pfd[SIG].events = POLLIN;
+	pfd[IN].events = POLLIN;
+	pfd[OUT].events = POLLOUT;
+	pfd[CTL].events = POLLIN;
 	while (status == RUNNING) {
 		pfd[DEV].fd = tp->dev;
-		pfd[IN].fd = tp->in;
-		pfd[OUT].fd = tp->out;
-		pfd[CTL].fd = opt.exec != NULL && tp->command != 0 ? tp->ctl : -1;
 		pfd[DEV].events = outbuf_has_room(tp) ? POLLIN : 0;
-		pfd[IN].events = POLLIN;
-		pfd[OUT].events = tp->out_head < tp->out_tail ? POLLOUT : 0;
-		pfd[CTL].events = POLLIN;
-		pfd[DEV].revents = pfd[IN].revents = pfd[OUT].revents = 0;
-		pfd[CTL].revents = 0;
-		if (ppoll(pfd, 4, keepalive_wait(tp, &wait), waitmask) == -1 &&
-		    errno != EINTR) {
+		pfd[IN].fd = tp->in;
+		pfd[OUT].fd = tp->out_head < tp->out_tail ? tp->out : -1;
+		pfd[CTL].fd = opt.exec != NULL && tp->command != 0 ? tp->ctl : -1;
+		if (ppoll(pfd, 5, keepalive_wait(tp, &wait), NULL) == -1) {
 			warn("ppoll");
 			return EXIT_FAIL;
 		}
-		if ((status = take_signals(tp)) != RUNNING)
+		if (pfd[SIG].revents && (status = take_signals(tp)) != RUNNING)
 			return status;
 		if (pfd[OUT].revents)
 			status = flush_output(tp);
@@ -1797,21 +2280,6 @@ relay(struct tunpipe *tp, const sigset_t *waitmask)
 		}
 	}
 	return status;
-}
-
-/* -e: how the command ended, for messages. */
-static const char *
-command_end(const struct tunpipe *tp, char *text, size_t size)
-{
-	int status = tp->command_status;
-
-	if (WIFSIGNALED(status))
-		snprintf(text, size, "was killed by signal %d (%s)",
-		    WTERMSIG(status), strsignal(WTERMSIG(status)));
-	else
-		snprintf(text, size, "exited with status %d",
-		    WEXITSTATUS(status));
-	return text;
 }
 
 /*
@@ -1850,8 +2318,9 @@ discard_cut_frames(struct tunpipe *tp)
  * RUNNING or an exit status.
  */
 static int
-wait_to_restart(struct tunpipe *tp, const sigset_t *waitmask)
+wait_to_restart(struct tunpipe *tp)
 {
+	struct pollfd pfd = { .fd = tp->signals, .events = POLLIN };
 	struct timespec start, left;
 	int cap = opt.respawn > RESPAWN_CAP ? opt.respawn : RESPAWN_CAP;
 	long wait_ms, waited;
@@ -1861,7 +2330,7 @@ wait_to_restart(struct tunpipe *tp, const sigset_t *waitmask)
 	if (monotonic_seconds() - tp->command_started >= RESPAWN_LIVED)
 		tp->respawn_wait = opt.respawn;
 	say(1, "-e command %s; starting it again in %d s",
-	    command_end(tp, how, sizeof(how)), tp->respawn_wait);
+	    how_it_ended(tp->command_status, how, sizeof(how)), tp->respawn_wait);
 	wait_ms = tp->respawn_wait * 1000L;
 	tp->respawn_wait = tp->respawn_wait * 2 < cap ?
 	    tp->respawn_wait * 2 : cap;
@@ -1869,8 +2338,8 @@ wait_to_restart(struct tunpipe *tp, const sigset_t *waitmask)
 	while ((waited = ms_since(&start)) < wait_ms) {
 		left.tv_sec = (wait_ms - waited) / 1000;
 		left.tv_nsec = (wait_ms - waited) % 1000 * 1000000;
-		ppoll(NULL, 0, &left, waitmask);
-		if ((status = take_signals(tp)) != RUNNING)
+		if (ppoll(&pfd, 1, &left, NULL) == 1 &&
+		    (status = take_signals(tp)) != RUNNING)
 			return status;
 	}
 	tp->count.restarts++;
@@ -1883,51 +2352,37 @@ wait_to_restart(struct tunpipe *tp, const sigset_t *waitmask)
  * addresses stay.  Returns the exit status.
  */
 static int
-run(struct tunpipe *tp, const sigset_t *waitmask)
+run(struct tunpipe *tp)
 {
 	char how[64];
 	int status;
 
 	if (opt.exec == NULL)
-		return relay(tp, waitmask);
+		return relay(tp);
 	tp->respawn_wait = opt.respawn;
 	for (;;) {
 		start_command(tp);
-		status = relay(tp, waitmask);
-		stop_command(tp);
+		status = relay(tp);
+		/* Unless its stream merely ended, the command goes at once. */
+		stop_command(tp, status != STREAM_BROKEN || tp->stream_dead);
 		if (status != STREAM_BROKEN)
 			return status;
+		if (mismatched_stream(tp) && opt.respawn == 0)
+			return EXIT_STREAM;
+		if (WIFSIGNALED(tp->command_status) &&
+		    WTERMSIG(tp->command_status) == SIGINT) {
+			say(2, "-e command was interrupted; stopping");
+			return EXIT_END;	/* as if tunpipe had been */
+		}
 		discard_cut_frames(tp);
 		if (opt.respawn == 0) {
 			say(1, "-e command %s; stopping",
-			    command_end(tp, how, sizeof(how)));
+			    how_it_ended(tp->command_status, how, sizeof(how)));
 			return EXIT_COMMAND;
 		}
-		if ((status = wait_to_restart(tp, waitmask)) != RUNNING)
+		if ((status = wait_to_restart(tp)) != RUNNING)
 			return status;
 	}
-}
-
-/*
- * Makes a stream descriptor nonblocking, so that a full stdout never stalls
- * the other direction.  Returns the old flags, to be put back at exit: the
- * descriptor may be shared with the shell.
- */
-static int
-set_nonblocking(int fd, const char *what)
-{
-	int flags;
-
-	if (isatty(fd))
-		errx(EXIT_USAGE, "%s is a terminal: tunpipe speaks a binary "
-		    "stream; connect it to a pipe, a FIFO, nc or ssh", what);
-	if ((flags = fcntl(fd, F_GETFL)) == -1)
-		err(EXIT_USAGE, "%s", what);
-	if (fcntl(fd, F_SETFL, flags | O_NONBLOCK) == -1)
-		err(EXIT_FAIL, "%s: cannot make it nonblocking", what);
-	/* A larger pipe means fewer wake-ups per byte; it may be refused. */
-	fcntl(fd, F_SETPIPE_SZ, PIPE_SIZE);
-	return flags;
 }
 
 /*
@@ -1937,6 +2392,7 @@ set_nonblocking(int fd, const char *what)
 static int
 start_device(struct tunpipe *tp)
 {
+	char how[64];
 	int status;
 
 	open_device(tp);
@@ -1944,8 +2400,9 @@ start_device(struct tunpipe *tp)
 	clock_gettime(CLOCK_MONOTONIC, &tp->started);
 	tp->last_sent = tp->last_received = tp->started.tv_sec;
 	if (opt.up != NULL && (status = run_hook(tp, "--up", opt.up)) != 0) {
-		warnx("--up command exited with status %d; stopping", status);
-		return status;
+		warnx("--up command %s; stopping",
+		    how_it_ended(status, how, sizeof(how)));
+		return shell_status(status);
 	}
 	if (opt.user != NULL)
 		drop_privileges();
@@ -1955,55 +2412,36 @@ start_device(struct tunpipe *tp)
 	return 0;
 }
 
-/*
- * Makes sure descriptors 0 to 2 are open, on /dev/null if need be, so that
- * no device or socket lands on them: -e's command would lose the socket
- * as its stdin, and a message could go into the device.
- */
-static void
-fill_standard_fds(void)
-{
-	int fd;
-
-	do {
-		if ((fd = open("/dev/null", O_RDWR)) == -1)
-			err(EXIT_FAIL, "/dev/null");
-	} while (fd <= STDERR_FILENO);
-	close(fd);
-}
-
 int
 main(int argc, char *argv[])
 {
 	static struct tunpipe tp;
-	sigset_t waitmask;
-	int in_flags = 0, out_flags = 0, status, down;
+	int closed, status, down;
+	char how[64];
 
+	closed = closed_stdio();
 	fill_standard_fds();
 	/* Whole lines, so that two tunpipes sharing a terminal do not mix. */
 	setvbuf(stderr, NULL, _IOLBF, 0);
 	parse_options(argc, argv);
+	if (opt.exec == NULL)
+		check_stdio(closed);
 	tp.in = STDIN_FILENO;
 	tp.out = STDOUT_FILENO;
-	if (opt.exec == NULL) {
-		in_flags = set_nonblocking(tp.in, "standard input");
-		out_flags = set_nonblocking(tp.out, "standard output");
-	}
-	setup_signals(&waitmask);
+	tp.signals = open_signals();
 
 	if ((status = start_device(&tp)) == 0) {
 		framing_decoder_init(&tp.dec, opt.framing, tp.max,
 		    tp.assembly);
-		status = run(&tp, &waitmask);
+		if (opt.exec == NULL)
+			make_stdio_nonblocking();
+		status = run(&tp);
 		if (opt.verbosity >= 2)
 			print_counters(&tp);
 		if (opt.down != NULL &&
 		    (down = run_hook(&tp, "--down", opt.down)) != 0)
-			warnx("--down command exited with status %d", down);
-	}
-	if (opt.exec == NULL) {
-		fcntl(tp.in, F_SETFL, in_flags);
-		fcntl(tp.out, F_SETFL, out_flags);
+			warnx("--down command %s",
+			    how_it_ended(down, how, sizeof(how)));
 	}
 	close(tp.dev);
 	return status;

@@ -24,4 +24,8 @@ shift 3
 tunpipe=$(command -v "${TUNPIPE:-tunpipe}") ||
     { echo "hub-client.sh: tunpipe not found: put it on PATH or set TUNPIPE" >&2; exit 1; }
 
-exec socat "TCP:$host:$port" "EXEC:$tunpipe -a $address $*"
+# Extra options only when there are some: a trailing space would give
+# tunpipe an empty argument.  -b 131072: see hub.sh.
+cmd="$tunpipe -a $address"
+[ $# -eq 0 ] || cmd="$cmd $*"
+exec socat -b 131072 "TCP:$host:$port" "EXEC:$cmd"

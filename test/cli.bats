@@ -66,3 +66,26 @@ load helpers
 	[ "$status" = 2 ]
 	[[ "$output" == *"-O sends frames too large for -f len16"* ]]
 }
+
+@test "a closed standard input or output is refused, naming which, unless -e carries the stream" {
+	run bash -c '"$0" <&-' "$TUNPIPE"
+	[ "$status" = 2 ]
+	[[ "$output" == *"standard input is closed: tunpipe carries the stream on standard input and output"* ]]
+	run bash -c '"$0" >&- </dev/null' "$TUNPIPE"
+	[ "$status" = 2 ]
+	[[ "$output" == *"standard output is closed"*"or let a command carry it with -e"* ]]
+}
+
+@test "-q with -v, and the same address twice, are usage errors" {
+	run "$TUNPIPE" -v -q </dev/null
+	[ "$status" = 2 ]
+	[[ "$output" == *"-q and -v ask for opposite things: give one"* ]]
+	run "$TUNPIPE" -q -v </dev/null
+	[ "$status" = 2 ]
+	run "$TUNPIPE" -a 10.77.0.1/24 -a 10.77.0.1/16 </dev/null
+	[ "$status" = 2 ]
+	[[ "$output" == *"-a 10.77.0.1/16: 10.77.0.1 is given twice"* ]]
+	run "$TUNPIPE" -a fd77::1/64 -a fd77:0::1/64 </dev/null
+	[ "$status" = 2 ]
+	[[ "$output" == *"is given twice"* ]]
+}

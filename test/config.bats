@@ -35,14 +35,13 @@ link_up() { ns "$1" ip -o link show "$2" | grep -q '[<,]UP[,>]'; }
 	done
 }
 
-@test "-m sets the MTU, and a frame over the new limit is refused" {
+@test "-m sets the MTU, and a packet over it from the stream still reaches the device" {
 	persistent_device A tpa
-	{ frames "$IPV4_PACKET"; printf '\005\171'; head -c 1401 /dev/zero; } >"$T/stream"
+	frames "$IPV4_PACKET" "4500057800000000$(printf '00%.0s' $(seq 1392))" >"$T/stream"
 	run tunpipe_reads -i tpa -m 1400
-	[ "$status" = 4 ]
-	[[ "$output" == *"announces 1401 bytes, over the limit of 1400 for tpa"* ]]
+	[ "$status" = 0 ]
 	[ "$(link_field A tpa mtu)" = 1400 ]
-	[ "$(rx_packets A tpa)" = 1 ]
+	[ "$(rx_packets A tpa)" = 2 ]
 }
 
 @test "-m is range-checked, and IPv6 needs at least 1280" {
@@ -148,9 +147,30 @@ link_up() { ns "$1" ip -o link show "$2" | grep -q '[<,]UP[,>]'; }
 	[[ "$output" == *"TUNSETIFF tpa: Device or resource busy: another process has the device open; stop it, or pick another name with -i"* ]]
 	run ns A timeout 10 "$TUNPIPE" -T -i tpa </dev/null
 	[ "$status" = 3 ]
-	[[ "$output" == *"exists and is not a tap device; pick another name with -i"* ]]
+	[[ "$output" == *"TUNSETIFF tpa: Invalid argument: tpa is a TUN device: leave -T out"* ]]
 	run ns A timeout 10 "$TUNPIPE" -i lo </dev/null
 	[ "$status" = 3 ]
-	[[ "$output" == *"TUNSETIFF lo: "*"exists and is not a tun device"* ]]
+	[[ "$output" == *"TUNSETIFF lo: "*"exists and is not a tun device; pick another name with -i"* ]]
 	exec 7>&-
+}
+
+@test "a persistent device of the other mode, or a name the kernel cannot number, is refused with the fix" {
+	persistent_device A ptap tap
+	persistent_device A ptun tun
+	run ns A timeout 10 "$TUNPIPE" -i ptap </dev/null
+	[ "$status" = 3 ]
+	[[ "$output" == *"TUNSETIFF ptap: Invalid argument: ptap is a TAP device: add -T"* ]]
+	run ns A timeout 10 "$TUNPIPE" -T -i ptun </dev/null
+	[ "$status" = 3 ]
+	[[ "$output" == *"TUNSETIFF ptun: Invalid argument: ptun is a TUN device: leave -T out"* ]]
+	run ns A timeout 10 "$TUNPIPE" -i 'a%db%d' </dev/null
+	[ "$status" = 3 ]
+	[[ "$output" == *"the kernel takes no such name: at most one %d, which it replaces with a number"* ]]
+}
+
+@test "a --up command killed by a signal is named as such, as -e's would be" {
+	run ns A timeout 10 "$TUNPIPE" -i tpa -u 'kill -9 $$' </dev/null
+	[ "$status" = 137 ]
+	[[ "$output" == *"--up command was killed by signal 9 (Killed); stopping"* ]]
+	no_link A tpa
 }

@@ -53,14 +53,14 @@ counters_of() {
 
 @test "-q keeps warnings quiet, but errors still show" {
 	persistent_device A tpa
-	frames 68656c6c6f >"$T/stream"
+	frames 68656c6c6f "$IPV4_PACKET" >"$T/stream"
 	run tunpipe_reads -q -i tpa
 	[ "$status" = 0 ]
 	[ -z "$output" ]
 	printf '\377\377' >"$T/stream"
 	run tunpipe_reads -q -i tpa
 	[ "$status" = 4 ]
-	[[ "$output" == *"announces 65535 bytes"* ]]
+	[[ "$output" == *"ended inside a frame: 0 of 65535 bytes of its packet arrived"* ]]
 }
 
 # empty_frames FILE in|out: that count of empty frames in the last counters.

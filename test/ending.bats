@@ -81,3 +81,76 @@ teardown() { netns_teardown; }
 	grep -q "standard output was closed by its reader" "$T/err"
 	no_link A tpa
 }
+
+@test "input that never runs dry (</dev/zero): SIGUSR1 is answered, and SIGINT, SIGTERM and SIGHUP stop tunpipe with 0" {
+	for sig in INT TERM HUP; do
+		ns_bg A "$TUNPIPE" -v -i tpz </dev/zero >/dev/null 2>"$T/err" &
+		pid=$!
+		remember $pid
+		wait_for 5 has_link A tpz
+		kill -USR1 "$pid"
+		wait_for 5 grep -q 'to stream:' "$T/err"
+		kill -s "$sig" "$pid"
+		wait_exit 5 "$pid"
+		[ "$status" = 0 ]
+		grep -q "stopped by signal" "$T/err"
+		no_link A tpz
+	done
+}
+
+# cpu_ticks PID: the user and system clock ticks PID has used so far.
+cpu_ticks() {
+	sed 's/.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'
+}
+
+@test "an idle tunnel whose stdout reader is gone waits quietly, and SIGTERM stops it" {
+	# sleep holds stdin open and sends nothing; true reads nothing and
+	# exits, so stdout has no reader from the start.
+	mkfifo "$T/out"
+	true <"$T/out" &
+	ns_bg A "$TUNPIPE" -i tpq1 < <(exec sleep 30) >"$T/out" 2>"$T/err" &
+	pid=$!
+	remember $pid
+	wait_for 5 has_link A tpq1
+	sleep 0.5
+	before=$(cpu_ticks "$pid")
+	sleep 2
+	after=$(cpu_ticks "$pid")
+	echo "CPU ticks in 2 s: $((after - before))"
+	# A busy loop takes about 2 s of ticks (200 at 100 Hz); waiting, none.
+	[ $((after - before)) -le 20 ]
+	kill -TERM "$pid"
+	wait_exit 5 "$pid"
+	[ "$status" = 0 ]
+}
+
+# flags_of FD: the file status flags of this shell's FD, in octal, as
+# /proc shows them.
+flags_of() {
+	awk '$1 == "flags:" { print $2 }' "/proc/$BASHPID/fdinfo/$1"
+}
+
+# blocking FD: succeeds when FD is not O_NONBLOCK (04000).
+blocking() {
+	(( (8#$(flags_of "$1") & 8#4000) == 0 ))
+}
+
+@test "standard input and output are left blocking at any exit: an error at start, and a clean end" {
+	mkfifo "$T/in" "$T/out"
+	exec 7<>"$T/in" 8<>"$T/out"
+	# -i lo cannot be a TUN device: status 3, after tunpipe has looked at
+	# its stdin and stdout.
+	run ns A "$TUNPIPE" -i lo <&7 >&8
+	[ "$status" = 3 ]
+	blocking 7
+	blocking 8
+	# stdin and stdout one socket, as socat's EXEC gives them: after a
+	# clean end (the input ends), the socket is blocking again.
+	run ns A socat -t 10 /dev/null \
+	    SYSTEM:"$TUNPIPE -i tpa; grep ^flags /proc/self/fdinfo/0 >&2"
+	echo "$output"
+	[ "$status" = 0 ]
+	flags=$(awk '$1 == "flags:" { print $2 }' <<<"$output")
+	(( (8#$flags & 8#4000) == 0 ))
+	exec 7>&- 8>&-
+}

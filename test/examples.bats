@@ -242,3 +242,39 @@ tls_client() {
 	run -2 --separate-stderr "$EXAMPLES/tap-bridge.sh" relay 33962 br0
 	[[ "$stderr" == "usage: "* ]]
 }
+
+@test "each pair of examples works in the minimal form its usage gives, with no extra option" {
+	two_hosts
+	"$EXAMPLES/tls-certs.sh" "$T/tls" 10.78.0.1 >/dev/null
+	# nc
+	example_bg A nc-server.sh 33960 10.77.0.1/24 2>"$T/nc-server.err" &
+	example_started $!
+	wait_for 5 listening A 33960
+	example_bg B nc-client.sh 10.78.0.1 33960 10.77.0.2/24 2>"$T/nc-client.err" &
+	example_started $!
+	ping_ready B 10.77.0.1
+	# TLS, on another tunnel network
+	example_bg A tls-server.sh "$T/tls" 33961 10.77.1.1/24 2>"$T/tls-server.err" &
+	example_started $!
+	wait_for 5 listening A 33961
+	example_bg B tls-client.sh "$T/tls" 10.78.0.1 33961 10.77.1.2/24 \
+	    2>"$T/tls-client.err" &
+	example_started $!
+	ping_ready B 10.77.1.1
+	# a TAP bridge, on a third
+	ns A ip link add br0 type bridge
+	ns A ip addr add 10.77.2.1/24 dev br0
+	ns A ip link set br0 up
+	example_bg A tap-bridge.sh server 33962 br0 2>"$T/tap-server.err" &
+	example_started $!
+	wait_for 5 listening A 33962
+	example_bg B tap-bridge.sh client 10.78.0.1 33962 10.77.2.2/24 \
+	    2>"$T/tap-client.err" &
+	example_started $!
+	ping_ready B 10.77.2.1
+	ns A ping -c 2 -i 0.2 -W 2 10.77.0.2
+	ns A ping -c 2 -i 0.2 -W 2 10.77.1.2
+	ns A ping -c 2 -i 0.2 -W 2 10.77.2.2
+	cat "$T"/*.err
+	[ -z "$(cat "$T"/nc-*.err "$T"/tls-*.err "$T"/tap-*.err)" ]
+}

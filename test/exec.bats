@@ -142,7 +142,7 @@ a_keeps_address() {
 	kill -USR1 "$PID_A"
 	wait_for 5 grep -q 'restarts of -e: 1$' "$T/a.err"
 	grep -q 'from stream: 1 packets, 28 bytes' "$T/a.err"
-	grep -q '0 not IP, 0 device write failed, 0 over the MTU, 0 damaged, 1 cut by a stream break' "$T/a.err"
+	grep -q '0 not IP, 0 device write failed, 0 too large to frame, 0 damaged, 1 cut by a stream break' "$T/a.err"
 }
 
 @test "-r backs off: the wait doubles while the command keeps failing" {
@@ -161,6 +161,85 @@ a_keeps_address() {
 	exec_tunnel -k 1
 	ns A ping -c 2 -i 0.2 -W 2 10.77.0.2
 	sleep 1.5			# the peer's first keepalive arrives
+	local old
+	old=$(peer_pid)
+	kill -STOP "$old"
+	wait_for 10 grep -q 'nothing arrived for 3 s from a peer that sends keepalives' "$T/a.err"
+	kill -CONT "$old" 2>/dev/null || true
+	wait_for 10 eval '[ -n "$(peer_pid)" ] && [ "$(peer_pid)" != "$old" ]'
+	wait_for 10 ns A ping -c 1 -W 1 10.77.0.2
+}
+
+# procs_of PATTERN: the PIDs whose command line matches PATTERN exactly.
+procs_of() {
+	pgrep -xf "$1" || true
+}
+
+@test "-e: the command runs in a process group of its own, and nothing of it outlives tunpipe" {
+	ns_bg A "$TUNPIPE" -i tpa -e 'sleep 3601 & sleep 3602' </dev/null >/dev/null \
+	    2>"$T/a.err" &
+	PID_A=$!
+	remember "$PID_A"
+	wait_for 5 eval '[ -n "$(procs_of "sleep 3602")" ]'
+	remember "$(procs_of "sleep 3601")"
+	remember "$(procs_of "sleep 3602")"
+	[ "$(example_pgid "$(procs_of "sleep 3602")")" != "$(example_pgid "$PID_A")" ]
+	[ "$(example_pgid "$(procs_of "sleep 3601")")" = "$(example_pgid "$(procs_of "sleep 3602")")" ]
+	kill -TERM "$PID_A"
+	wait_exit 5 "$PID_A"
+	[ "$status" = 0 ]
+	wait_for 5 eval '[ -z "$(procs_of "sleep 360[12]")" ]'
+}
+
+@test "-e: what a command leaves running when it exits goes with it, also at each -r restart" {
+	run ns A "$TUNPIPE" -i tpa -e 'sleep 3603 & exit 3' </dev/null
+	[ "$status" = 5 ]
+	[[ "$output" == *"exited with status 3"* ]]
+	wait_for 5 eval '[ -z "$(procs_of "sleep 3603")" ]'
+
+	ns_bg A "$TUNPIPE" -i tpa -r 1 -e 'sleep 3604 & exit 3' </dev/null >/dev/null \
+	    2>"$T/a.err" &
+	PID_A=$!
+	remember "$PID_A"
+	wait_for 10 grep -q 'again in 2 s' "$T/a.err"
+	[ "$(procs_of "sleep 3604" | wc -l)" -le 1 ]
+	kill -TERM "$PID_A"
+	wait_exit 5 "$PID_A"
+	wait_for 5 eval '[ -z "$(procs_of "sleep 3604")" ]'
+}
+
+@test "-e from a terminal: the command reads the terminal (an ssh password prompt), and Ctrl-C stops tunpipe with 0" {
+	# script(1) runs tunpipe in the foreground of a new terminal and
+	# types what the FIFO gives: a line for the command, then Ctrl-C.
+	mkfifo "$T/keys"
+	{ sleep 1; printf 'secret\n'; sleep 1; printf '\003'; sleep 3; } >"$T/keys" &
+	remember $!
+	run timeout 20 script -qfec "$(ns_prefix A) $TUNPIPE -v -i tpa -e 'read -r x </dev/tty; echo \"read \$x\" >&2; exec sleep 3605' </dev/null >/dev/null; echo \"status \$?\"" /dev/null <"$T/keys"
+	echo "$output"
+	[[ "$output" == *"read secret"* ]]
+	[[ "$output" == *"-e command was interrupted; stopping"* ]]
+	[[ "$output" == *"status 0"* ]]
+	wait_for 5 eval '[ -z "$(procs_of "sleep 3605")" ]'
+}
+
+@test "-e without -r: a peer found silent by -k is a stream error, status 4, named as such" {
+	exec_tunnel -k 1
+	ns A ping -c 2 -i 0.2 -W 2 10.77.0.2
+	sleep 1.5			# the peer's first keepalive arrives
+	kill -STOP "$(peer_pid)"
+	wait_exit 10 "$PID_A"
+	kill -CONT "$(peer_pid)" 2>/dev/null || true
+	[ "$status" = 4 ]
+	grep -q 'nothing arrived for 3 s from a peer that sends keepalives' "$T/a.err"
+	run grep -c 'killed by signal' "$T/a.err"
+	[ "$output" = 0 ]
+}
+
+@test "-k with -f slip: keepalives cross, and a peer that falls silent is found dead" {
+	A_OPTS=(-r 1)
+	exec_tunnel -f slip -k 1
+	ns A ping -c 2 -i 0.2 -W 2 10.77.0.2
+	sleep 1.5
 	local old
 	old=$(peer_pid)
 	kill -STOP "$old"

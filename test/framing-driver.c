@@ -10,7 +10,7 @@
  * slip.
  *
  * encode reads one packet per line of hex on standard input (an empty line
- * is an empty packet: a keepalive, or in SLIP two ENDs) and writes the
+ * is an empty packet: a keepalive, in SLIP three ENDs) and writes the
  * stream to standard output.  Each packet is encoded in place in a buffer of
  * exactly framing_encoded_max() bytes, so that a sanitizer sees an overrun.
  *
@@ -32,7 +32,7 @@
  * after which the decoder skips the rest of the packet, up to the next END,
  * and goes on; then one status line:
  *
- *	end: whole, keepalives K	(always 0 for slip)
+ *	end: whole, keepalives K	(slip: one for every third END in a row)
  *	end: cut in header, H of W bytes
  *	end: cut in packet, H of W bytes
  *	end: cut in packet, H bytes	(slip, whose framing has no length)

@@ -193,15 +193,24 @@ ref_prefixed(const uint8_t *in, size_t len, size_t max, struct outcome *o)
  * The reference for SLIP, from RFC 1055 and framing.h: the stream is cut at
  * each END; each piece is unescaped in order until it ends, holds a bad
  * escape, or grows past max.  The last piece, with no END after it, is
- * where the stream stops.  buf holds one unescaped piece.
+ * where the stream stops.  buf holds one unescaped piece.  Each run of
+ * ENDs counts a keepalive for every three ENDs in it.
  */
 static void
 ref_slip(const uint8_t *in, size_t len, size_t max, struct outcome *o,
     uint8_t *buf)
 {
-	size_t start = 0, end, i, have;
+	size_t start = 0, end, i, have, run = 0;
 	int dropped;
 
+	for (i = 0; i <= len; i++) {
+		if (i < len && in[i] == SLIP_END) {
+			run++;
+			continue;
+		}
+		o->keepalives += run / 3;
+		run = 0;
+	}
 	while (start <= len) {
 		for (end = start; end < len && in[end] != SLIP_END; end++)
 			;
@@ -429,7 +438,10 @@ fuzz_round_trip(const uint8_t *in, size_t len, struct cuts cuts)
 		flen = framing_encode(TYPE, frame, n);
 		CHECK(flen <= room && flen >= hlen + n);
 		CHECK(framing_frame_len(TYPE, frame) == flen);
-		if (TYPE == FRAMING_SLIP) {	/* ENDs only around it */
+		if (TYPE == FRAMING_SLIP && n == 0) {	/* a keepalive */
+			CHECK(flen == 3 && frame[0] == SLIP_END &&
+			    frame[1] == SLIP_END && frame[2] == SLIP_END);
+		} else if (TYPE == FRAMING_SLIP) {	/* ENDs only around it */
 			CHECK(frame[0] == SLIP_END && frame[flen - 1] ==
 			    SLIP_END);
 			for (k = 1; k < flen - 1; k++)
@@ -456,9 +468,7 @@ fuzz_round_trip(const uint8_t *in, size_t len, struct cuts cuts)
 		if (n > max)
 			max = n;
 	}
-	/* SLIP cannot tell an empty packet from its leading END. */
-	if (TYPE != FRAMING_SLIP)
-		want.keepalives = nempty;
+	want.keepalives = nempty;
 	want.partial = FRAMING_BETWEEN;
 
 	outcome_init(&got, want.nevents + 1, want.nbytes + 1);

@@ -137,17 +137,19 @@ wait_exit() {
 has_link() { ns "$1" ip link show "$2"; }
 
 # tunnel_up [TUNPIPE OPTIONS...]: tunpipe A (device tpa, namespace A) and
-# tunpipe B (device tpb, namespace B) joined by two FIFOs.  With RELAY_ARGS
-# set, each direction passes through the re-cutting relay.  The arrays
-# A_OPTS and B_OPTS add options for one end only; A_WRAP and B_WRAP, a
-# command that runs that end's tunpipe (test/as-user, say).  Sets PID_A and
-# PID_B, and RELAY_A, the relay that reads A's stdout; their stderr is in
-# $T/a.err and $T/b.err.
+# tunpipe B (device tpb, namespace B) joined by two FIFOs, each with -v
+# unless QUIET is set.  With RELAY_ARGS set, each direction passes through
+# the re-cutting relay.  The arrays A_OPTS and B_OPTS add options for one
+# end only; A_WRAP and B_WRAP, a command that runs that end's tunpipe
+# (test/as-user, say).  Sets PID_A and PID_B, and RELAY_A, the relay that
+# reads A's stdout; their stderr is in $T/a.err and $T/b.err.
 tunnel_up() {
-	local a=("${A_WRAP[@]+"${A_WRAP[@]}"}" "$TUNPIPE" -v -i "${DEV_A:-tpa}" "$@"
-	    "${A_OPTS[@]+"${A_OPTS[@]}"}")
-	local b=("${B_WRAP[@]+"${B_WRAP[@]}"}" "$TUNPIPE" -v -i "${DEV_B:-tpb}" "$@"
-	    "${B_OPTS[@]+"${B_OPTS[@]}"}")
+	local v=(-v)
+	[ -z "${QUIET:-}" ] || v=()
+	local a=("${A_WRAP[@]+"${A_WRAP[@]}"}" "$TUNPIPE" "${v[@]}" -i "${DEV_A:-tpa}"
+	    "$@" "${A_OPTS[@]+"${A_OPTS[@]}"}")
+	local b=("${B_WRAP[@]+"${B_WRAP[@]}"}" "$TUNPIPE" "${v[@]}" -i "${DEV_B:-tpb}"
+	    "$@" "${B_OPTS[@]+"${B_OPTS[@]}"}")
 	mkfifo "$T/ab" "$T/ba"
 	if [ -n "${RELAY_ARGS+set}" ]; then
 		mkfifo "$T/a.out" "$T/b.out"
@@ -201,6 +203,15 @@ transfer() {
 	wait_exit 10 $listener
 	[ "$status" = 0 ]
 	[ "$(sha256sum <"$T/sent")" = "$(sha256sum <"$T/received")" ]
+}
+
+# random_bytes COUNT [SEED]: COUNT bytes that look random but are the same
+# for the same SEED (default 1): AES-128 in counter mode over zeros.  Tests
+# feed them to tunpipe, so that a rare path (a random frame that passes as
+# an IP packet) is hit in every run or in none.
+random_bytes() {
+	openssl enc -aes-128-ctr -nosalt -K "$(printf '%032x' "${2:-1}")" \
+	    -iv 0 </dev/zero 2>/dev/null | head -c "$1"
 }
 
 # frames HEX...: the len16 stream that carries these packets, on stdout.
