@@ -12,17 +12,20 @@ BINDIR = $(PREFIX)/bin
 MANDIR = $(PREFIX)/share/man
 
 PROG = tunpipe
-OBJS = tunpipe.o framing.o
-SRCS = tunpipe.c framing.c
-TEST_PROGS = test/framing-driver test/relay test/seccomp-shim.so
+OBJS = tunpipe.o framing.o offload.o starter.o
+SRCS = tunpipe.c framing.c offload.c starter.c
+TEST_PROGS = test/framing-driver test/offload-driver test/relay \
+	test/seccomp-shim.so
 
 all: $(PROG)
 
 $(PROG): $(OBJS)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(OBJS)
 
-tunpipe.o: tunpipe.c framing.h
+tunpipe.o: tunpipe.c framing.h offload.h starter.h
 framing.o: framing.c framing.h
+offload.o: offload.c offload.h
+starter.o: starter.c starter.h
 
 # A statically linked tunpipe, with musl when musl-gcc is installed (Debian:
 # musl-tools): static glibc needs its NSS libraries at run time to look up
@@ -30,7 +33,7 @@ framing.o: framing.c framing.h
 # kernel's are linked into static-include for the time of the build.
 static: $(PROG)-static
 
-$(PROG)-static: $(SRCS) framing.h
+$(PROG)-static: $(SRCS) framing.h offload.h starter.h
 	rm -rf static-include
 	if command -v $(MUSL_GCC) >/dev/null 2>&1; then \
 		asm=/usr/include/$$($(MUSL_GCC) -print-multiarch)/asm; \
@@ -59,6 +62,11 @@ uninstall:
 
 test/framing-driver: test/framing-driver.c framing.c framing.h
 	$(CC) $(CPPFLAGS) $(CFLAGS) -I. $(LDFLAGS) -o $@ test/framing-driver.c framing.c
+
+test/offload-driver: test/offload-driver.c test/packet-ref.c \
+    test/packet-ref.h offload.c offload.h
+	$(CC) $(CPPFLAGS) $(CFLAGS) -I. $(LDFLAGS) -o $@ \
+	    test/offload-driver.c test/packet-ref.c offload.c
 
 test/relay: test/relay.c
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ test/relay.c
@@ -101,13 +109,20 @@ bench:
 	$(MAKE) $(PROG)
 	bench/bench.sh
 
+# bench/offload-speed: the offload module's split, merge and checksum
+# in GB/s on one core, without a device.
+bench/offload-speed: bench/offload-speed.c offload.c offload.h
+	$(CC) $(CPPFLAGS) $(CFLAGS) -I. $(LDFLAGS) -o $@ \
+	    bench/offload-speed.c offload.c
+
 demo:
 	test/need-tools cc ip ping socat sha256sum timeout
 	$(MAKE) $(PROG)
 	examples/demo.sh
 
 clean:
-	rm -rf $(PROG) $(PROG)-static $(OBJS) $(TEST_PROGS) static-include
+	rm -rf $(PROG) $(PROG)-static $(OBJS) $(TEST_PROGS) static-include \
+	    bench/offload-speed
 
 .PHONY: all static install uninstall check memcheck bench demo clean
 
@@ -128,8 +143,10 @@ $(OBJS) $(PROG) $(TEST_PROGS): .sanitize-flags
 	@echo '$(SANITIZE_FLAGS)' | cmp -s - $@ || echo '$(SANITIZE_FLAGS)' >$@
 FORCE:
 
-# make fuzz: a libFuzzer harness per decoder (test/fuzz-framing.c), each
-# run for FUZZ_SECONDS from its seeds in test/fuzz-corpus/; the inputs it
+# make fuzz: a libFuzzer harness per decoder (test/fuzz-framing.c) and one
+# for the offload module (test/fuzz-offload.c), each run for FUZZ_SECONDS
+# from its seeds in test/fuzz-corpus/; FUZZ_FRAMINGS names those to run
+# (FUZZ_FRAMINGS=offload: the offload module's alone).  The inputs it
 # finds go to a temporary directory, kept with the input if one fails.
 # FUZZ_ARGS adds libFuzzer options.  Needs clang's libFuzzer (Debian:
 # libclang-rt-dev).
@@ -138,13 +155,19 @@ FUZZ_CFLAGS = -g -O1 -Wall -Wextra -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=all
 FUZZ_SECONDS = 60
 FUZZ_ARGS =
-FUZZ_FRAMINGS = len16 len32 slip
+FUZZ_FRAMINGS = len16 len32 slip offload
 FUZZERS = $(FUZZ_FRAMINGS:%=test/fuzz-%)
+FRAMING_FUZZERS = test/fuzz-len16 test/fuzz-len32 test/fuzz-slip
+FUZZ_NEEDS = "$@: $(FUZZ_CC) needs libFuzzer (Debian: libclang-rt-dev)"
 
-$(FUZZERS): test/fuzz-%: test/fuzz-framing.c framing.c framing.h
+$(FRAMING_FUZZERS): test/fuzz-%: test/fuzz-framing.c framing.c framing.h
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -I. -DFUZZ_FRAMING=$* -o $@ \
-	    test/fuzz-framing.c framing.c || { echo "$@: $(FUZZ_CC) needs" \
-	    "libFuzzer (Debian: libclang-rt-dev)" >&2; exit 1; }
+	    test/fuzz-framing.c framing.c || { echo $(FUZZ_NEEDS) >&2; exit 1; }
+
+test/fuzz-offload: test/fuzz-offload.c test/packet-ref.c test/packet-ref.h \
+    offload.c offload.h
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -I. -o $@ test/fuzz-offload.c \
+	    test/packet-ref.c offload.c || { echo $(FUZZ_NEEDS) >&2; exit 1; }
 
 fuzz:
 	test/need-tools clang libfuzzer
@@ -160,6 +183,6 @@ fuzz:
 
 clean: clean-fuzz
 clean-fuzz:
-	rm -f $(FUZZERS) .sanitize-flags
+	rm -f $(FRAMING_FUZZERS) test/fuzz-offload .sanitize-flags
 
 .PHONY: fuzz clean-fuzz FORCE

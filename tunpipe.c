@@ -1,6 +1,12 @@
 /*
  * tunpipe: move packets between a TUN or TAP device and standard input and
  * output, framed so that they survive any byte stream.
+ *
+ * This file is the program: its options, the device's set-up, the
+ * privileges it drops and the seccomp filter it installs, the packet loop,
+ * and its exit statuses, in the order the data meets them.  The framing
+ * codec (framing.c) is pure code that it calls; -e's command is started
+ * by a process of its own (starter.c).  Only this file prints.
  */
 #define _GNU_SOURCE		/* ppoll(), signalfd() */
 
@@ -43,6 +49,8 @@
 #include <unistd.h>
 
 #include "framing.h"
+#include "offload.h"
+#include "starter.h"
 
 /* UDP segmentation offload: in kernels since 6.2, not in all headers yet. */
 #ifndef TUN_F_USO4
@@ -66,8 +74,17 @@
 #define OUTBUF_SIZE	(256 * 1024)
 #define INBUF_SIZE_O	(512 * 1024)
 #define OUTBUF_SIZE_O	(1024 * 1024)
-#define ETHER_HEADER	18		/* Ethernet header with a VLAN tag */
-#define DEVICE_READ	FRAMING_PACKET_MAX	/* more than a device holds */
+/*
+ * A device read asks for more than a device holds (an IP packet of 64
+ * KiB, an Ethernet frame a little more), so that no packet is cut short;
+ * the output buffer keeps room for one device read framed in the framing
+ * that needs most (SLIP, every byte escaped).
+ */
+#define DEVICE_READ	FRAMING_PACKET_MAX
+#define READ_ROOM	(2 + 2 * DEVICE_READ)	/* see framing_encoded_max() */
+#define OUTBUF_LEN	(OUTBUF_SIZE_O + READ_ROOM)
+_Static_assert(READ_ROOM >= 4 + DEVICE_READ && OUTBUF_SIZE <= OUTBUF_SIZE_O,
+    "the output buffer holds, for either mode, a framed device read");
 #define BAD_RUN		8		/* frames in a row that break a stream */
 #define PIPE_SIZE	(256 * 1024)	/* asked for a pipe on stdin or stdout */
 #define FLUSH_MS	1000		/* at EOF, how long pending output may wait */
@@ -76,26 +93,47 @@
 #define MTU_MIN		68		/* the kernel's minimum for IPv4 */
 #define MTU_MIN_IPV6	1280
 #define MTU_MAX		65535
-#define VNET_HDR_LEN	sizeof(struct virtio_net_hdr)	/* -O, before each packet */
 #define DEAD_AFTER	3		/* keepalive intervals of silence */
 #define RESPAWN_CAP	60		/* -r: the longest wait, unless SECS is */
 #define RESPAWN_LIVED	10		/* -r: a run this long resets the wait */
-#define REAP_MS		2000		/* how long -e's command may take to end */
 
-/*
- * Exit statuses; README.md lists them for users.  The loop's helpers return
- * one of them to stop, or RUNNING to go on.
- */
+/* Exit statuses; README.md and the man page list them for users. */
 enum {
 	EXIT_END = 0,		/* the stream ended cleanly, or a stop signal */
 	EXIT_FAIL = 1,		/* a system call failed unexpectedly */
 	EXIT_USAGE = 2,		/* bad command line */
 	EXIT_DEVICE = 3,	/* the device could not be opened or set up */
-	EXIT_STREAM = 4,	/* the input stream broke its framing */
+	EXIT_STREAM = 4,	/* the stream broke */
 	EXIT_COMMAND = 5,	/* the -e command ended, and no -r */
-	RUNNING = -1,		/* not an exit: the loop goes on */
-	INPUT_ENDED = -2,	/* not an exit yet: stdin reached EOF */
-	STREAM_BROKEN = -3,	/* not an exit yet: -e's stream ended */
+};
+
+/* Why the loop ended: main() turns it into an exit status. */
+enum end {
+	RUNNING,		/* no end yet: the loop goes on */
+	END_INPUT,		/* standard input ended */
+	END_OUTPUT,		/* standard output's reader went away */
+	END_SIGNAL,		/* a stop signal, or -e's command interrupted */
+	END_BROKEN,		/* the stream broke: its framing, a mismatch,
+				   a silent peer, a frame cut at the end */
+	END_COMMAND,		/* -e's command ended, or its stream did */
+	END_FAILED,		/* a system call failed, or the device went */
+};
+
+/*
+ * What a frame from the stream says of the peer.  Any but FRAME_GOOD, in a
+ * run, says that it speaks another mode or framing; the last two say it
+ * at once.
+ */
+enum frame_kind {
+	FRAME_GOOD,		/* a packet of the mode: delivered */
+	FRAME_NOT_IP,		/* TUN: not an IP packet: dropped */
+	FRAME_ETHERNET,		/* TUN: an Ethernet frame: dropped */
+	FRAME_RUNT,		/* TAP: too short for Ethernet: dropped */
+	FRAME_DAMAGED,		/* SLIP: a bad escape: dropped by the codec */
+	FRAME_IP_IN_TAP,	/* TAP: an IP packet, not a frame: delivered */
+	FRAME_AFTER_EMPTY,	/* len16: a packet right after an empty frame */
+	FRAME_NO_VNET,		/* -O: no virtio-net header */
+	FRAME_VNET,		/* a virtio-net header, and no -O */
 };
 
 struct address {
@@ -105,6 +143,7 @@ struct address {
 	int prefix;
 };
 
+/* What the command line says. */
 struct options {
 	const char *ifname;	/* NULL: the kernel picks tun%d or tap%d */
 	int tap;
@@ -128,12 +167,55 @@ struct options {
 	gid_t user_gid;
 };
 
+/* The TUN or TAP device. */
+struct device {
+	int fd;
+	char name[IFNAMSIZ];
+	int mtu;		/* at start, for the hooks' TUNPIPE_MTU */
+	int sock;		/* to read the MTU as it is now: current_mtu() */
+};
+
+/*
+ * The stream: its framing, its two sides, the frames waiting for it, and
+ * what it says of the peer.  With -e a new command brings a new stream,
+ * and the loop begins each at a frame boundary.
+ */
+struct stream {
+	enum framing_type framing;	/* as the decoder has it, for encoding */
+	int in, out;		/* stdin and stdout, or -e's socket twice */
+	struct framing_decoder dec;
+	size_t max;		/* largest packet the framing carries */
+	time_t last_sent;	/* -k: when the stream last took bytes */
+	time_t last_received;	/* -k: when it last gave bytes */
+	uint64_t peer_keepalives;	/* keepalives seen before this stream */
+	int dead;		/* -k found the peer silent */
+	unsigned bad_run;	/* frames in a row that were not good */
+	enum frame_kind bad_kind;	/* the last of them */
+	uint64_t good_frames;	/* the good ones on this stream */
+	size_t out_head, out_tail;	/* waiting: outbuf[head..tail) */
+	size_t out_frame;	/* where the frame at out_head starts */
+	size_t inbuf_size, outbuf_size;	/* in use, by mode */
+	size_t reserve;		/* outbuf room one device read needs */
+	uint8_t inbuf[INBUF_SIZE_O];
+	uint8_t assembly[FRAMING_PACKET_MAX];
+	uint8_t outbuf[OUTBUF_LEN];
+};
+
+/* -e's command, as the loop sees it. */
+struct command {
+	int ctl;		/* to the starter */
+	pid_t pid;		/* while it runs, else 0 */
+	int status;		/* its wait status, once it ended */
+	time_t started;
+	int respawn_wait;	/* -r: seconds before the next start */
+};
+
 struct counters {
 	uint64_t out_packets, out_bytes;	/* device to stream */
 	uint64_t in_packets, in_bytes;		/* stream to device */
-	uint64_t drop_invalid;			/* not an IP packet (TUN) */
+	uint64_t drop_invalid;			/* not IP (TUN), not Ethernet */
 	uint64_t drop_device;			/* the device refused it */
-	uint64_t drop_oversize;			/* from the device, over max */
+	uint64_t drop_oversize;			/* too large for the framing */
 	uint64_t keepalives;			/* empty frames sent */
 	uint64_t drop_damaged;			/* SLIP: bad escape, too long */
 	uint64_t drop_cut;			/* frames cut by a break */
@@ -146,41 +228,22 @@ struct ratelimit {
 	unsigned long suppressed;
 };
 
+/* The warnings that may come with every packet. */
+struct warnings {
+	struct ratelimit invalid, device, oversize, damaged;
+};
+
 struct tunpipe {
-	int dev, in, out;
-	int signals;			/* the signalfd: see open_signals() */
-	char ifname[IFNAMSIZ];
-	int mtu;
-	struct timespec started;
-	time_t last_sent;		/* when the stream last took bytes */
-	time_t last_received;		/* when it last gave bytes (-k) */
-	uint64_t peer_keepalives;	/* keepalives seen before this stream */
-	int ctl;			/* -e: messages to the starter */
-	pid_t command;			/* -e's command, or 0 */
-	int command_status;		/* its wait status, once reaped */
-	int stream_dead;		/* -k: its stream fell silent */
-	time_t command_started;
-	int respawn_wait;		/* -r: seconds before the next start */
-	size_t max;			/* largest packet the framing carries */
-	int ifsock;			/* for the device's MTU, as it is now */
-	unsigned bad_run;		/* frames in a row that were not good */
-	int bad_kind;			/* the last of them: an enum frame_kind */
-	uint64_t good_frames;		/* the good ones, all along */
-	size_t reserve;			/* outbuf room one device read needs */
-	struct framing_decoder dec;
+	struct device dev;
+	struct stream st;
+	struct command cmd;
 	struct counters count;
-	struct ratelimit invalid_warning, device_warning, oversize_warning;
-	struct ratelimit damaged_warning;
-	size_t out_head, out_tail;	/* pending bytes: outbuf[head..tail) */
-	size_t out_frame;		/* where the frame at out_head starts */
-	size_t inbuf_size, outbuf_size;	/* in use, by mode */
-	uint8_t inbuf[INBUF_SIZE_O];
-	uint8_t assembly[FRAMING_PACKET_MAX];
-	uint8_t outbuf[OUTBUF_SIZE_O + FRAMING_PACKET_MAX + 8];
+	struct warnings warn;
+	int signals;		/* the signalfd: see open_signals() */
+	struct timespec started;
 };
 
 static struct options opt = { .verbosity = 1, .framing = FRAMING_LEN16 };
-static volatile sig_atomic_t child_exited;	/* the starter's SIGCHLD */
 
 static const char shortopts[] = "a:d:e:f:hi:k:m:Oo:pqr:STU:u:Vv";
 static const struct option longopts[] = {
@@ -308,30 +371,25 @@ ratelimit_pass(struct ratelimit *rl, unsigned long *suppressed)
 }
 
 /*
- * Signals reach the loop through a signalfd that it polls beside the
- * stream and the device.  They stay blocked, so one that arrives between
- * two turns waits in the signalfd, and every turn's poll sees it however
- * busy the loop is: a mask given to ppoll() would not do, since Linux's
- * ppoll() returns the ready descriptors without delivering a signal that
- * is pending.  SIGPIPE is ignored so that a closed stdout shows up as
- * EPIPE, and ends tunpipe with a message.  Returns the signalfd.
+ * A warning that may repeat with every packet: printed unless -q, at most
+ * every WARN_INTERVAL seconds for its kind, saying how many were held back.
  */
-static int
-open_signals(void)
+static void __attribute__((format(printf, 2, 3)))
+warn_limited(struct ratelimit *rl, const char *fmt, ...)
 {
-	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGUSR1 };
-	sigset_t set;
-	size_t i;
-	int fd;
+	unsigned long held;
+	char text[512];
+	va_list ap;
 
-	signal(SIGPIPE, SIG_IGN);
-	sigemptyset(&set);
-	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
-		sigaddset(&set, sigs[i]);
-	sigprocmask(SIG_BLOCK, &set, NULL);
-	if ((fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC)) == -1)
-		err(EXIT_FAIL, "signalfd");
-	return fd;
+	if (opt.verbosity < 1 || !ratelimit_pass(rl, &held))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	if (held > 0)
+		warnx("%s (and %lu more since the last warning)", text, held);
+	else
+		warnx("%s", text);
 }
 
 /* Checks a device name as the kernel would, but says what is wrong. */
@@ -458,8 +516,6 @@ check_options(void)
 	    opt.framing != FRAMING_LEN32)
 		errx(EXIT_USAGE, "-O sends frames too large for -f %s; leave "
 		    "-f out (-O implies len32)", opt.framing_name);
-	if (opt.offload)
-		opt.framing = FRAMING_LEN32;
 	if (opt.framing == FRAMING_SLIP && opt.tap)
 		errx(EXIT_USAGE, "-f slip carries IP packets only; leave -T "
 		    "out, or use len16 or len32 for Ethernet frames");
@@ -670,6 +726,33 @@ make_stdio_nonblocking(void)
 }
 
 /*
+ * Signals reach the loop through a signalfd that it polls beside the
+ * stream and the device.  They stay blocked, so one that arrives between
+ * two turns waits in the signalfd, and every turn's poll sees it however
+ * busy the loop is: a mask given to ppoll() would not do, since Linux's
+ * ppoll() returns the ready descriptors without delivering a signal that
+ * is pending.  SIGPIPE is ignored so that a closed stdout shows up as
+ * EPIPE, and ends tunpipe with a message.  Returns the signalfd.
+ */
+static int
+open_signals(void)
+{
+	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGUSR1 };
+	sigset_t set;
+	size_t i;
+	int fd;
+
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&set);
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		sigaddset(&set, sigs[i]);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	if ((fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC)) == -1)
+		err(EXIT_FAIL, "signalfd");
+	return fd;
+}
+
+/*
  * The driver of an existing device, and for the tun driver's devices
  * their mode ("tun" or "tap"), as ethtool tells them (empty when the
  * driver does not say); 0, or -1 when no device has that name.
@@ -753,12 +836,12 @@ host_is_le(void)
 
 /* An ifreq naming the device, for the interface ioctls. */
 static struct ifreq
-ifreq_of(const struct tunpipe *tp)
+ifreq_of(const struct device *dev)
 {
 	struct ifreq ifr;
 
 	memset(&ifr, 0, sizeof(ifr));
-	memcpy(ifr.ifr_name, tp->ifname, sizeof(tp->ifname));
+	memcpy(ifr.ifr_name, dev->name, sizeof(dev->name));
 	return ifr;
 }
 
@@ -781,22 +864,22 @@ privilege_hint(int e)
  * as plain packets.
  */
 static void
-enable_offload(struct tunpipe *tp)
+enable_offload(const struct device *dev)
 {
 	unsigned long tcp = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN;
-	int hdrlen = VNET_HDR_LEN, le = 1;
+	int hdrlen = OFFLOAD_VNET_LEN, le = 1;
 
-	if (ioctl(tp->dev, TUNSETVNETHDRSZ, &hdrlen) == -1)
-		err(EXIT_DEVICE, "TUNSETVNETHDRSZ %s", tp->ifname);
-	if (ioctl(tp->dev, TUNSETVNETLE, &le) == -1 && !host_is_le())
+	if (ioctl(dev->fd, TUNSETVNETHDRSZ, &hdrlen) == -1)
+		err(EXIT_DEVICE, "TUNSETVNETHDRSZ %s", dev->name);
+	if (ioctl(dev->fd, TUNSETVNETLE, &le) == -1 && !host_is_le())
 		err(EXIT_DEVICE, "TUNSETVNETLE %s: this big-endian host's "
 		    "kernel cannot speak little-endian virtio-net headers; "
-		    "leave -O out", tp->ifname);
-	if (ioctl(tp->dev, TUNSETOFFLOAD, tcp | TUN_F_USO4 | TUN_F_USO6) == 0)
+		    "leave -O out", dev->name);
+	if (ioctl(dev->fd, TUNSETOFFLOAD, tcp | TUN_F_USO4 | TUN_F_USO6) == 0)
 		return;
-	if (ioctl(tp->dev, TUNSETOFFLOAD, tcp) == -1)
-		err(EXIT_DEVICE, "TUNSETOFFLOAD %s", tp->ifname);
-	say(2, "%s: no UDP segmentation offload in this kernel", tp->ifname);
+	if (ioctl(dev->fd, TUNSETOFFLOAD, tcp) == -1)
+		err(EXIT_DEVICE, "TUNSETOFFLOAD %s", dev->name);
+	say(2, "%s: no UDP segmentation offload in this kernel", dev->name);
 }
 
 /*
@@ -804,13 +887,13 @@ enable_offload(struct tunpipe *tp)
  * makes it persistent or gives it an owner when asked.
  */
 static void
-open_device(struct tunpipe *tp)
+open_device(struct device *dev)
 {
 	const char *want = opt.ifname ? opt.ifname : opt.tap ? "tap%d" : "tun%d";
 	struct ifreq ifr;
 
-	tp->dev = open(TUN_PATH, O_RDWR | O_NONBLOCK | O_CLOEXEC);
-	if (tp->dev == -1) {
+	dev->fd = open(TUN_PATH, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	if (dev->fd == -1) {
 		if (errno == ENOENT || errno == ENODEV || errno == ENXIO)
 			err(EXIT_DEVICE, "%s: the kernel has no TUN/TAP "
 			    "support loaded; try modprobe tun", TUN_PATH);
@@ -827,21 +910,21 @@ open_device(struct tunpipe *tp)
 	if (opt.offload)
 		ifr.ifr_flags |= IFF_VNET_HDR;
 	memcpy(ifr.ifr_name, want, strlen(want));
-	if (ioctl(tp->dev, TUNSETIFF, &ifr) == -1)
+	if (ioctl(dev->fd, TUNSETIFF, &ifr) == -1)
 		device_error(want, errno);
-	memcpy(tp->ifname, ifr.ifr_name, IFNAMSIZ);
-	tp->ifname[IFNAMSIZ - 1] = '\0';
-	say(2, "device %s (%s%s)", tp->ifname, opt.tap ? "tap" : "tun",
+	memcpy(dev->name, ifr.ifr_name, IFNAMSIZ);
+	dev->name[IFNAMSIZ - 1] = '\0';
+	say(2, "device %s (%s%s)", dev->name, opt.tap ? "tap" : "tun",
 	    opt.offload ? ", offload" : "");
 	if (opt.offload)
-		enable_offload(tp);
+		enable_offload(dev);
 
 	if (opt.owner != NULL &&
-	    ioctl(tp->dev, TUNSETOWNER, (unsigned long)opt.owner_uid) == -1)
-		err(EXIT_DEVICE, "TUNSETOWNER %s %s%s", tp->ifname, opt.owner,
+	    ioctl(dev->fd, TUNSETOWNER, (unsigned long)opt.owner_uid) == -1)
+		err(EXIT_DEVICE, "TUNSETOWNER %s %s%s", dev->name, opt.owner,
 		    privilege_hint(errno));
-	if (opt.persist && ioctl(tp->dev, TUNSETPERSIST, 1UL) == -1)
-		err(EXIT_DEVICE, "TUNSETPERSIST %s%s", tp->ifname,
+	if (opt.persist && ioctl(dev->fd, TUNSETPERSIST, 1UL) == -1)
+		err(EXIT_DEVICE, "TUNSETPERSIST %s%s", dev->name,
 		    privilege_hint(errno));
 }
 
@@ -897,31 +980,28 @@ add_address(int nl, int ifindex, const struct address *a, const char *ifname)
 }
 
 static void
-add_addresses(struct tunpipe *tp, int ctl)
+add_addresses(const struct device *dev, int ctl)
 {
-	struct ifreq ifr = ifreq_of(tp);
+	struct ifreq ifr = ifreq_of(dev);
 	size_t i;
 	int nl;
 
 	if (ioctl(ctl, SIOCGIFINDEX, &ifr) == -1)
-		err(EXIT_DEVICE, "SIOCGIFINDEX %s", tp->ifname);
+		err(EXIT_DEVICE, "SIOCGIFINDEX %s", dev->name);
 	if ((nl = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC,
 	    NETLINK_ROUTE)) == -1)
 		err(EXIT_DEVICE, "rtnetlink socket");
 	for (i = 0; i < opt.naddresses; i++)
 		add_address(nl, ifr.ifr_ifindex, &opt.addresses[i],
-		    tp->ifname);
+		    dev->name);
 	close(nl);
 }
 
-/*
- * Sets what the options ask of the device (MTU, addresses, link up), and
- * sizes the frames.
- */
+/* Sets what the options ask of the device: MTU, addresses, link up. */
 static void
-configure_device(struct tunpipe *tp)
+configure_device(struct device *dev)
 {
-	struct ifreq ifr = ifreq_of(tp);
+	struct ifreq ifr = ifreq_of(dev);
 	int ctl;
 
 	if ((ctl = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1)
@@ -929,54 +1009,65 @@ configure_device(struct tunpipe *tp)
 	if (opt.mtu != 0) {
 		ifr.ifr_mtu = opt.mtu;
 		if (ioctl(ctl, SIOCSIFMTU, &ifr) == -1)
-			err(EXIT_DEVICE, "SIOCSIFMTU %s %d%s", tp->ifname,
+			err(EXIT_DEVICE, "SIOCSIFMTU %s %d%s", dev->name,
 			    opt.mtu, privilege_hint(errno));
 	}
 	if (opt.naddresses > 0) {
-		add_addresses(tp, ctl);
+		add_addresses(dev, ctl);
 		if (ioctl(ctl, SIOCGIFFLAGS, &ifr) == -1)
-			err(EXIT_DEVICE, "SIOCGIFFLAGS %s", tp->ifname);
+			err(EXIT_DEVICE, "SIOCGIFFLAGS %s", dev->name);
 		ifr.ifr_flags |= IFF_UP;
 		if (ioctl(ctl, SIOCSIFFLAGS, &ifr) == -1)
-			err(EXIT_DEVICE, "SIOCSIFFLAGS %s up%s", tp->ifname,
+			err(EXIT_DEVICE, "SIOCSIFFLAGS %s up%s", dev->name,
 			    privilege_hint(errno));
 	}
 	if (ioctl(ctl, SIOCGIFMTU, &ifr) == -1)
-		err(EXIT_DEVICE, "SIOCGIFMTU %s", tp->ifname);
-	tp->ifsock = ctl;	/* kept to read the MTU again: current_mtu() */
-	tp->mtu = ifr.ifr_mtu;
+		err(EXIT_DEVICE, "SIOCGIFMTU %s", dev->name);
+	dev->sock = ctl;	/* kept to read the MTU again: current_mtu() */
+	dev->mtu = ifr.ifr_mtu;
+}
 
-	/*
-	 * The largest packet either way is what the framing can carry,
-	 * never the MTU, which may differ at the two ends or change while
-	 * tunpipe runs.  A device read takes whatever the device may hold
-	 * (an IP packet of 64 KiB, an Ethernet frame a little more), so no
-	 * packet is ever cut short.
-	 */
-	tp->max = framing_packet_max(opt.framing);
-	tp->reserve = framing_encoded_max(opt.framing, DEVICE_READ);
-	tp->inbuf_size = opt.offload ? INBUF_SIZE_O : INBUF_SIZE;
-	tp->outbuf_size = (opt.offload ? OUTBUF_SIZE_O : OUTBUF_SIZE) +
-	    tp->reserve;
+/*
+ * The device's MTU now: it may change while tunpipe runs.  (The frames do
+ * not depend on it, but messages name it.)
+ */
+static int
+current_mtu(const struct device *dev)
+{
+	struct ifreq ifr = ifreq_of(dev);
+
+	return ioctl(dev->sock, SIOCGIFMTU, &ifr) == -1 ? dev->mtu :
+	    ifr.ifr_mtu;
+}
+
+/*
+ * Describes the device in the environment that the --up, --down and -e
+ * commands inherit.
+ */
+static void
+export_device(const struct device *dev)
+{
+	char mtu[16];
+
+	snprintf(mtu, sizeof(mtu), "%d", dev->mtu);
+	if (setenv("TUNPIPE_IFNAME", dev->name, 1) == -1 ||
+	    setenv("TUNPIPE_MTU", mtu, 1) == -1 ||
+	    setenv("TUNPIPE_MODE", opt.tap ? "tap" : "tun", 1) == -1)
+		err(EXIT_FAIL, "setenv");
 }
 
 /*
  * In a child, runs cmd through /bin/sh with the signal mask and SIGPIPE as
- * a shell expects them and the device described in the environment.
+ * a shell expects them.
  */
 static void __attribute__((noreturn))
-exec_shell(const struct tunpipe *tp, const char *which, const char *cmd)
+exec_shell(const char *which, const char *cmd)
 {
-	char mtu[16];
 	sigset_t none;
 
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	signal(SIGPIPE, SIG_DFL);
-	snprintf(mtu, sizeof(mtu), "%d", tp->mtu);
-	setenv("TUNPIPE_IFNAME", tp->ifname, 1);
-	setenv("TUNPIPE_MTU", mtu, 1);
-	setenv("TUNPIPE_MODE", opt.tap ? "tap" : "tun", 1);
 	execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
 	warn("%s: /bin/sh", which);
 	_exit(127);		/* not exit(): that would run tunpipe's atexit */
@@ -1010,7 +1101,7 @@ how_it_ended(int status, char *text, size_t size)
  * /dev/null.
  */
 static int
-run_hook(const struct tunpipe *tp, const char *which, const char *cmd)
+run_hook(const char *which, const char *cmd)
 {
 	int status, fd;
 	pid_t pid;
@@ -1024,7 +1115,7 @@ run_hook(const struct tunpipe *tp, const char *which, const char *cmd)
 			warn("%s", which);
 			_exit(127);
 		}
-		exec_shell(tp, which, cmd);
+		exec_shell(which, cmd);
 	}
 	while (waitpid(pid, &status, 0) == -1)
 		if (errno != EINTR)
@@ -1210,76 +1301,22 @@ confine(void)
 }
 
 /*
- * Whether a frame from the stream holds an IPv4 or IPv6 packet whose own
- * length agrees with the frame's.  Anything else would be refused by the
- * kernel or, worse, taken as a mangled packet.
+ * Sizes the stream's buffers for the mode and readies its decoder.  The
+ * largest packet either way is what the framing can carry, never the MTU,
+ * which may differ at the two ends or change while tunpipe runs.
  */
-static int
-is_ip_packet(const uint8_t *p, size_t len)
+static void
+init_stream(struct stream *st)
 {
-	if (len >= 20 && p[0] >> 4 == 4)
-		return (p[0] & 0x0f) >= 5 && (size_t)(p[2] << 8 | p[3]) == len;
-	if (len >= 40 && p[0] >> 4 == 6)
-		return 40 + (size_t)(p[4] << 8 | p[5]) == len;
-	return 0;
-}
-
-/*
- * A warning that may repeat with every packet: printed unless -q, at most
- * every WARN_INTERVAL seconds for its kind, saying how many were held back.
- */
-static void __attribute__((format(printf, 2, 3)))
-warn_limited(struct ratelimit *rl, const char *fmt, ...)
-{
-	unsigned long held;
-	char text[512];
-	va_list ap;
-
-	if (opt.verbosity < 1 || !ratelimit_pass(rl, &held))
-		return;
-	va_start(ap, fmt);
-	vsnprintf(text, sizeof(text), fmt, ap);
-	va_end(ap);
-	if (held > 0)
-		warnx("%s (and %lu more since the last warning)", text, held);
-	else
-		warnx("%s", text);
-}
-
-/*
- * -O: whether a frame starts with a virtio-net header that the kernel will
- * take.  Anything else means the peer does not use -O.
- */
-static int
-is_vnet_frame(const uint8_t *p, size_t len)
-{
-	struct virtio_net_hdr h;
-
-	if (len < VNET_HDR_LEN)
-		return 0;
-	memcpy(&h, p, sizeof(h));
-	if (h.flags & ~(VIRTIO_NET_HDR_F_NEEDS_CSUM |
-	    VIRTIO_NET_HDR_F_DATA_VALID))
-		return 0;
-	switch (h.gso_type & ~VIRTIO_NET_HDR_GSO_ECN) {
-	case VIRTIO_NET_HDR_GSO_NONE:
-	case VIRTIO_NET_HDR_GSO_TCPV4:
-	case VIRTIO_NET_HDR_GSO_UDP:
-	case VIRTIO_NET_HDR_GSO_TCPV6:
-	case VIRTIO_NET_HDR_GSO_UDP_L4:
-		return 1;
-	}
-	return 0;
-}
-
-/*
- * A stream error: the stream cannot be trusted past this point.  With -r
- * it is a break, after which a new stream starts; else tunpipe exits.
- */
-static int
-stream_error(void)
-{
-	return opt.respawn != 0 ? STREAM_BROKEN : EXIT_STREAM;
+	st->framing = opt.offload ? FRAMING_LEN32 : opt.framing;
+	st->max = framing_packet_max(st->framing);
+	st->reserve = framing_encoded_max(st->framing, DEVICE_READ);
+	st->inbuf_size = opt.offload ? INBUF_SIZE_O : INBUF_SIZE;
+	st->outbuf_size = (opt.offload ? OUTBUF_SIZE_O : OUTBUF_SIZE) +
+	    st->reserve;
+	framing_decoder_init(&st->dec, st->framing, st->max, st->assembly);
+	st->in = STDIN_FILENO;
+	st->out = STDOUT_FILENO;
 }
 
 /* Whether a frame starts with an Ethernet header of a common type. */
@@ -1295,19 +1332,38 @@ is_ethernet_frame(const uint8_t *p, size_t len)
 	    type == 0x8100 || type == 0x88a8;
 }
 
+/* Whether a frame holds a virtio-net header, then an IP packet: -O's. */
+static int
+is_vnet_ip_frame(const uint8_t *p, size_t len)
+{
+	struct offload_vnet v;
+
+	return offload_vnet_parse(p, len, &v) == 0 &&
+	    offload_is_ip(p + OFFLOAD_VNET_LEN, len - OFFLOAD_VNET_LEN);
+}
+
 /*
- * What a frame from the stream says of the peer.  Any but FRAME_GOOD, in a
- * run, says that it speaks another mode or framing.
+ * What a frame holds, as far as the mode, -O and the framing can tell;
+ * after_empty says that an empty frame came right before it.  With -O,
+ * p is the packet after the virtio-net header.
  */
-enum frame_kind {
-	FRAME_GOOD,		/* a packet of the mode: delivered */
-	FRAME_NOT_IP,		/* TUN: not an IP packet: dropped */
-	FRAME_ETHERNET,		/* TUN: an Ethernet frame: dropped */
-	FRAME_RUNT,		/* TAP: too short for Ethernet: dropped */
-	FRAME_DAMAGED,		/* SLIP: a bad escape: dropped by the codec */
-	FRAME_IP_IN_TAP,	/* TAP: an IP packet, not a frame: delivered */
-	FRAME_AFTER_EMPTY,	/* len16: a packet right after an empty frame */
-};
+static enum frame_kind
+classify_frame(const uint8_t *p, size_t len, int after_empty)
+{
+	if (!opt.tap && !offload_is_ip(p, len)) {
+		if (!opt.offload && is_vnet_ip_frame(p, len))
+			return FRAME_VNET;
+		return is_ethernet_frame(p, len) ? FRAME_ETHERNET :
+		    FRAME_NOT_IP;
+	}
+	if (opt.tap && len < 14)
+		return FRAME_RUNT;
+	if (opt.tap && offload_is_ip(p, len) && !is_ethernet_frame(p, len))
+		return FRAME_IP_IN_TAP;
+	if (after_empty && opt.framing == FRAMING_LEN16)
+		return FRAME_AFTER_EMPTY;
+	return FRAME_GOOD;
+}
 
 /*
  * What the peer most likely runs, from the kind of frame it sends: a
@@ -1325,6 +1381,10 @@ static const char *const mismatch[] = {
 	[FRAME_AFTER_EMPTY] = "packets each right after an empty frame, as a "
 	    "-f len32 stream (or one of -O) reads with -f len16: give both "
 	    "ends the same -f and -O",
+	[FRAME_NO_VNET] = "does not start with a virtio-net header; the peer "
+	    "most likely runs without -O: use -O at both ends, or at neither",
+	[FRAME_VNET] = "holds a virtio-net header before its IP packet; the "
+	    "peer runs with -O (--offload): use -O at both ends, or at neither",
 };
 
 static const char *
@@ -1334,60 +1394,38 @@ mismatch_of(enum frame_kind kind)
 	    mismatch[FRAME_NOT_IP] : mismatch[kind];
 }
 
-/* What a frame holds, as far as its mode and its framing can tell. */
-static enum frame_kind
-classify_frame(const uint8_t *p, size_t len, int after_empty)
-{
-	if (!opt.tap && !is_ip_packet(p, len))
-		return is_ethernet_frame(p, len) ? FRAME_ETHERNET :
-		    FRAME_NOT_IP;
-	if (opt.tap && len < 14)
-		return FRAME_RUNT;
-	if (opt.tap && is_ip_packet(p, len) && !is_ethernet_frame(p, len))
-		return FRAME_IP_IN_TAP;
-	if (after_empty && opt.framing == FRAMING_LEN16)
-		return FRAME_AFTER_EMPTY;
-	return FRAME_GOOD;
-}
-
 /*
- * Weighs a frame: after BAD_RUN frames in a row that are not packets of
- * this mode and framing, the stream is taken as broken, naming the likely
- * cause.  A single odd frame never ends a tunnel, but a peer of another
- * mode or framing sends nothing else.  SLIP finds its way again after
- * noise, so a SLIP stream only gets a warning.  Returns RUNNING or what
- * stream_error() says.
+ * Weighs a frame of len bytes.  A virtio-net header at one end only is
+ * certain at once; otherwise, after BAD_RUN frames in a row that are not
+ * packets of this mode and framing, the stream is taken as broken, naming
+ * the likely cause.  A single odd frame never ends a tunnel, but a peer of
+ * another mode or framing sends nothing else.  SLIP finds its way again
+ * after noise, so a SLIP stream only gets a warning.
  */
-static int
-judge_frame(struct tunpipe *tp, enum frame_kind kind)
+static enum end
+judge_frame(struct stream *st, enum frame_kind kind, size_t len)
 {
 	if (kind == FRAME_GOOD) {
-		tp->bad_run = 0;
-		tp->good_frames++;
+		st->bad_run = 0;
+		st->good_frames++;
 		return RUNNING;
 	}
-	tp->bad_kind = kind;
-	if (++tp->bad_run < BAD_RUN)
+	if (kind == FRAME_NO_VNET || kind == FRAME_VNET) {
+		warnx("stream error: a %zu-byte frame %s", len, mismatch[kind]);
+		return END_BROKEN;
+	}
+	st->bad_kind = kind;
+	if (++st->bad_run < BAD_RUN)
 		return RUNNING;
-	if (opt.framing == FRAMING_SLIP) {
-		if (tp->bad_run == BAD_RUN)
+	if (st->framing == FRAMING_SLIP) {
+		if (st->bad_run == BAD_RUN)
 			warnx("%d frames in a row held %s; or is the line's "
 			    "speed wrong?", BAD_RUN, mismatch_of(kind));
 		return RUNNING;
 	}
 	warnx("stream error: %d frames in a row held %s", BAD_RUN,
 	    mismatch_of(kind));
-	return stream_error();
-}
-
-/* The device's MTU now: it may change while tunpipe runs. */
-static int
-current_mtu(const struct tunpipe *tp)
-{
-	struct ifreq ifr = ifreq_of(tp);
-
-	return ioctl(tp->ifsock, SIOCGIFMTU, &ifr) == -1 ? tp->mtu :
-	    ifr.ifr_mtu;
+	return END_BROKEN;
 }
 
 /*
@@ -1398,72 +1436,72 @@ current_mtu(const struct tunpipe *tp)
 static void
 write_device(struct tunpipe *tp, const uint8_t *p, size_t len)
 {
-	size_t skip = opt.offload ? VNET_HDR_LEN : 0;
+	size_t skip = opt.offload ? OFFLOAD_VNET_LEN : 0;
 	size_t over = len - skip - (opt.tap ? 14 : 0);
 	int e, mtu;
 
-	if (write(tp->dev, p, len) != -1) {
+	if (write(tp->dev.fd, p, len) != -1) {
 		tp->count.in_packets++;
 		tp->count.in_bytes += len - skip;
 		return;
 	}
 	e = errno;
 	tp->count.drop_device++;
-	if (!opt.offload && over > (size_t)(mtu = current_mtu(tp)))
-		warn_limited(&tp->device_warning, "write to %s: %s; dropped a "
+	if (!opt.offload && over > (size_t)(mtu = current_mtu(&tp->dev)))
+		warn_limited(&tp->warn.device, "write to %s: %s; dropped a "
 		    "%zu-byte packet, larger than %s's MTU of %d: the peer's "
-		    "is larger; give both ends the same MTU (-m)", tp->ifname,
-		    strerror(e), len, tp->ifname, mtu);
+		    "is larger; give both ends the same MTU (-m)", tp->dev.name,
+		    strerror(e), len, tp->dev.name, mtu);
 	else
-		warn_limited(&tp->device_warning, "write to %s: %s%s; dropped "
-		    "a %zu-byte packet", tp->ifname, strerror(e),
+		warn_limited(&tp->warn.device, "write to %s: %s%s; dropped "
+		    "a %zu-byte packet", tp->dev.name, strerror(e),
 		    e == EIO ? " (is the device down?)" : "", len - skip);
 }
 
 /*
  * Hands one packet from the stream to the device, or drops and counts it;
  * after_empty says that an empty frame came right before it.  Returns
- * RUNNING, or what stream_error() says when the frames show that the peer
- * disagrees about -O, the mode or the framing.
+ * RUNNING, or END_BROKEN when the frames show that the peer disagrees
+ * about -O, the mode or the framing.
  */
-static int
+static enum end
 deliver_packet(struct tunpipe *tp, const uint8_t *p, size_t len,
     int after_empty)
 {
-	size_t skip = opt.offload ? VNET_HDR_LEN : 0;
+	size_t skip = opt.offload ? OFFLOAD_VNET_LEN : 0;
+	struct offload_vnet v;
 	enum frame_kind kind;
-	int status;
+	enum end end;
 
-	if (opt.offload && !is_vnet_frame(p, len)) {
-		warnx("stream error: a %zu-byte frame does not start with a "
-		    "virtio-net header; the peer most likely runs without -O: "
-		    "use -O at both ends, or at neither", len);
-		return stream_error();
-	}
-	if (!opt.offload && !opt.tap && !is_ip_packet(p, len) &&
-	    is_vnet_frame(p, len) && is_ip_packet(p + VNET_HDR_LEN,
-	    len - VNET_HDR_LEN)) {
-		warnx("stream error: a %zu-byte frame holds a virtio-net "
-		    "header before its IP packet; the peer runs with -O "
-		    "(--offload): use -O at both ends, or at neither", len);
-		return stream_error();
-	}
+	if (opt.offload && offload_vnet_parse(p, len, &v) == -1)
+		return judge_frame(&tp->st, FRAME_NO_VNET, len);
 	kind = classify_frame(p + skip, len - skip, after_empty);
 	if (kind == FRAME_NOT_IP || kind == FRAME_ETHERNET ||
 	    kind == FRAME_RUNT) {
 		tp->count.drop_invalid++;
-		warn_limited(&tp->invalid_warning, "dropped a %zu-byte frame "
+		warn_limited(&tp->warn.invalid, "dropped a %zu-byte frame "
 		    "that is not %s (first byte 0x%02x); is the peer %s, or "
 		    "using another framing?", len - skip, opt.tap ?
 		    "an Ethernet frame" : "an IPv4 or IPv6 packet",
 		    len > skip ? p[skip] : 0, opt.tap ? "without -T" :
 		    "in TAP mode (-T)");
-		return judge_frame(tp, kind);
+		return judge_frame(&tp->st, kind, len);
 	}
-	if ((status = judge_frame(tp, kind)) != RUNNING)
-		return status;
+	if ((end = judge_frame(&tp->st, kind, len)) != RUNNING)
+		return end;
 	write_device(tp, p, len);
 	return RUNNING;
+}
+
+/* A frame that SLIP dropped: counted, warned about, and a bad frame. */
+static enum end
+drop_damaged(struct tunpipe *tp, enum framing_result r)
+{
+	tp->count.drop_damaged++;
+	warn_limited(&tp->warn.damaged, "dropped a damaged SLIP frame (%s); "
+	    "is the line noisy, or its speed or framing wrong?",
+	    r == FRAMING_OVERLONG ? "longer than 65535 bytes" : "bad escape");
+	return judge_frame(&tp->st, FRAME_DAMAGED, 0);
 }
 
 /* The stream, for messages: stdio's side, or the -e command's socket. */
@@ -1473,72 +1511,108 @@ stream_name(const char *stdio)
 	return opt.exec != NULL ? "the -e command's stream" : stdio;
 }
 
-/* A frame that SLIP dropped: counted, warned about, and a bad frame. */
-static int
-drop_damaged(struct tunpipe *tp, enum framing_result r)
-{
-	tp->count.drop_damaged++;
-	warn_limited(&tp->damaged_warning, "dropped a damaged SLIP frame (%s); "
-	    "is the line noisy, or its speed or framing wrong?",
-	    r == FRAMING_OVERLONG ? "longer than 65535 bytes" : "bad escape");
-	return judge_frame(tp, FRAME_DAMAGED);
-}
-
 /*
  * Reads what the stream has, at most one buffer, and delivers every whole
- * packet in it.  Returns RUNNING, INPUT_ENDED, STREAM_BROKEN or an exit
- * status.
+ * packet in it.  Returns RUNNING, or why the loop ends: END_INPUT at the
+ * end of the input (-e's too), END_COMMAND when -e's command reset the
+ * connection, END_BROKEN, or END_FAILED.
  */
-static int
+static enum end
 read_stream(struct tunpipe *tp)
 {
+	struct stream *st = &tp->st;
 	struct framing_packet pkt;
 	enum framing_result r;
+	enum end end = RUNNING;
 	size_t pos = 0, used;
 	uint64_t empty;
 	ssize_t n;
-	int status = RUNNING;
 
-	n = read(tp->in, tp->inbuf, tp->inbuf_size);
+	n = read(st->in, st->inbuf, st->inbuf_size);
 	if (n == -1) {
 		if (errno == EAGAIN || errno == EINTR)
 			return RUNNING;
 		if (opt.exec != NULL && errno == ECONNRESET)
-			return STREAM_BROKEN;
+			return END_COMMAND;
 		warn("read from %s", stream_name("standard input"));
-		return EXIT_FAIL;
+		return END_FAILED;
 	}
 	if (n == 0)
-		return INPUT_ENDED;
+		return END_INPUT;
 	if (opt.keepalive != 0)
-		tp->last_received = monotonic_seconds();
-	while (pos < (size_t)n && status == RUNNING) {
-		empty = tp->dec.keepalives;
-		r = framing_decode(&tp->dec, tp->inbuf + pos, (size_t)n - pos,
+		st->last_received = monotonic_seconds();
+	while (pos < (size_t)n && end == RUNNING) {
+		empty = st->dec.keepalives;
+		r = framing_decode(&st->dec, st->inbuf + pos, (size_t)n - pos,
 		    &used, &pkt);
 		switch (r) {
 		case FRAMING_PACKET:
-			status = deliver_packet(tp, pkt.data, pkt.len,
-			    tp->dec.keepalives == empty + 1);
+			end = deliver_packet(tp, pkt.data, pkt.len,
+			    st->dec.keepalives == empty + 1);
 			break;
 		case FRAMING_AGAIN:
 			break;
 		case FRAMING_DAMAGED:
 		case FRAMING_OVERLONG:
-			status = drop_damaged(tp, r);
+			end = drop_damaged(tp, r);
 			break;
 		case FRAMING_TOO_BIG:
 			warnx("stream error: a frame announces %zu bytes, more "
 			    "than -f %s carries (%zu); the peer most likely uses "
 			    "another framing (-f)%s, or is not tunpipe", pkt.len,
-			    framing_name(opt.framing), tp->max, opt.offload ?
+			    framing_name(st->framing), st->max, opt.offload ?
 			    ", or -O at one end only" : "");
-			status = stream_error();
+			end = END_BROKEN;
 			break;
 		}
 		pos += used;
 	}
-	return status;
+	return end;
+}
+
+/*
+ * Moves out_frame past the frames the stream has taken whole, so that it
+ * marks where the frame being written starts.
+ */
+static void
+skip_sent_frames(struct stream *st)
+{
+	size_t len;
+
+	while (st->out_frame < st->out_head) {
+		len = framing_frame_len(st->framing, st->outbuf + st->out_frame);
+		if (st->out_frame + len > st->out_head)
+			break;
+		st->out_frame += len;
+	}
+}
+
+/* Whether the output buffer has room for one more device read. */
+static int
+output_has_room(const struct stream *st)
+{
+	return st->outbuf_size - st->out_tail >= st->reserve;
+}
+
+/*
+ * Once the stream has taken some of the frames, and there is no room for
+ * a device read after the rest, moves the rest to the front.  The frame
+ * being written moves whole, so that a break (-r) can still find where it
+ * ends.
+ */
+static void
+compact_output(struct stream *st)
+{
+	if (output_has_room(st))
+		return;
+	skip_sent_frames(st);
+	if (st->out_frame == 0)
+		return;
+	memmove(st->outbuf, st->outbuf + st->out_frame,
+	    st->out_tail - st->out_frame);
+	st->out_head -= st->out_frame;
+	st->out_tail -= st->out_frame;
+	st->out_frame = 0;
 }
 
 /*
@@ -1548,189 +1622,173 @@ read_stream(struct tunpipe *tp)
  * mismatch.
  */
 static int
-mismatched_stream(const struct tunpipe *tp)
+mismatched_stream(const struct stream *st)
 {
-	if (tp->good_frames > 0 || tp->bad_run == 0)
+	if (st->good_frames > 0 || st->bad_run == 0)
 		return 0;
 	warnx("stream error: the stream ended after %u frames, which held %s",
-	    tp->bad_run, mismatch_of(tp->bad_kind));
+	    st->bad_run, mismatch_of(st->bad_kind));
 	return 1;
 }
 
-/* For a stream cut inside its very first frame: the likely cause. */
-static const char *
-no_frame_yet(const struct tunpipe *tp)
-{
-	return tp->good_frames == 0 && tp->bad_run == 0 ? ", and no frame "
-	    "before it: does the peer use another framing (-f)?" : "";
-}
-
-/* At the end of the input stream: was the last frame whole? */
-static int
-end_of_stream(struct tunpipe *tp)
-{
-	size_t have, want;
-
-	if (mismatched_stream(tp))
-		return EXIT_STREAM;
-	switch (framing_decoder_partial(&tp->dec, &have, &want)) {
-	case FRAMING_IN_HEADER:
-		warnx("input stream ended inside a frame header: %zu of %zu "
-		    "bytes arrived%s", have, want, no_frame_yet(tp));
-		return EXIT_STREAM;
-	case FRAMING_IN_PACKET:
-		if (want == 0)		/* SLIP does not say */
-			warnx("input stream ended inside a frame, after %zu "
-			    "bytes of its packet%s", have, no_frame_yet(tp));
-		else
-			warnx("input stream ended inside a frame: %zu of %zu "
-			    "bytes of its packet arrived%s", have, want,
-			    no_frame_yet(tp));
-		return EXIT_STREAM;
-	case FRAMING_BETWEEN:
-		break;
-	}
-	say(2, "end of input stream");
-	return EXIT_END;
-}
-
 /*
- * Writes pending frames to the stream, as much as it takes now.  Returns
- * RUNNING, STREAM_BROKEN or an exit status.
+ * Writes waiting frames to the stream, as much as it takes now.  Returns
+ * RUNNING, or END_OUTPUT when stdout's reader went away, END_COMMAND when
+ * -e's command did, END_BROKEN when that shows a mismatch, or END_FAILED.
  */
-static int
-flush_output(struct tunpipe *tp)
+static enum end
+flush_output(struct stream *st)
 {
 	ssize_t n;
 
-	while (tp->out_head < tp->out_tail) {
-		n = write(tp->out, tp->outbuf + tp->out_head,
-		    tp->out_tail - tp->out_head);
+	while (st->out_head < st->out_tail) {
+		n = write(st->out, st->outbuf + st->out_head,
+		    st->out_tail - st->out_head);
 		if (n == -1) {
 			if (errno == EINTR)
 				continue;
 			if (errno == EAGAIN)
-				return RUNNING;
+				break;
 			if (opt.exec != NULL &&
 			    (errno == EPIPE || errno == ECONNRESET))
-				return STREAM_BROKEN;
-			if (errno == EPIPE && mismatched_stream(tp))
-				return EXIT_STREAM;
+				return END_COMMAND;
+			if (errno == EPIPE && mismatched_stream(st))
+				return END_BROKEN;
 			if (errno == EPIPE) {
 				say(1, "standard output was closed by its "
 				    "reader; stopping");
-				return EXIT_END;
+				return END_OUTPUT;
 			}
 			warn("write to %s", stream_name("standard output"));
-			return EXIT_FAIL;
+			return END_FAILED;
 		}
-		tp->out_head += (size_t)n;
+		st->out_head += (size_t)n;
 		if (opt.keepalive != 0)
-			tp->last_sent = monotonic_seconds();
+			st->last_sent = monotonic_seconds();
 	}
-	tp->out_head = tp->out_tail = tp->out_frame = 0;
+	if (st->out_head == st->out_tail)
+		st->out_head = st->out_tail = st->out_frame = 0;
+	else
+		compact_output(st);
 	return RUNNING;
-}
-
-/*
- * Moves out_frame past the frames the stream has taken whole, so that it
- * marks where the frame being written starts.
- */
-static void
-skip_sent_frames(struct tunpipe *tp)
-{
-	size_t len;
-
-	while (tp->out_frame < tp->out_head) {
-		len = framing_frame_len(opt.framing, tp->outbuf + tp->out_frame);
-		if (tp->out_frame + len > tp->out_head)
-			break;
-		tp->out_frame += len;
-	}
-}
-
-/*
- * Room for one more device read, moving the pending bytes down if need be.
- * The frame being written moves whole, so that a break (-r) can still find
- * where it ends.
- */
-static int
-outbuf_has_room(struct tunpipe *tp)
-{
-	if (tp->outbuf_size - tp->out_tail >= tp->reserve)
-		return 1;
-	skip_sent_frames(tp);
-	if (tp->out_frame == 0)
-		return 0;
-	memmove(tp->outbuf, tp->outbuf + tp->out_frame,
-	    tp->out_tail - tp->out_frame);
-	tp->out_head -= tp->out_frame;
-	tp->out_tail -= tp->out_frame;
-	tp->out_frame = 0;
-	return tp->outbuf_size - tp->out_tail >= tp->reserve;
 }
 
 /*
  * Reads packets from the device until it has none or the output buffer is
- * full, framing each in place.  Returns RUNNING or an exit status.
+ * full, framing each in place.  Returns RUNNING or END_FAILED.
  */
-static int
+static enum end
 drain_device(struct tunpipe *tp)
 {
-	size_t hlen = framing_header_len(opt.framing);
+	struct stream *st = &tp->st;
+	size_t hlen = framing_header_len(st->framing);
 	uint8_t *frame;
 	ssize_t n;
 
-	while (outbuf_has_room(tp)) {
-		frame = tp->outbuf + tp->out_tail;
-		n = read(tp->dev, frame + hlen, DEVICE_READ);
+	while (output_has_room(st)) {
+		frame = st->outbuf + st->out_tail;
+		n = read(tp->dev.fd, frame + hlen, DEVICE_READ);
 		if (n == -1) {
 			if (errno == EAGAIN || errno == EINTR)
 				return RUNNING;
 			if (errno == EBADFD)
-				warnx("device %s was removed", tp->ifname);
+				warnx("device %s was removed", tp->dev.name);
 			else
-				warn("read from %s", tp->ifname);
-			return EXIT_FAIL;
+				warn("read from %s", tp->dev.name);
+			return END_FAILED;
 		}
-		if ((size_t)n > tp->max) {
+		if ((size_t)n > st->max) {
 			tp->count.drop_oversize++;
-			warn_limited(&tp->oversize_warning, "dropped a %zd-byte "
+			warn_limited(&tp->warn.oversize, "dropped a %zd-byte "
 			    "packet from %s: -f %s carries %zu bytes at most; "
-			    "lower its MTU (-m)", n, tp->ifname,
-			    framing_name(opt.framing), tp->max);
+			    "lower its MTU (-m)", n, tp->dev.name,
+			    framing_name(st->framing), st->max);
 			continue;
 		}
-		tp->out_tail += framing_encode(opt.framing, frame, (size_t)n);
+		st->out_tail += framing_encode(st->framing, frame, (size_t)n);
 		tp->count.out_packets++;
-		tp->count.out_bytes += (size_t)n - (opt.offload ? VNET_HDR_LEN : 0);
+		tp->count.out_bytes += (size_t)n -
+		    (opt.offload ? OFFLOAD_VNET_LEN : 0);
 	}
 	return RUNNING;
 }
 
-/* Gives pending output a last, bounded chance to leave at the end. */
+/* Gives waiting frames a last, bounded chance to leave at the end. */
 static void
-flush_before_exit(struct tunpipe *tp)
+flush_before_exit(struct stream *st)
 {
-	struct pollfd pfd = { .fd = tp->out, .events = POLLOUT };
+	struct pollfd pfd = { .fd = st->out, .events = POLLOUT };
 	struct timespec start;
 	long waited = 0;
 
 	clock_gettime(CLOCK_MONOTONIC, &start);
-	while (tp->out_head < tp->out_tail && waited < FLUSH_MS) {
+	while (st->out_head < st->out_tail && waited < FLUSH_MS) {
 		if (poll(&pfd, 1, FLUSH_MS - waited) <= 0)
 			return;
-		if (flush_output(tp) != RUNNING)
+		if (flush_output(st) != RUNNING)
 			return;
 		waited = ms_since(&start);
 	}
 }
 
+/* For a stream cut inside its very first frame: the likely cause. */
+static const char *
+no_frame_yet(const struct stream *st)
+{
+	return st->good_frames == 0 && st->bad_run == 0 ? ", and no frame "
+	    "before it: does the peer use another framing (-f)?" : "";
+}
+
+/* Whether the input stopped inside a frame, which it then says. */
+static int
+input_cut(const struct stream *st)
+{
+	size_t have, want;
+
+	switch (framing_decoder_partial(&st->dec, &have, &want)) {
+	case FRAMING_IN_HEADER:
+		warnx("input stream ended inside a frame header: %zu of %zu "
+		    "bytes arrived%s", have, want, no_frame_yet(st));
+		return 1;
+	case FRAMING_IN_PACKET:
+		if (want == 0)		/* SLIP does not say */
+			warnx("input stream ended inside a frame, after %zu "
+			    "bytes of its packet%s", have, no_frame_yet(st));
+		else
+			warnx("input stream ended inside a frame: %zu of %zu "
+			    "bytes of its packet arrived%s", have, want,
+			    no_frame_yet(st));
+		return 1;
+	case FRAMING_BETWEEN:
+		break;
+	}
+	return 0;
+}
+
+/*
+ * At the end of the input: a stream that showed a mismatch broke; -e's
+ * stream ended with its command; stdin's ended cleanly when its last
+ * frame was whole, and what waits for stdout gets a last chance.
+ */
+static enum end
+input_ended(struct stream *st)
+{
+	if (mismatched_stream(st))
+		return END_BROKEN;
+	if (opt.exec != NULL)
+		return END_COMMAND;
+	flush_before_exit(st);
+	if (input_cut(st))
+		return END_BROKEN;
+	say(2, "end of input stream");
+	return END_INPUT;
+}
+
 /* Whether an empty frame came on this stream: the peer uses -k too. */
 static int
-peer_sends_keepalives(const struct tunpipe *tp)
+peer_sends_keepalives(const struct stream *st)
 {
-	return tp->dec.keepalives > tp->peer_keepalives;
+	return st->dec.keepalives > st->peer_keepalives;
 }
 
 /*
@@ -1739,32 +1797,31 @@ peer_sends_keepalives(const struct tunpipe *tp)
  * as long as it likes.
  */
 static int
-peer_silent(const struct tunpipe *tp)
+peer_silent(const struct stream *st)
 {
-	return opt.keepalive != 0 && peer_sends_keepalives(tp) &&
-	    monotonic_seconds() - tp->last_received >=
+	return opt.keepalive != 0 && peer_sends_keepalives(st) &&
+	    monotonic_seconds() - st->last_received >=
 	    DEAD_AFTER * opt.keepalive;
 }
-
 
 /*
  * With -k, how long ppoll may wait before an empty frame is due or the
  * peer's silence is too long: NULL for ever, without -k.
  */
 static struct timespec *
-keepalive_wait(const struct tunpipe *tp, struct timespec *wait)
+keepalive_wait(const struct stream *st, struct timespec *wait)
 {
 	time_t now, left;
 
 	if (opt.keepalive == 0)
 		return NULL;
 	now = monotonic_seconds();
-	left = tp->last_sent + opt.keepalive - now;
-	if (tp->out_head < tp->out_tail)	/* no keepalive due meanwhile */
+	left = st->last_sent + opt.keepalive - now;
+	if (st->out_head < st->out_tail)	/* no keepalive due meanwhile */
 		left = DEAD_AFTER * opt.keepalive;
-	if (peer_sends_keepalives(tp) &&
-	    tp->last_received + DEAD_AFTER * opt.keepalive - now < left)
-		left = tp->last_received + DEAD_AFTER * opt.keepalive - now;
+	if (peer_sends_keepalives(st) &&
+	    st->last_received + DEAD_AFTER * opt.keepalive - now < left)
+		left = st->last_received + DEAD_AFTER * opt.keepalive - now;
 	wait->tv_sec = left > 0 ? left : 0;
 	wait->tv_nsec = 0;
 	return wait;
@@ -1773,26 +1830,27 @@ keepalive_wait(const struct tunpipe *tp, struct timespec *wait)
 /*
  * Sends an empty frame when nothing went out for opt.keepalive seconds, so
  * that a dead transport shows up as a failed write, and middleboxes keep
- * the connection; and ends a stream whose peer fell silent.  Returns
- * RUNNING, STREAM_BROKEN or an exit status.
+ * the connection; and ends a stream whose peer fell silent (END_BROKEN).
  */
-static int
+static enum end
 keep_alive(struct tunpipe *tp)
 {
-	if (peer_silent(tp)) {
+	struct stream *st = &tp->st;
+
+	if (peer_silent(st)) {
 		warnx("nothing arrived for %d s from a peer that sends "
 		    "keepalives: the transport seems dead", DEAD_AFTER *
 		    opt.keepalive);
-		tp->stream_dead = 1;
-		return stream_error();
+		st->dead = 1;
+		return END_BROKEN;
 	}
-	if (opt.keepalive == 0 || tp->out_head < tp->out_tail ||
-	    monotonic_seconds() - tp->last_sent < opt.keepalive)
+	if (opt.keepalive == 0 || st->out_head < st->out_tail ||
+	    monotonic_seconds() - st->last_sent < opt.keepalive)
 		return RUNNING;
-	tp->out_tail += framing_encode(opt.framing,
-	    tp->outbuf + tp->out_tail, 0);
+	st->out_tail += framing_encode(st->framing, st->outbuf + st->out_tail,
+	    0);
 	tp->count.keepalives++;
-	return flush_output(tp);
+	return flush_output(st);
 }
 
 /* The counters, with the device's name, mode, MTU and uptime. */
@@ -1810,19 +1868,19 @@ print_counters(const struct tunpipe *tp)
 	    "dropped: %" PRIu64 " not %s, %" PRIu64 " device write failed, %"
 	    PRIu64 " too large to frame, %" PRIu64 " damaged, %" PRIu64
 	    " cut by a stream break; restarts of -e: %" PRIu64 "\n",
-	    tp->ifname, opt.tap ? "tap" : "tun", current_mtu(tp),
+	    tp->dev.name, opt.tap ? "tap" : "tun", current_mtu(&tp->dev),
 	    (long)(now.tv_sec - tp->started.tv_sec),
 	    c->out_packets, c->out_bytes, c->in_packets, c->in_bytes,
-	    tp->dec.keepalives, c->keepalives,
+	    tp->st.dec.keepalives, c->keepalives,
 	    c->drop_invalid, opt.tap ? "Ethernet" : "IP", c->drop_device,
 	    c->drop_oversize, c->drop_damaged, c->drop_cut, c->restarts);
 }
 
 /*
  * Acts on the signals waiting in the signalfd: prints the counters for
- * SIGUSR1; returns EXIT_END for a stop signal, else RUNNING.
+ * SIGUSR1; returns END_SIGNAL for a stop signal, else RUNNING.
  */
-static int
+static enum end
 take_signals(struct tunpipe *tp)
 {
 	struct signalfd_siginfo si;
@@ -1834,392 +1892,83 @@ take_signals(struct tunpipe *tp)
 		}
 		say(2, "stopped by signal %d (%s)", (int)si.ssi_signo,
 		    strsignal((int)si.ssi_signo));
-		return EXIT_END;
+		return END_SIGNAL;
 	}
 	return RUNNING;
 }
 
-/*
- * -e runs its command from a helper process, the starter, forked before
- * the seccomp filter is installed: the filter is inherited across fork and
- * exec, and would kill ssh.  The starter holds no device and reads no
- * stream; it only starts, stops and reaps the command when the loop asks,
- * over a socket pair of messages (ctl), and passes the stream back.
- *
- *	loop to starter: START; STOP (the stream ended); STOP_NOW (it died,
- *	                 or tunpipe is stopping)
- *	starter to loop: STARTED, pid, with the stream's descriptor;
- *	                 EXITED, wait status, unasked, when the command exits;
- *	                 STOPPED, its wait status, once nothing of it is left
- *
- * The command runs in a process group of its own, and the starter is the
- * subreaper of what it starts, so that stopping it reaches and reaps
- * whatever it left running (cmd1 & cmd2): nothing of it outlives tunpipe.
- * When tunpipe runs in the foreground of a terminal, the command's group
- * gets the terminal while it runs, so that ssh can ask for a password (a
- * background group that reads the terminal is stopped); Ctrl-C then
- * reaches the command, and the loop takes a command killed by SIGINT as
- * its own stop.
- */
-enum {
-	START = 's', STOP = 'k', STOP_NOW = 'K',
-	STARTED = 'f', EXITED = 'x', STOPPED = 'z'
-};
-
-struct starter_msg {
-	char kind;
-	int value;
-};
-
-/* The starter's side of things. */
-struct starter {
-	int ctl;		/* messages to and from the loop */
-	int tty;		/* the terminal whose foreground we are, or -1 */
-	pid_t pid;		/* the command while it runs, else 0 */
-	pid_t group;		/* its process group until stopped, else 0 */
-	int status;		/* the command's wait status, once reaped */
-};
-
-/* Sends a message, with a descriptor when fd is not -1. */
-static int
-send_msg(int ctl, char kind, int value, int fd)
-{
-	struct starter_msg m = { kind, value };
-	struct iovec iov = { &m, sizeof(m) };
-	union {
-		struct cmsghdr h;
-		char space[CMSG_SPACE(sizeof(int))];
-	} u;
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
-
-	if (fd != -1) {
-		memset(&u, 0, sizeof(u));
-		msg.msg_control = u.space;
-		msg.msg_controllen = sizeof(u.space);
-		CMSG_FIRSTHDR(&msg)->cmsg_level = SOL_SOCKET;
-		CMSG_FIRSTHDR(&msg)->cmsg_type = SCM_RIGHTS;
-		CMSG_FIRSTHDR(&msg)->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(CMSG_FIRSTHDR(&msg)), &fd, sizeof(int));
-	}
-	return sendmsg(ctl, &msg, MSG_NOSIGNAL) == -1 ? -1 : 0;
-}
-
-/*
- * Receives a message and the descriptor it may carry (else *fd is -1).
- * Returns 1, 0 when none is waiting (with MSG_DONTWAIT), or -1 at the end
- * of the other side.
- */
-static int
-recv_msg(int ctl, struct starter_msg *m, int *fd, int flags)
-{
-	struct iovec iov = { m, sizeof(*m) };
-	union {
-		struct cmsghdr h;
-		char space[CMSG_SPACE(sizeof(int))];
-	} u;
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
-	    .msg_control = u.space, .msg_controllen = sizeof(u.space) };
-	struct cmsghdr *c;
-	ssize_t n;
-
-	while ((n = recvmsg(ctl, &msg, flags | MSG_CMSG_CLOEXEC)) == -1 &&
-	    errno == EINTR)
-		;
-	if (n == -1 && errno == EAGAIN)
-		return 0;
-	if (n != sizeof(*m))
-		return -1;
-	*fd = -1;
-	if ((c = CMSG_FIRSTHDR(&msg)) != NULL && c->cmsg_type == SCM_RIGHTS)
-		memcpy(fd, CMSG_DATA(c), sizeof(int));
-	return 1;
-}
-
-/*
- * Starter: forks the command in a process group of its own, with the
- * terminal if we have it, its stdin and stdout joined to one end of a
- * socket pair; returns the other end.  Its stderr stays tunpipe's, so
- * that ssh can ask for a password and complain.
- */
-static int
-spawn_command(const struct tunpipe *tp, struct starter *st)
-{
-	int sv[2];
-	pid_t pid;
-
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1)
-		err(EXIT_FAIL, "-e: socketpair");
-	if ((pid = fork()) == -1)
-		err(EXIT_FAIL, "-e: fork");
-	if (pid == 0) {
-		/* Both sides set the group and the terminal: no race. */
-		setpgid(0, 0);
-		if (st->tty != -1)
-			tcsetpgrp(st->tty, getpid());
-		if (dup2(sv[1], STDIN_FILENO) == -1 ||
-		    dup2(sv[1], STDOUT_FILENO) == -1) {
-			warn("-e: dup2");
-			_exit(127);
-		}
-		exec_shell(tp, "-e", opt.exec);
-	}
-	setpgid(pid, pid);
-	if (st->tty != -1)
-		tcsetpgrp(st->tty, pid);
-	close(sv[1]);
-	st->pid = st->group = pid;
-	return sv[0];
-}
-
-/*
- * Starter: reaps every child that has ended: the command, keeping its
- * status, and what it left running, which came to us as subreaper.
- * Returns 1 when the command itself has just ended.
- */
-static int
-reap_children(struct starter *st)
-{
-	int status, ended = 0;
-	pid_t r;
-
-	while ((r = waitpid(-1, &status, WNOHANG)) > 0)
-		if (r == st->pid) {
-			st->pid = 0;
-			st->status = status;
-			ended = 1;
-		}
-	return ended;
-}
-
-/* Starter: whether anything of the command's group is left. */
-static int
-group_left(const struct starter *st)
-{
-	return st->pid != 0 || (st->group != 0 && kill(-st->group, 0) == 0);
-}
-
-/*
- * Starter: waits up to ms for the command to end, or with whole for all
- * of its group; returns whether it did.
- */
-static int
-wait_command(struct starter *st, long ms, int whole)
-{
-	const struct timespec tick = { 0, 10 * 1000000 };
-	struct timespec start;
-
-	clock_gettime(CLOCK_MONOTONIC, &start);
-	for (;;) {
-		reap_children(st);
-		if (whole ? !group_left(st) : st->pid == 0)
-			return 1;
-		if (ms_since(&start) >= ms)
-			return 0;
-		nanosleep(&tick, NULL);
-	}
-}
-
-/*
- * Starter: ends the command's group.  The command gets REAP_MS to exit,
- * as losing its stdin and stdout should make it, unless now (its stream
- * fell silent and it is likely stuck on a dead connection, or tunpipe is
- * stopping); then the whole group gets SIGTERM and, REAP_MS later,
- * SIGKILL.  The terminal comes back to tunpipe.
- */
+/* -e: what the starter runs in the command's process (see starter.h). */
 static void
-end_command(struct starter *st, int now)
+exec_command(void)
 {
-	if (st->group == 0)
-		return;
-	if (!now)
-		wait_command(st, REAP_MS, 0);
-	kill(-st->group, SIGTERM);
-	if (!wait_command(st, REAP_MS, 1)) {
-		kill(-st->group, SIGKILL);
-		wait_command(st, REAP_MS, 1);
-	}
-	if (st->tty != -1 && tcgetpgrp(st->tty) == st->group)
-		tcsetpgrp(st->tty, getpgrp());
-	st->group = 0;
+	exec_shell("-e", opt.exec);
 }
 
-/*
- * Starter: the terminal whose foreground process group tunpipe is in, to
- * hand to the command, or -1.
- */
-static int
-foreground_tty(void)
-{
-	int fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
-
-	if (fd != -1 && tcgetpgrp(fd) != getpgrp()) {
-		close(fd);
-		fd = -1;
-	}
-	return fd;
-}
-
-static void
-note_child(int sig)
-{
-	(void)sig;
-	child_exited = 1;
-}
-
-/*
- * The starter's loop: starts and stops the command as the loop asks, and
- * says when it exits by itself.  When the loop goes, so does the command.
- * SIGCHLD wakes it; SIGTTOU stays blocked so that it may take the
- * terminal back from the background.
- */
+/* -e: the starter is gone, which tunpipe cannot carry on without. */
 static void __attribute__((noreturn))
-run_starter(struct tunpipe *tp, int ctl)
+starter_gone(void)
 {
-	struct pollfd pfd = { .fd = ctl, .events = POLLIN };
-	struct starter st = { .ctl = ctl };
-	struct starter_msg m;
-	sigset_t block, wait;
-	int fd;
-
-	close(tp->dev);
-	close(tp->signals);
-	prctl(PR_SET_CHILD_SUBREAPER, 1);
-	st.tty = foreground_tty();
-	signal(SIGCHLD, note_child);
-	sigemptyset(&block);
-	sigaddset(&block, SIGCHLD);
-	sigaddset(&block, SIGTTOU);
-	sigprocmask(SIG_BLOCK, &block, &wait);
-	sigdelset(&wait, SIGCHLD);
-	for (;;) {
-		ppoll(&pfd, 1, NULL, &wait);
-		child_exited = 0;
-		if (reap_children(&st))
-			send_msg(ctl, EXITED, st.status, -1);
-		if (!(pfd.revents & (POLLIN | POLLHUP)))
-			continue;
-		if (recv_msg(ctl, &m, &fd, 0) != 1) {
-			end_command(&st, 1);
-			_exit(0);
-		}
-		if (m.kind == START && st.group == 0) {
-			fd = spawn_command(tp, &st);
-			send_msg(ctl, STARTED, (int)st.pid, fd);
-			close(fd);
-		} else if (m.kind == STOP || m.kind == STOP_NOW) {
-			end_command(&st, m.kind == STOP_NOW);
-			send_msg(ctl, STOPPED, st.status, -1);
-		}
-	}
-}
-
-/* -e: forks the starter, before the filter: see above. */
-static void
-start_starter(struct tunpipe *tp)
-{
-	int sv[2];
-	pid_t pid;
-
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1)
-		err(EXIT_FAIL, "-e: socketpair");
-	if ((pid = fork()) == -1)
-		err(EXIT_FAIL, "-e: fork");
-	if (pid == 0) {
-		close(sv[0]);
-		run_starter(tp, sv[1]);
-	}
-	close(sv[1]);
-	tp->ctl = sv[0];
-}
-
-/* -e: the starter's answer, or the end: it never goes first. */
-static void
-expect_msg(struct tunpipe *tp, struct starter_msg *m, int *fd)
-{
-	if (recv_msg(tp->ctl, m, fd, 0) != 1)
-		errx(EXIT_FAIL, "-e: the process that starts the command is "
-		    "gone");
-}
-
-/* -e: has the starter said that the command exited by itself? */
-static void
-take_exit_news(struct tunpipe *tp)
-{
-	struct starter_msg m;
-	int fd, r;
-
-	if (tp->command == 0)
-		return;
-	if ((r = recv_msg(tp->ctl, &m, &fd, MSG_DONTWAIT)) == 0)
-		return;
-	if (r == -1 || m.kind != EXITED)
-		errx(EXIT_FAIL, "-e: the process that starts the command is "
-		    "gone");
-	tp->command = 0;
-	tp->command_status = m.value;
+	errx(EXIT_FAIL, "-e: the process that starts the command is gone");
 }
 
 /* -e: starts the command, through the starter, and takes its stream. */
 static void
 start_command(struct tunpipe *tp)
 {
-	struct starter_msg m;
+	struct stream *st = &tp->st;
 	int fd;
 
-	if (send_msg(tp->ctl, START, 0, -1) == -1)
-		err(EXIT_FAIL, "-e: starting the command");
-	expect_msg(tp, &m, &fd);
-	if (m.kind != STARTED || fd == -1)
-		errx(EXIT_FAIL, "-e: the command could not be started");
+	if ((fd = starter_start(tp->cmd.ctl, &tp->cmd.pid)) == -1) {
+		if (errno == ECONNRESET)
+			starter_gone();
+		err(EXIT_FAIL, "-e: the command could not be started");
+	}
 	if (fcntl(fd, F_SETFL, O_NONBLOCK) == -1)
 		err(EXIT_FAIL, "-e: socket");
-	tp->in = tp->out = fd;
-	tp->command = m.value;
-	tp->stream_dead = 0;
-	tp->bad_run = 0;
-	tp->good_frames = 0;
-	tp->command_started = monotonic_seconds();
-	tp->last_sent = tp->last_received = tp->command_started;
-	tp->peer_keepalives = tp->dec.keepalives;
-	say(2, "started the -e command (pid %ld)", (long)m.value);
+	st->in = st->out = fd;
+	st->dead = 0;
+	st->bad_run = 0;
+	st->good_frames = 0;
+	tp->cmd.started = monotonic_seconds();
+	st->last_sent = st->last_received = tp->cmd.started;
+	st->peer_keepalives = st->dec.keepalives;
+	say(2, "started the -e command (pid %ld)", (long)tp->cmd.pid);
 }
 
 /*
  * -e: closes the stream, and has the starter end what is left of the
- * command (see end_command()): at once when now.
+ * command (see starter_stop()): at once when now.
  */
 static void
 stop_command(struct tunpipe *tp, int now)
 {
-	struct starter_msg m;
-	int fd;
-
-	close(tp->in);
-	tp->in = tp->out = -1;
-	if (send_msg(tp->ctl, now ? STOP_NOW : STOP, 0, -1) == -1)
-		err(EXIT_FAIL, "-e: stopping the command");
-	do {			/* news of its exit may come first */
-		expect_msg(tp, &m, &fd);
-	} while (m.kind != STOPPED);
-	tp->command = 0;
-	tp->command_status = m.value;
+	close(tp->st.in);
+	tp->st.in = tp->st.out = -1;
+	if (starter_stop(tp->cmd.ctl, now, &tp->cmd.status) == -1)
+		starter_gone();
+	tp->cmd.pid = 0;
 }
 
 /*
- * -e: whether the command has exited and the stream holds nothing more to
+ * -e: whether the command has exited and its stream holds nothing more to
  * read; news says the starter has a message.  The stream may outlive the
  * command when a child of it holds it.
  */
 static int
 command_gone(struct tunpipe *tp, int news)
 {
-	struct pollfd pfd = { .fd = tp->in, .events = POLLIN };
+	struct pollfd pfd = { .fd = tp->st.in, .events = POLLIN };
+	int r;
 
 	if (opt.exec == NULL)
 		return 0;
-	if (news)
-		take_exit_news(tp);
-	return tp->command == 0 && poll(&pfd, 1, 0) == 0;
+	if (news && tp->cmd.pid != 0) {
+		if ((r = starter_news(tp->cmd.ctl, &tp->cmd.status)) == -1)
+			starter_gone();
+		if (r == 1)
+			tp->cmd.pid = 0;
+	}
+	return tp->cmd.pid == 0 && poll(&pfd, 1, 0) == 0;
 }
 
 /*
@@ -2231,55 +1980,52 @@ command_gone(struct tunpipe *tp, int news)
  * full link would, and memory stays bounded.  The stream is read whenever
  * it has data, since device writes do not block, and its output side is
  * polled only while frames wait for it: an idle stdout whose reader is
- * gone would report POLLERR on every turn.  Returns STREAM_BROKEN when
- * -e's stream ends, or the exit status.
+ * gone would report POLLERR on every turn.  Returns why it ended.
  */
-static int
+static enum end
 relay(struct tunpipe *tp)
 {
 	enum { DEV, IN, OUT, CTL, SIG };
+	struct stream *st = &tp->st;
 	struct pollfd pfd[5];
 	struct timespec wait;
-	int status = RUNNING;
+	enum end end = RUNNING;
 
 	pfd[SIG].fd = tp->signals;
 	pfd[SIG].events = POLLIN;
 	pfd[IN].events = POLLIN;
 	pfd[OUT].events = POLLOUT;
 	pfd[CTL].events = POLLIN;
-	while (status == RUNNING) {
-		pfd[DEV].fd = tp->dev;
-		pfd[DEV].events = outbuf_has_room(tp) ? POLLIN : 0;
-		pfd[IN].fd = tp->in;
-		pfd[OUT].fd = tp->out_head < tp->out_tail ? tp->out : -1;
-		pfd[CTL].fd = opt.exec != NULL && tp->command != 0 ? tp->ctl : -1;
-		if (ppoll(pfd, 5, keepalive_wait(tp, &wait), NULL) == -1) {
+	while (end == RUNNING) {
+		pfd[DEV].fd = tp->dev.fd;
+		pfd[DEV].events = output_has_room(st) ? POLLIN : 0;
+		pfd[IN].fd = st->in;
+		pfd[OUT].fd = st->out_head < st->out_tail ? st->out : -1;
+		pfd[CTL].fd = opt.exec != NULL && tp->cmd.pid != 0 ?
+		    tp->cmd.ctl : -1;
+		if (ppoll(pfd, 5, keepalive_wait(st, &wait), NULL) == -1) {
 			warn("ppoll");
-			return EXIT_FAIL;
+			return END_FAILED;
 		}
-		if (pfd[SIG].revents && (status = take_signals(tp)) != RUNNING)
-			return status;
+		if (pfd[SIG].revents && (end = take_signals(tp)) != RUNNING)
+			return end;
 		if (pfd[OUT].revents)
-			status = flush_output(tp);
-		if (status == RUNNING && pfd[DEV].revents) {
-			status = drain_device(tp);
-			if (status == RUNNING)
-				status = flush_output(tp);
+			end = flush_output(st);
+		if (end == RUNNING && pfd[DEV].revents) {
+			end = drain_device(tp);
+			if (end == RUNNING)
+				end = flush_output(st);
 		}
-		if (status == RUNNING && pfd[IN].revents)
-			status = read_stream(tp);
-		if (status == RUNNING)
-			status = keep_alive(tp);
-		if (status == RUNNING && command_gone(tp, pfd[CTL].revents))
-			status = STREAM_BROKEN;
-		if (status == INPUT_ENDED && opt.exec != NULL)
-			status = STREAM_BROKEN;
-		if (status == INPUT_ENDED) {
-			flush_before_exit(tp);
-			status = end_of_stream(tp);
-		}
+		if (end == RUNNING && pfd[IN].revents)
+			end = read_stream(tp);
+		if (end == RUNNING)
+			end = keep_alive(tp);
+		if (end == RUNNING && command_gone(tp, pfd[CTL].revents))
+			end = END_INPUT;
+		if (end == END_INPUT)
+			end = input_ended(st);
 	}
-	return status;
+	return end;
 }
 
 /*
@@ -2290,134 +2036,140 @@ relay(struct tunpipe *tp)
 static void
 discard_cut_frames(struct tunpipe *tp)
 {
+	struct stream *st = &tp->st;
 	size_t have, want;
 
-	if (framing_decoder_partial(&tp->dec, &have, &want) !=
+	if (framing_decoder_partial(&st->dec, &have, &want) !=
 	    FRAMING_BETWEEN) {
 		tp->count.drop_cut++;
 		say(2, "dropped a frame from the stream cut after %zu of %zu "
 		    "bytes", have, want);
 	}
-	framing_decoder_reset(&tp->dec);
-	skip_sent_frames(tp);
-	if (tp->out_frame < tp->out_head) {
-		tp->out_head = tp->out_frame + framing_frame_len(opt.framing,
-		    tp->outbuf + tp->out_frame);
-		tp->out_frame = tp->out_head;
+	framing_decoder_reset(&st->dec);
+	skip_sent_frames(st);
+	if (st->out_frame < st->out_head) {
+		st->out_head = st->out_frame + framing_frame_len(st->framing,
+		    st->outbuf + st->out_frame);
+		st->out_frame = st->out_head;
 		tp->count.drop_cut++;
 		say(2, "dropped a frame to the stream cut by the break");
 	}
-	if (tp->out_head == tp->out_tail)
-		tp->out_head = tp->out_tail = tp->out_frame = 0;
+	if (st->out_head == st->out_tail)
+		st->out_head = st->out_tail = st->out_frame = 0;
 }
 
 /*
  * -r: sleeps before the command starts again: SECS at first, then twice
  * as long after each run shorter than RESPAWN_LIVED seconds, up to
  * RESPAWN_CAP (or SECS, if longer).  Signals are still taken.  Returns
- * RUNNING or an exit status.
+ * RUNNING or END_SIGNAL.
  */
-static int
+static enum end
 wait_to_restart(struct tunpipe *tp)
 {
 	struct pollfd pfd = { .fd = tp->signals, .events = POLLIN };
-	struct timespec start, left;
 	int cap = opt.respawn > RESPAWN_CAP ? opt.respawn : RESPAWN_CAP;
+	struct timespec start, left;
+	struct command *cmd = &tp->cmd;
 	long wait_ms, waited;
 	char how[64];
-	int status;
 
-	if (monotonic_seconds() - tp->command_started >= RESPAWN_LIVED)
-		tp->respawn_wait = opt.respawn;
+	if (monotonic_seconds() - cmd->started >= RESPAWN_LIVED)
+		cmd->respawn_wait = opt.respawn;
 	say(1, "-e command %s; starting it again in %d s",
-	    how_it_ended(tp->command_status, how, sizeof(how)), tp->respawn_wait);
-	wait_ms = tp->respawn_wait * 1000L;
-	tp->respawn_wait = tp->respawn_wait * 2 < cap ?
-	    tp->respawn_wait * 2 : cap;
+	    how_it_ended(cmd->status, how, sizeof(how)), cmd->respawn_wait);
+	wait_ms = cmd->respawn_wait * 1000L;
+	cmd->respawn_wait = cmd->respawn_wait * 2 < cap ?
+	    cmd->respawn_wait * 2 : cap;
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	while ((waited = ms_since(&start)) < wait_ms) {
 		left.tv_sec = (wait_ms - waited) / 1000;
 		left.tv_nsec = (wait_ms - waited) % 1000 * 1000000;
 		if (ppoll(&pfd, 1, &left, NULL) == 1 &&
-		    (status = take_signals(tp)) != RUNNING)
-			return status;
+		    take_signals(tp) != RUNNING)
+			return END_SIGNAL;
 	}
 	tp->count.restarts++;
 	return RUNNING;
 }
 
+/* Whether -r starts the command again after the loop ended so. */
+static int
+restarts_after(enum end end)
+{
+	return opt.respawn != 0 && (end == END_COMMAND || end == END_BROKEN);
+}
+
 /*
  * Carries packets until the end.  With -e, the stream is a command's, and
  * with -r the command starts again whenever it ends; the device and its
- * addresses stay.  Returns the exit status.
+ * addresses stay.  Returns why it ended.
  */
-static int
+static enum end
 run(struct tunpipe *tp)
 {
 	char how[64];
-	int status;
+	enum end end;
 
 	if (opt.exec == NULL)
 		return relay(tp);
-	tp->respawn_wait = opt.respawn;
+	tp->cmd.respawn_wait = opt.respawn;
 	for (;;) {
 		start_command(tp);
-		status = relay(tp);
-		/* Unless its stream merely ended, the command goes at once. */
-		stop_command(tp, status != STREAM_BROKEN || tp->stream_dead);
-		if (status != STREAM_BROKEN)
-			return status;
-		if (mismatched_stream(tp) && opt.respawn == 0)
-			return EXIT_STREAM;
-		if (WIFSIGNALED(tp->command_status) &&
-		    WTERMSIG(tp->command_status) == SIGINT) {
+		end = relay(tp);
+		/* Unless it may start again, the command goes at once. */
+		stop_command(tp, !(end == END_COMMAND || restarts_after(end)) ||
+		    tp->st.dead);
+		if (end == END_COMMAND && WIFSIGNALED(tp->cmd.status) &&
+		    WTERMSIG(tp->cmd.status) == SIGINT) {
 			say(2, "-e command was interrupted; stopping");
-			return EXIT_END;	/* as if tunpipe had been */
+			return END_SIGNAL;	/* as if tunpipe had been */
+		}
+		if (!restarts_after(end)) {
+			if (end == END_COMMAND)
+				say(1, "-e command %s; stopping", how_it_ended(
+				    tp->cmd.status, how, sizeof(how)));
+			return end;
 		}
 		discard_cut_frames(tp);
-		if (opt.respawn == 0) {
-			say(1, "-e command %s; stopping",
-			    how_it_ended(tp->command_status, how, sizeof(how)));
-			return EXIT_COMMAND;
-		}
-		if ((status = wait_to_restart(tp)) != RUNNING)
-			return status;
+		if ((end = wait_to_restart(tp)) != RUNNING)
+			return end;
 	}
+}
+
+/* The exit status for why the loop ended. */
+static int
+exit_status(enum end end)
+{
+	switch (end) {
+	case END_BROKEN:
+		return EXIT_STREAM;
+	case END_COMMAND:
+		return EXIT_COMMAND;
+	case END_FAILED:
+		return EXIT_FAIL;
+	case RUNNING:
+	case END_INPUT:
+	case END_OUTPUT:
+	case END_SIGNAL:
+		break;
+	}
+	return EXIT_END;
 }
 
 /*
- * Sets the device up and runs the --up command: everything that needs
- * privilege.  Returns 0, or the --up command's failing status.
+ * The program's story, one step a line: the options; the device and what
+ * needs privilege (--up); then privilege dropped, the command's starter
+ * forked and the filter installed, in that order, before the first packet
+ * from a peer is read.
  */
-static int
-start_device(struct tunpipe *tp)
-{
-	char how[64];
-	int status;
-
-	open_device(tp);
-	configure_device(tp);
-	clock_gettime(CLOCK_MONOTONIC, &tp->started);
-	tp->last_sent = tp->last_received = tp->started.tv_sec;
-	if (opt.up != NULL && (status = run_hook(tp, "--up", opt.up)) != 0) {
-		warnx("--up command %s; stopping",
-		    how_it_ended(status, how, sizeof(how)));
-		return shell_status(status);
-	}
-	if (opt.user != NULL)
-		drop_privileges();
-	if (opt.exec != NULL)
-		start_starter(tp);
-	confine();
-	return 0;
-}
-
 int
 main(int argc, char *argv[])
 {
 	static struct tunpipe tp;
-	int closed, status, down;
+	int closed, status, loop_fds[2];
 	char how[64];
+	enum end end;
 
 	closed = closed_stdio();
 	fill_standard_fds();
@@ -2426,23 +2178,37 @@ main(int argc, char *argv[])
 	parse_options(argc, argv);
 	if (opt.exec == NULL)
 		check_stdio(closed);
-	tp.in = STDIN_FILENO;
-	tp.out = STDOUT_FILENO;
 	tp.signals = open_signals();
 
-	if ((status = start_device(&tp)) == 0) {
-		framing_decoder_init(&tp.dec, opt.framing, tp.max,
-		    tp.assembly);
-		if (opt.exec == NULL)
-			make_stdio_nonblocking();
-		status = run(&tp);
-		if (opt.verbosity >= 2)
-			print_counters(&tp);
-		if (opt.down != NULL &&
-		    (down = run_hook(&tp, "--down", opt.down)) != 0)
-			warnx("--down command %s",
-			    how_it_ended(down, how, sizeof(how)));
+	open_device(&tp.dev);
+	configure_device(&tp.dev);
+	export_device(&tp.dev);
+	clock_gettime(CLOCK_MONOTONIC, &tp.started);
+	if (opt.up != NULL && (status = run_hook("--up", opt.up)) != 0) {
+		warnx("--up command %s; stopping",
+		    how_it_ended(status, how, sizeof(how)));
+		return shell_status(status);
 	}
-	close(tp.dev);
-	return status;
+	if (opt.user != NULL)
+		drop_privileges();
+	loop_fds[0] = tp.dev.fd;
+	loop_fds[1] = tp.signals;
+	if (opt.exec != NULL && (tp.cmd.ctl = starter_fork(exec_command,
+	    loop_fds, 2)) == -1)
+		err(EXIT_FAIL, "-e: starting the process that starts the "
+		    "command");
+	confine();
+
+	init_stream(&tp.st);
+	tp.st.last_sent = tp.st.last_received = tp.started.tv_sec;
+	if (opt.exec == NULL)
+		make_stdio_nonblocking();
+	end = run(&tp);
+	if (opt.verbosity >= 2)
+		print_counters(&tp);
+	if (opt.down != NULL && (status = run_hook("--down", opt.down)) != 0)
+		warnx("--down command %s", how_it_ended(status, how,
+		    sizeof(how)));
+	close(tp.dev.fd);
+	return exit_status(end);
 }

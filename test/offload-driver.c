@@ -1,0 +1,396 @@
+/*
+ * offload-driver: runs the offload module (offload.h) from the command
+ * line, so that test/gso.bats can feed it packets built by hand and compare
+ * what comes out with what it worked out.  Not installed.
+ *
+ *	offload-driver split [-T]
+ *	offload-driver merge [-T]
+ *	offload-driver fix [-p] [-T]
+ *	offload-driver check [-T]
+ *	offload-driver vnet
+ *	offload-driver isip
+ *
+ * Every command reads lines of hex on standard input, one packet or frame
+ * a line; spaces in a line are skipped, so that a test can show where the
+ * headers end.  -T: packets start with an Ethernet header (TAP mode).
+ *
+ * split reads frames as the device hands them over, a 10-byte virtio-net
+ * header and a packet, and does what tunpipe does with them: a GSO packet
+ * is cut into segments, each written into a buffer of exactly
+ * offload_split_next_len() bytes so that a sanitizer sees an overrun, and
+ * printed a line each; an ordinary packet gets its checksum finished if
+ * the header says so, and is printed.  A frame the module refuses prints
+ * "refused: " and what refused it.
+ *
+ * merge reads packets as decoded from one read of the stream: they are
+ * laid one after another, each after two bytes of framing, in one buffer
+ * of their exact size, and offered in turn to the merge; a packet it
+ * refuses ends the batch, and is offered again.  Each batch is printed as
+ * the frame written to the device: the pieces of offload_merge_take() one
+ * after another, a virtio-net header and a packet, which split reads.
+ * The driver checks that every piece but the first lies in the buffer
+ * (payloads are not copied), and that a refused packet joins an empty
+ * batch.
+ *
+ * fix writes the checksums into each packet with the simple reference of
+ * packet-ref.c and prints it (-p: the TCP or UDP checksum field gets the
+ * pseudo-header's sum, as in a GSO packet from the device).  check prints
+ * "ok" for each packet that the reference finds whole and right, else
+ * what is wrong.  vnet prints the fields of each 10-byte virtio-net header,
+ * or "refused"; isip prints 1 or 0 for each packet, as offload_is_ip()
+ * answers.
+ *
+ * Exit status: 0 when every line was read, 1 for bad input, 2 for a bad
+ * command line, 3 when the module broke a promise offload.h makes.
+ */
+#define _POSIX_C_SOURCE 200809L	/* getline() */
+
+#include <err.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include "offload.h"
+#include "packet-ref.h"
+
+#define EXIT_USAGE	2
+#define EXIT_MODULE	3
+
+#define FRAME_MAX	(OFFLOAD_VNET_LEN + 65535 + 18)
+#define FRAMING_BYTES	2	/* before each packet in merge's buffer */
+
+static void __attribute__((noreturn))
+usage(void)
+{
+	fprintf(stderr, "usage: offload-driver split|merge|check [-T]\n"
+	    "       offload-driver fix [-p] [-T]\n"
+	    "       offload-driver vnet|isip\n");
+	exit(EXIT_USAGE);
+}
+
+static uint8_t *
+alloc(size_t n)
+{
+	uint8_t *p;
+
+	if ((p = malloc(n > 0 ? n : 1)) == NULL)
+		err(1, "malloc");
+	return p;
+}
+
+static int
+hexdigit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/*
+ * Reads line lineno of hex, spaces skipped, into out (room for max
+ * bytes); returns the bytes.  Any slip is fatal: a test that typed its
+ * packet wrong must not pass by accident.
+ */
+static size_t
+parse_hex(const char *line, uint8_t *out, size_t max, size_t lineno)
+{
+	size_t n = 0;
+	int hi, lo;
+
+	for (; *line != '\0' && *line != '\n'; line++) {
+		if (*line == ' ')
+			continue;
+		hi = hexdigit(line[0]);
+		lo = line[1] != '\0' ? hexdigit(line[1]) : -1;
+		if (hi < 0 || lo < 0)
+			errx(1, "line %zu: not hex: %.2s", lineno, line);
+		if (n == max)
+			errx(1, "line %zu: more than %zu bytes", lineno, max);
+		out[n++] = (uint8_t)(hi << 4 | lo);
+		line++;
+	}
+	return n;
+}
+
+static void
+print_hex(const uint8_t *p, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		printf("%02x", p[i]);
+}
+
+/* Reads the next line of hex into buf; returns 0 at the end. */
+static int
+next_line(char **line, size_t *cap, uint8_t *buf, size_t *len,
+    size_t *lineno)
+{
+	if (getline(line, cap, stdin) == -1) {
+		if (ferror(stdin))
+			err(1, "stdin");
+		return 0;
+	}
+	++*lineno;
+	*len = parse_hex(*line, buf, FRAME_MAX, *lineno);
+	return 1;
+}
+
+static void
+finish_output(void)
+{
+	if (fflush(stdout) == EOF || ferror(stdout))
+		err(1, "stdout");
+}
+
+/* Cuts the GSO packet pkt[0..len) and prints its segments. */
+static void
+split_gso(const struct offload_vnet *v, const uint8_t *pkt, size_t len,
+    int ether)
+{
+	struct offload_split s;
+	size_t want, got, total = 0;
+	uint8_t *seg;
+
+	if (offload_split_begin(&s, v, pkt, len, ether) == -1) {
+		printf("refused: GSO packet\n");
+		return;
+	}
+	while ((want = offload_split_next_len(&s)) != 0) {
+		if (want > len || total > len)
+			errx(EXIT_MODULE, "module: segment %zu of %zu bytes "
+			    "from a packet of %zu", total + 1, want, len);
+		seg = alloc(want);
+		got = offload_split_next(&s, seg);
+		if (got != want)
+			errx(EXIT_MODULE, "module: a segment of %zu bytes, "
+			    "%zu announced", got, want);
+		print_hex(seg, got);
+		printf("\n");
+		free(seg);
+		total++;
+	}
+	if (offload_split_next(&s, NULL) != 0)
+		errx(EXIT_MODULE, "module: a segment after the last");
+}
+
+/* split: each frame as tunpipe sends it on from the device. */
+static int
+split(int ether)
+{
+	struct offload_vnet v;
+	size_t cap = 0, lineno = 0, len;
+	uint8_t *buf = alloc(FRAME_MAX), *pkt;
+	char *line = NULL;
+
+	while (next_line(&line, &cap, buf, &len, &lineno)) {
+		if (offload_vnet_parse(buf, len, &v) == -1) {
+			printf("refused: virtio-net header\n");
+			continue;
+		}
+		/* The packet alone, in a buffer of its size. */
+		pkt = alloc(len - OFFLOAD_VNET_LEN);
+		memcpy(pkt, buf + OFFLOAD_VNET_LEN, len - OFFLOAD_VNET_LEN);
+		if (v.gso_type != OFFLOAD_GSO_NONE) {
+			split_gso(&v, pkt, len - OFFLOAD_VNET_LEN, ether);
+		} else if (offload_finish_csum(pkt, len - OFFLOAD_VNET_LEN,
+		    &v) == -1) {
+			printf("refused: checksum offsets\n");
+		} else {
+			print_hex(pkt, len - OFFLOAD_VNET_LEN);
+			printf("\n");
+		}
+		free(pkt);
+	}
+	free(line);
+	free(buf);
+	finish_output();
+	return 0;
+}
+
+/*
+ * Takes the batch and prints it as one frame, checking where its pieces
+ * lie: the first in m, the others in [in, in + inlen).
+ */
+static void
+take(struct offload_merge *m, const uint8_t *in, size_t inlen)
+{
+	struct offload_piece pieces[OFFLOAD_PIECES_MAX + 1];
+	size_t n, i;
+
+	n = offload_merge_take(m, pieces);
+	if (n > OFFLOAD_PIECES_MAX || n == 1)
+		errx(EXIT_MODULE, "module: %zu pieces", n);
+	if (!offload_merge_empty(m))
+		errx(EXIT_MODULE, "module: a batch not empty once taken");
+	for (i = 0; i < n; i++) {
+		const uint8_t *p = pieces[i].data;
+		int inside = p >= in && p + pieces[i].len <= in + inlen;
+
+		if (i == 0 && (inside ||
+		    pieces[0].len < OFFLOAD_VNET_LEN ||
+		    pieces[0].len > OFFLOAD_VNET_LEN + OFFLOAD_HEAD_MAX))
+			errx(EXIT_MODULE, "module: a first piece of %zu bytes",
+			    pieces[0].len);
+		if (i > 0 && !inside)
+			errx(EXIT_MODULE, "module: piece %zu is not in the "
+			    "input: a payload was copied", i);
+		print_hex(p, pieces[i].len);
+	}
+	if (n > 0)
+		printf("\n");
+}
+
+/* merge: the packets of one read of the stream, on their way to the device. */
+static int
+merge(int ether)
+{
+	struct offload_merge m;
+	size_t cap = 0, lineno = 0, len, total = 0, i, count = 0;
+	size_t *lens = NULL;
+	uint8_t *buf = alloc(FRAME_MAX), *all = NULL, *in, *p;
+	char *line = NULL;
+
+	/* All packets first, then laid out in one buffer of their size. */
+	while (next_line(&line, &cap, buf, &len, &lineno)) {
+		if ((lens = realloc(lens, (count + 1) * sizeof(*lens))) == NULL ||
+		    (all = realloc(all, total + FRAMING_BYTES + len)) == NULL)
+			err(1, "realloc");
+		lens[count++] = len;
+		memset(all + total, 0xee, FRAMING_BYTES);
+		memcpy(all + total + FRAMING_BYTES, buf, len);
+		total += FRAMING_BYTES + len;
+	}
+	in = alloc(total);
+	if (total > 0)
+		memcpy(in, all, total);
+	free(all);
+
+	offload_merge_init(&m, ether);
+	for (p = in, i = 0; i < count; p += FRAMING_BYTES + lens[i], i++) {
+		if (offload_merge_add(&m, p + FRAMING_BYTES, lens[i]) == 1)
+			continue;
+		if (offload_merge_empty(&m))
+			errx(EXIT_MODULE, "module: an empty batch refused a "
+			    "packet");
+		take(&m, in, total);
+		if (offload_merge_add(&m, p + FRAMING_BYTES, lens[i]) != 1)
+			errx(EXIT_MODULE, "module: an empty batch refused a "
+			    "packet");
+	}
+	take(&m, in, total);
+	free(lens);
+	free(in);
+	free(line);
+	free(buf);
+	finish_output();
+	return 0;
+}
+
+/* fix and check: the reference's view of each packet. */
+static int
+reference(int fix, int partial, int ether)
+{
+	size_t cap = 0, lineno = 0, len;
+	uint8_t *buf = alloc(FRAME_MAX);
+	const char *wrong;
+	char *line = NULL;
+
+	while (next_line(&line, &cap, buf, &len, &lineno)) {
+		if (fix) {
+			if (ref_fix(buf, len, ether, partial) == -1)
+				errx(1, "line %zu: no TCP or UDP header",
+				    lineno);
+			print_hex(buf, len);
+			printf("\n");
+		} else {
+			wrong = ref_check(buf, len, ether);
+			printf("%s\n", wrong != NULL ? wrong : "ok");
+		}
+	}
+	free(line);
+	free(buf);
+	finish_output();
+	return 0;
+}
+
+/* vnet and isip: one answer a line. */
+static int
+answer(int vnet)
+{
+	struct offload_vnet v;
+	size_t cap = 0, lineno = 0, len;
+	uint8_t *buf = alloc(FRAME_MAX), *pkt, raw[OFFLOAD_VNET_LEN];
+	char *line = NULL;
+
+	while (next_line(&line, &cap, buf, &len, &lineno)) {
+		pkt = alloc(len);
+		memcpy(pkt, buf, len);
+		if (!vnet) {
+			printf("%d\n", offload_is_ip(pkt, len));
+		} else if (offload_vnet_parse(pkt, len, &v) == -1) {
+			printf("refused\n");
+		} else {
+			printf("flags %u gso_type %u hdr_len %u gso_size %u "
+			    "csum_start %u csum_offset %u\n", v.flags,
+			    v.gso_type, v.hdr_len, v.gso_size, v.csum_start,
+			    v.csum_offset);
+			offload_vnet_encode(&v, raw);
+			if (memcmp(raw, pkt, OFFLOAD_VNET_LEN) != 0)
+				errx(EXIT_MODULE, "module: line %zu encodes "
+				    "differently", lineno);
+		}
+		free(pkt);
+	}
+	free(line);
+	free(buf);
+	finish_output();
+	return 0;
+}
+
+int
+main(int argc, char *argv[])
+{
+	const char *cmd;
+	int ch, ether = 0, partial = 0;
+
+	if (argc < 2)
+		usage();
+	cmd = argv[1];
+	argc--;
+	argv++;
+	while ((ch = getopt(argc, argv, "pT")) != -1) {
+		switch (ch) {
+		case 'p':
+			partial = 1;
+			break;
+		case 'T':
+			ether = 1;
+			break;
+		default:
+			usage();
+		}
+	}
+	if (optind != argc || (partial && strcmp(cmd, "fix") != 0))
+		usage();
+	if (strcmp(cmd, "split") == 0)
+		return split(ether);
+	if (strcmp(cmd, "merge") == 0)
+		return merge(ether);
+	if (strcmp(cmd, "fix") == 0 || strcmp(cmd, "check") == 0)
+		return reference(strcmp(cmd, "fix") == 0, partial, ether);
+	if (ether)
+		usage();
+	if (strcmp(cmd, "vnet") == 0)
+		return answer(1);
+	if (strcmp(cmd, "isip") == 0)
+		return answer(0);
+	usage();
+}
