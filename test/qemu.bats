@@ -155,7 +155,12 @@ guest_booted() {
 guest() {
 	local id status
 	id=$(date +%s%N)
-	printf '%s %s\n' "$id" "$*" >"$G/ctl.in"
+	# Opening the FIFO waits for its reader, QEMU: 10 s at most.
+	# shellcheck disable=SC2016
+	timeout 10 sh -c 'printf "%s\n" "$1" >"$2"' sh "$id $*" "$G/ctl.in" || {
+		echo "the guest's command port is closed: has QEMU ended?" >&2
+		return 1
+	}
 	wait_for 60 grep -q "^guest-done $id " "$G/ctl.log" || {
 		echo "the guest did not finish in 60 s: $*" >&2
 		return 1
