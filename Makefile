@@ -14,7 +14,8 @@ MANDIR = $(PREFIX)/share/man
 PROG = tunpipe
 OBJS = tunpipe.o framing.o offload.o starter.o
 SRCS = tunpipe.c framing.c offload.c starter.c
-TEST_PROGS = test/framing-driver test/offload-driver test/relay \
+TEST_PROGS = test/framing-driver test/offload-driver test/pcapng-driver \
+	test/relay \
 	test/seccomp-shim.so
 
 all: $(PROG)
@@ -60,13 +61,20 @@ install: $(PROG)
 uninstall:
 	rm -f "$(DESTDIR)$(BINDIR)/$(PROG)" "$(DESTDIR)$(MANDIR)/man1/$(PROG).1"
 
-test/framing-driver: test/framing-driver.c framing.c framing.h
-	$(CC) $(CPPFLAGS) $(CFLAGS) -I. $(LDFLAGS) -o $@ test/framing-driver.c framing.c
+test/framing-driver: test/framing-driver.c test/hex.c test/hex.h framing.c \
+    framing.h
+	$(CC) $(CPPFLAGS) $(CFLAGS) -I. $(LDFLAGS) -o $@ test/framing-driver.c \
+	    test/hex.c framing.c
 
 test/offload-driver: test/offload-driver.c test/packet-ref.c \
-    test/packet-ref.h offload.c offload.h
+    test/packet-ref.h test/hex.c test/hex.h offload.c offload.h
 	$(CC) $(CPPFLAGS) $(CFLAGS) -I. $(LDFLAGS) -o $@ \
-	    test/offload-driver.c test/packet-ref.c offload.c
+	    test/offload-driver.c test/packet-ref.c test/hex.c offload.c
+
+test/pcapng-driver: test/pcapng-driver.c test/hex.c test/hex.h pcapng.c \
+    pcapng.h
+	$(CC) $(CPPFLAGS) $(CFLAGS) -I. $(LDFLAGS) -o $@ test/pcapng-driver.c \
+	    test/hex.c pcapng.c
 
 test/relay: test/relay.c
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ test/relay.c
@@ -102,10 +110,12 @@ memcheck:
 	rm -rf $$logs; exit $$status
 
 # make bench (as root): tunpipe's throughput, packet rate, latency, CPU,
-# memory and syscalls against a veth pair and socat's TUN, between two
-# network namespaces of its own.  BENCH_SECONDS=2 make bench: a quick run.
+# memory and syscalls against a veth pair, socat's TUN, ssh -w and OpenVPN,
+# between two network namespaces of its own; the median of BENCH_RUNS runs
+# (about 20 minutes).  BENCH_SECONDS=2 BENCH_RUNS=1 make bench: a quick run.
 bench:
-	test/need-tools cc ip ss ping socat iperf3 strace timeout
+	test/need-tools cc ip ss ping socat iperf3 strace timeout mount \
+	    ssh sshd ssh-keygen openvpn
 	$(MAKE) $(PROG)
 	bench/bench.sh
 
@@ -144,35 +154,43 @@ $(OBJS) $(PROG) $(TEST_PROGS): .sanitize-flags
 FORCE:
 
 # make fuzz: a libFuzzer harness per decoder (test/fuzz-framing.c) and one
-# for the offload module (test/fuzz-offload.c), each run for FUZZ_SECONDS
-# from its seeds in test/fuzz-corpus/; FUZZ_FRAMINGS names those to run
-# (FUZZ_FRAMINGS=offload: the offload module's alone).  The inputs it
-# finds go to a temporary directory, kept with the input if one fails.
-# FUZZ_ARGS adds libFuzzer options.  Needs clang's libFuzzer (Debian:
-# libclang-rt-dev).
+# for the offload module (test/fuzz-offload.c) and one for the capture
+# encoder (test/fuzz-pcapng.c), each run for FUZZ_SECONDS from its seeds in
+# test/fuzz-corpus/; the inputs it finds go to a temporary directory, kept
+# with the input if one fails.  FUZZ_TARGETS names the harnesses to run
+# (make fuzz FUZZ_TARGETS=pcapng: that one); FUZZ_FRAMINGS, its older
+# name, still chooses them.  FUZZ_ARGS adds libFuzzer options.  Needs
+# clang's libFuzzer (Debian: libclang-rt-dev).
 FUZZ_CC = clang
 FUZZ_CFLAGS = -g -O1 -Wall -Wextra -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=all
 FUZZ_SECONDS = 60
 FUZZ_ARGS =
-FUZZ_FRAMINGS = len16 len32 slip offload
-FUZZERS = $(FUZZ_FRAMINGS:%=test/fuzz-%)
+FUZZ_ALL = len16 len32 slip offload pcapng
+FUZZ_FRAMINGS =
+FUZZ_TARGETS = $(or $(FUZZ_FRAMINGS),$(FUZZ_ALL))
+FUZZERS = $(FUZZ_TARGETS:%=test/fuzz-%)
 FRAMING_FUZZERS = test/fuzz-len16 test/fuzz-len32 test/fuzz-slip
-FUZZ_NEEDS = "$@: $(FUZZ_CC) needs libFuzzer (Debian: libclang-rt-dev)"
+NO_LIBFUZZER = { echo "$@: $(FUZZ_CC) needs libFuzzer" \
+	"(Debian: libclang-rt-dev)" >&2; exit 1; }
 
 $(FRAMING_FUZZERS): test/fuzz-%: test/fuzz-framing.c framing.c framing.h
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -I. -DFUZZ_FRAMING=$* -o $@ \
-	    test/fuzz-framing.c framing.c || { echo $(FUZZ_NEEDS) >&2; exit 1; }
+	    test/fuzz-framing.c framing.c || $(NO_LIBFUZZER)
 
 test/fuzz-offload: test/fuzz-offload.c test/packet-ref.c test/packet-ref.h \
     offload.c offload.h
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -I. -o $@ test/fuzz-offload.c \
-	    test/packet-ref.c offload.c || { echo $(FUZZ_NEEDS) >&2; exit 1; }
+	    test/packet-ref.c offload.c || $(NO_LIBFUZZER)
+
+test/fuzz-pcapng: test/fuzz-pcapng.c pcapng.c pcapng.h
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -I. -o $@ test/fuzz-pcapng.c pcapng.c || \
+	    $(NO_LIBFUZZER)
 
 fuzz:
 	test/need-tools clang libfuzzer
 	$(MAKE) $(FUZZERS)
-	for f in $(FUZZ_FRAMINGS); do \
+	for f in $(FUZZ_TARGETS); do \
 		dir=$$(mktemp -d) || exit 1; \
 		test/fuzz-$$f -max_total_time=$(FUZZ_SECONDS) -timeout=10 \
 		    -print_final_stats=1 -artifact_prefix=$$dir/ $(FUZZ_ARGS) \
@@ -183,6 +201,6 @@ fuzz:
 
 clean: clean-fuzz
 clean-fuzz:
-	rm -f $(FRAMING_FUZZERS) test/fuzz-offload .sanitize-flags
+	rm -f $(FUZZ_ALL:%=test/fuzz-%) .sanitize-flags
 
 .PHONY: fuzz clean-fuzz FORCE

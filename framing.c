@@ -1,5 +1,7 @@
 /*
- * framing.c: the stream codec described in framing.h.
+ * framing.c: the stream codec described in framing.h.  Pure code: it
+ * makes no system calls, never prints and never allocates; the caller
+ * owns every buffer, and it exports only framing_* names.
  */
 #include <string.h>
 
@@ -192,7 +194,7 @@ take_header(struct framing_decoder *d, const uint8_t *in, size_t len,
  * into the assembly buffer.
  */
 static enum framing_result
-decode_prefixed(struct framing_decoder *d, uint8_t *in, size_t len,
+decode_prefixed(struct framing_decoder *d, const uint8_t *in, size_t len,
     size_t *pos, struct framing_packet *pkt)
 {
 	size_t n;
@@ -295,7 +297,7 @@ decode_slip(struct framing_decoder *d, const uint8_t *in, size_t len,
 }
 
 enum framing_result
-framing_decode(struct framing_decoder *d, uint8_t *in, size_t len,
+framing_decode(struct framing_decoder *d, const uint8_t *in, size_t len,
     size_t *used, struct framing_packet *pkt)
 {
 	enum framing_result r = FRAMING_TOO_BIG;

@@ -142,7 +142,7 @@ void	framing_decoder_reset(struct framing_decoder *);
  * framing_decode(d, in, len, used, pkt): reads input from in[0..len) until
  * it completes a packet or runs out, and sets *used to the bytes it took.
  * Call it again with the rest of the input until it returns FRAMING_AGAIN.
- * The decoder may rewrite in[0..*used), and pkt->data may point into it.
+ * pkt->data may point into in[0..*used), or into the assembly buffer.
  *
  * FRAMING_PACKET: *pkt holds a whole packet.
  * FRAMING_AGAIN: every byte was used; feed more input when it arrives.
@@ -155,7 +155,7 @@ void	framing_decoder_reset(struct framing_decoder *);
  * FRAMING_OVERLONG (SLIP only): a packet grew past the maximum; it was
  *     dropped, and decoding goes on at the next END.  pkt->len is max + 1.
  */
-enum framing_result framing_decode(struct framing_decoder *, uint8_t *in,
+enum framing_result framing_decode(struct framing_decoder *, const uint8_t *in,
 	    size_t len, size_t *used, struct framing_packet *);
 
 /* Where a stream that stops now would stop. */

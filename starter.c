@@ -108,6 +108,24 @@ recv_msg(int ctl, struct msg *m, int *fd, int flags)
 }
 
 /*
+ * Makes a socket pair of this type and forks: the parent keeps sv[0], the
+ * child sv[1].  Returns fork()'s pid, or -1 with nothing left open.
+ */
+static pid_t
+fork_with_pair(int type, int sv[2])
+{
+	pid_t pid;
+
+	if (socketpair(AF_UNIX, type | SOCK_CLOEXEC, 0, sv) == -1)
+		return -1;
+	if ((pid = fork()) == -1) {
+		close(sv[0]);
+		close(sv[1]);
+	}
+	return pid;
+}
+
+/*
  * Starter: forks the command in a process group of its own, with the
  * terminal if we have it, its stdin and stdout joined to one end of a
  * socket pair; returns the other end, or -1.  Its stderr stays tunpipe's,
@@ -119,13 +137,8 @@ spawn_command(struct starter *st)
 	int sv[2];
 	pid_t pid;
 
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1)
+	if ((pid = fork_with_pair(SOCK_STREAM, sv)) == -1)
 		return -1;
-	if ((pid = fork()) == -1) {
-		close(sv[0]);
-		close(sv[1]);
-		return -1;
-	}
 	if (pid == 0) {
 		/* Both sides set the group and the terminal: no race. */
 		setpgid(0, 0);
@@ -301,13 +314,8 @@ starter_fork(void (*exec_command)(void), const int *close_fds, size_t n)
 	pid_t pid;
 	size_t i;
 
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1)
+	if ((pid = fork_with_pair(SOCK_SEQPACKET, sv)) == -1)
 		return -1;
-	if ((pid = fork()) == -1) {
-		close(sv[0]);
-		close(sv[1]);
-		return -1;
-	}
 	if (pid == 0) {
 		for (i = 0; i < n; i++)
 			close(close_fds[i]);

@@ -450,19 +450,24 @@ parse_address(const char *arg)
 	opt.naddresses++;
 }
 
-/* Parses a whole decimal number within [min, max], or exits naming it. */
-static long
-parse_number(const char *arg, const char *what, long min, long max)
+/*
+ * Parses option c's whole decimal number within [min, max], or exits
+ * naming it; old is its value so far, 0 until it is given once.
+ */
+static int
+number_once(int old, const char *arg, int c, long min, long max)
 {
 	char *end;
 	long n;
 
+	if (old != 0)
+		errx(EXIT_USAGE, "-%c given twice", c);
 	errno = 0;
 	n = strtol(arg, &end, 10);
 	if (*arg == '\0' || *end != '\0' || errno != 0 || n < min || n > max)
-		errx(EXIT_USAGE, "%s %s: must be a number from %ld to %ld",
-		    what, arg, min, max);
-	return n;
+		errx(EXIT_USAGE, "-%c %s: must be a number from %ld to %ld",
+		    c, arg, min, max);
+	return (int)n;
 }
 
 static enum framing_type
@@ -556,14 +561,11 @@ parse_options(int argc, char *argv[])
 			opt.ifname = once(opt.ifname, optarg, c);
 			break;
 		case 'k':
-			if (opt.keepalive != 0)
-				errx(EXIT_USAGE, "-k given twice");
-			opt.keepalive = (int)parse_number(optarg, "-k", 1, 86400);
+			opt.keepalive = number_once(opt.keepalive, optarg, c, 1,
+			    86400);
 			break;
 		case 'm':
-			if (opt.mtu != 0)
-				errx(EXIT_USAGE, "-m given twice");
-			opt.mtu = (int)parse_number(optarg, "-m", MTU_MIN,
+			opt.mtu = number_once(opt.mtu, optarg, c, MTU_MIN,
 			    MTU_MAX);
 			break;
 		case 'O':
@@ -580,9 +582,7 @@ parse_options(int argc, char *argv[])
 			quiet = 1;
 			break;
 		case 'r':
-			if (opt.respawn != 0)
-				errx(EXIT_USAGE, "-r given twice");
-			opt.respawn = (int)parse_number(optarg, "-r", 1, 3600);
+			opt.respawn = number_once(opt.respawn, optarg, c, 1, 3600);
 			break;
 		case 'S':
 			opt.no_seccomp = 1;
@@ -651,6 +651,9 @@ fill_standard_fds(void)
 	close(fd);
 }
 
+static const char *const stdio_names[] = { "standard input",
+    "standard output" };
+
 /*
  * Refuses a stream that cannot be one: standard input or output closed
  * (packets would go nowhere), or a terminal in canonical mode, where a
@@ -659,8 +662,6 @@ fill_standard_fds(void)
 static void
 check_stdio(int closed)
 {
-	static const char *const names[] = { "standard input",
-	    "standard output" };
 	struct termios t;
 	int fd;
 
@@ -669,13 +670,13 @@ check_stdio(int closed)
 			errx(EXIT_USAGE, "%s is closed: tunpipe carries the "
 			    "stream on standard input and output; connect both "
 			    "to a pipe, a FIFO or a socket, or let a command "
-			    "carry it with -e", names[fd]);
+			    "carry it with -e", stdio_names[fd]);
 		if (tcgetattr(fd, &t) == 0 && (t.c_lflag & ICANON))
 			errx(EXIT_USAGE, "%s is a terminal in canonical mode: "
 			    "tunpipe speaks a binary stream; connect it to a "
 			    "pipe, a FIFO, nc or ssh, or for a serial line set "
 			    "the line raw first (stty -F LINE raw -echo SPEED)",
-			    names[fd]);
+			    stdio_names[fd]);
 	}
 }
 
@@ -709,8 +710,6 @@ restore_stdio(void)
 static void
 make_stdio_nonblocking(void)
 {
-	static const char *const names[] = { "standard input",
-	    "standard output" };
 	int fd, flags;
 
 	atexit(restore_stdio);
@@ -718,7 +717,7 @@ make_stdio_nonblocking(void)
 		if ((flags = fcntl(fd, F_GETFL)) == -1 ||
 		    fcntl(fd, F_SETFL, flags | O_NONBLOCK) == -1)
 			err(EXIT_FAIL, "%s: cannot make it nonblocking",
-			    names[fd]);
+			    stdio_names[fd]);
 		stdio_flags[fd] = flags;
 		/* A larger pipe: fewer wake-ups per byte; it may be refused. */
 		fcntl(fd, F_SETPIPE_SZ, PIPE_SIZE);

@@ -9,6 +9,8 @@
 # 1055's END, escaped packet, END), never taken from the codec itself.  Only
 # the round trips compare the codec with itself.
 
+load helpers
+
 setup_file() {
 	export DRIVER="$BATS_TEST_DIRNAME/framing-driver"
 }
@@ -21,55 +23,6 @@ setup() {
 		return 1
 	fi
 	STREAM="$BATS_TEST_TMPDIR/stream"
-}
-
-# Writes to stdout the bytes spelled by the hex digits in $*; spaces, which
-# only show where frames start, are dropped.  Binary data cannot live in a
-# shell variable (no NUL bytes), so streams go through files and are only
-# ever spelled in hex here.
-unhex() {
-	local hex="$*"
-
-	printf '%b' "$(printf '%s' "${hex// /}" | sed 's/../\\x&/g')"
-}
-
-# Prints the bytes of file $1 as one run of lowercase hex.  -v: od would
-# otherwise fold repeated lines into a '*'.
-hexof() {
-	od -An -v -tx1 "$1" | tr -d ' \n'
-}
-
-# cycle_hex N M: the hex of an N-byte packet whose byte i is i mod M.
-cycle_hex() {
-	local n=$1 m=$2 block='' all='' i
-
-	for ((i = 0; i < m; i++)); do
-		printf -v block '%s%02x' "$block" "$i"
-	done
-	for ((i = 0; i < n; i += m)); do
-		all+=$block
-	done
-	printf '%s' "${all:0:2*n}"
-}
-
-# seq_hex N: every byte value in turn, so that a byte lost, doubled or
-# moved anywhere changes the packet.
-seq_hex() { cycle_hex "$1" 256; }
-
-# Fails the test with a message, for checks inside loops.
-fail() {
-	printf '%s\n' "$@" >&2
-	return 1
-}
-
-# Compares $output and $status (from `run`) with what is expected.
-expect() {
-	local want_status=$1 want_output=$2
-
-	if [[ $status -ne $want_status || $output != "$want_output" ]]; then
-		fail "expected status $want_status and output:" "$want_output" \
-		    "got status $status and output:" "$output"
-	fi
 }
 
 # A stream of several frames of different sizes: a 1-byte packet, a 20-byte

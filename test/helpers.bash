@@ -506,3 +506,81 @@ addr_dev() {
 	    END { exit !found }'
 }
 # ---- end of ssh ----
+
+# ---- bytes spelled in hex (codec.bats, gso.bats, pcapng.bats) ----
+
+# Writes to stdout the bytes spelled by the hex digits in $*; spaces, which
+# only show where frames start, are dropped.  Binary data cannot live in a
+# shell variable (no NUL bytes), so streams go through files and are only
+# ever spelled in hex here.
+unhex() {
+	local hex="$*"
+
+	printf '%b' "$(printf '%s' "${hex// /}" | sed 's/../\\x&/g')"
+}
+
+# Prints the bytes of file $1 as one run of lowercase hex.  -v: od would
+# otherwise fold repeated lines into a '*'.
+hexof() {
+	od -An -v -tx1 "$1" | tr -d ' \n'
+}
+
+# cycle_hex N M: the hex of an N-byte packet whose byte i is i mod M.
+cycle_hex() {
+	local n=$1 m=$2 block='' all='' i
+
+	for ((i = 0; i < m; i++)); do
+		printf -v block '%s%02x' "$block" "$i"
+	done
+	for ((i = 0; i < n; i += m)); do
+		all+=$block
+	done
+	printf '%s' "${all:0:2*n}"
+}
+
+# seq_hex N: every byte value in turn, so that a byte lost, doubled or
+# moved anywhere changes the packet.
+seq_hex() { cycle_hex "$1" 256; }
+
+# Fails the test with a message, for checks inside loops.
+fail() {
+	printf '%s\n' "$@" >&2
+	return 1
+}
+
+# Compares $output and $status (from `run`) with what is expected.
+expect() {
+	local want_status=$1 want_output=$2
+
+	if [[ $status -ne $want_status || $output != "$want_output" ]]; then
+		fail "expected status $want_status and output:" "$want_output" \
+		    "got status $status and output:" "$output"
+	fi
+}
+# ---- end of bytes spelled in hex ----
+
+# ---- captures read by tshark and tcpdump (pcapng.bats) ----
+
+# quiet COMMAND...: runs COMMAND with its stderr set aside, and shown only
+# if it fails: tshark warns there when run as root, tcpdump names its file.
+quiet() {
+	local err status=0
+
+	err=$(mktemp) || return 1
+	"$@" 2>"$err" || status=$?
+	[ "$status" = 0 ] || cat "$err" >&2
+	rm -f "$err"
+	return "$status"
+}
+
+# capture_fields FILE FIELD...: one line per packet of the capture FILE,
+# holding tshark's FIELDs (frame.len, ip.src, ...) separated by tabs.
+capture_fields() {
+	local file=$1 field args=()
+	shift
+	for field; do
+		args+=(-e "$field")
+	done
+	quiet tshark -n -r "$file" -T fields "${args[@]}"
+}
+# ---- end of captures read by tshark and tcpdump ----
