@@ -15,7 +15,7 @@ PROG = tunpipe
 OBJS = tunpipe.o framing.o offload.o starter.o
 SRCS = tunpipe.c framing.c offload.c starter.c
 TEST_PROGS = test/framing-driver test/offload-driver test/pcapng-driver \
-	test/relay \
+	test/relay test/lossy \
 	test/seccomp-shim.so
 
 all: $(PROG)
@@ -78,6 +78,9 @@ test/pcapng-driver: test/pcapng-driver.c test/hex.c test/hex.h pcapng.c \
 
 test/relay: test/relay.c
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ test/relay.c
+
+test/lossy: test/lossy.c
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ test/lossy.c
 
 test/seccomp-shim.so: test/seccomp-shim.c
 	$(CC) $(CPPFLAGS) $(CFLAGS) -shared -fPIC $(LDFLAGS) -o $@ \
