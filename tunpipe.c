@@ -180,6 +180,7 @@ struct device {
 	int fd;
 	char name[IFNAMSIZ];
 	int vnet;		/* a virtio-net header before each packet */
+	int carrier;		/* 1 on, 0 off, -1 the kernel cannot say */
 	int mtu;		/* at start, for the hooks' TUNPIPE_MTU */
 	int sock;		/* to read the MTU as it is now: current_mtu() */
 };
@@ -1146,6 +1147,7 @@ configure_device(struct device *dev)
 		err(EXIT_DEVICE, "SIOCGIFMTU %s", dev->name);
 	dev->sock = ctl;	/* kept to read the MTU again: current_mtu() */
 	dev->mtu = ifr.ifr_mtu;
+	dev->carrier = 1;	/* a tun device with a reader has it */
 }
 
 /*
@@ -1159,6 +1161,31 @@ current_mtu(const struct device *dev)
 
 	return ioctl(dev->sock, SIOCGIFMTU, &ifr) == -1 ? dev->mtu :
 	    ifr.ifr_mtu;
+}
+
+/*
+ * -e -r: the carrier follows the stream.  While no stream carries the
+ * device, between a command's end and its restart, its carrier is off (ip
+ * link shows NO-CARRIER), so that a routing daemon sees the link go down
+ * at once, rather than after its own dead interval, and routes around it;
+ * the device and its addresses stay.  Linux 5.0 has TUNSETCARRIER; where
+ * the kernel has not, the carrier stays on, and -v says so once.
+ */
+static void
+set_carrier(struct device *dev, int on)
+{
+	int carrier = on;
+
+	if (dev->carrier == -1 || dev->carrier == on)
+		return;
+	if (ioctl(dev->fd, TUNSETCARRIER, &carrier) == -1) {
+		say(2, "TUNSETCARRIER %s: %s: the carrier cannot follow the "
+		    "stream", dev->name, strerror(errno));
+		dev->carrier = -1;
+		return;
+	}
+	dev->carrier = on;
+	say(2, "%s: carrier %s", dev->name, on ? "on" : "off");
 }
 
 /*
@@ -1309,6 +1336,7 @@ static const int allowed_syscalls[] = {
  */
 static const unsigned long allowed_ioctls[] = {
 	SIOCGIFMTU,		/* current_mtu() */
+	TUNSETCARRIER,		/* set_carrier() */
 };
 #define SECCOMP_ARG1	offsetof(struct seccomp_data, args[1])
 
@@ -2303,14 +2331,16 @@ print_counters(const struct tunpipe *tp)
 	struct timespec now;
 	char lost[64] = "";
 
-	char mtu[16] = "no device";
+	char mtu[32] = "no device";
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	if (tp->cap.fd != -1)
 		snprintf(lost, sizeof(lost), "; capture: %" PRIu64 " lost",
 		    tp->cap.lost);
 	if (!opt.no_device)
-		snprintf(mtu, sizeof(mtu), "mtu %d", current_mtu(&tp->dev));
+		snprintf(mtu, sizeof(mtu), "mtu %d%s", current_mtu(&tp->dev),
+		    opt.exec == NULL ? "" : tp->dev.carrier == 0 ?
+		    ", carrier off" : ", carrier on");
 	fprintf(stderr, "tunpipe: %s (%s, %s, up %lds): "
 	    "to stream: %" PRIu64 " packets, %" PRIu64 " bytes; "
 	    "from stream: %" PRIu64 " packets, %" PRIu64 " bytes; "
@@ -2372,6 +2402,8 @@ print_stats(struct tunpipe *tp)
 	    c->keepalives);
 	add_figure(more, sizeof(more), opt.exec != NULL, "restarts",
 	    c->restarts);
+	add_figure(more, sizeof(more), opt.exec != NULL, "carrier",
+	    tp->dev.carrier == 0 ? 0 : 1);
 	add_figure(more, sizeof(more), tp->cap.fd != -1, "capture_lost",
 	    tp->cap.lost);
 	fprintf(stderr, "tunpipe: %s: t=%.1f out_pps=%.0f out_bps=%.0f "
@@ -2461,6 +2493,7 @@ start_command(struct tunpipe *tp)
 	st->last_sent = st->last_received = tp->cmd.started;
 	st->peer_keepalives = st->dec.keepalives;
 	say(2, "started the -e command (pid %ld)", (long)tp->cmd.pid);
+	set_carrier(&tp->dev, 1);
 }
 
 /*
@@ -2651,6 +2684,8 @@ run(struct tunpipe *tp)
 	for (;;) {
 		start_command(tp);
 		end = relay(tp);
+		if (restarts_after(end))	/* at once: see set_carrier() */
+			set_carrier(&tp->dev, 0);
 		/* Unless it may start again, the command goes at once. */
 		stop_command(tp, !(end == END_COMMAND || restarts_after(end)) ||
 		    tp->st.dead);
