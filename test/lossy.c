@@ -12,9 +12,12 @@
  * the two directions interleave.  Each drop and swap is logged on stderr;
  * SIGTERM or SIGINT prints the totals and exits.
  *
- * usage: lossy [-d N] [-x N] [-s seed] LISTEN_ADDR LISTEN_PORT
+ * usage: lossy [-d N] [-f SIZE] [-x N] [-s seed] LISTEN_ADDR LISTEN_PORT
  *            SERVER_ADDR SERVER_PORT
  *   -d N  drop one datagram in N, at random (0: none, the default)
+ *   -f SIZE  the network carries a datagram as IP fragments of SIZE bytes
+ *         and loses one fragment in N (-d): a datagram goes whole or not
+ *         at all, the larger the likelier lost, as on a real path
  *   -x N  hold back one datagram in N, at random, and send it right after
  *         the next one (or after 100 ms if none comes): a swap (0: none)
  */
@@ -44,7 +47,7 @@ struct direction {
 	long held_until;	/* when it goes anyway, in ms */
 };
 
-static unsigned long drop_one_in, swap_one_in;
+static unsigned long drop_one_in, swap_one_in, fragment_size;
 static struct sockaddr_storage client;
 static socklen_t client_len;	/* 0 until the client has sent */
 static volatile sig_atomic_t stop;
@@ -83,6 +86,20 @@ one_in(struct direction *d, unsigned long n)
 	return n != 0 && next_random(d) % n == 0;
 }
 
+/* Whether a datagram of len bytes is lost: any of its fragments is. */
+static int
+lost(struct direction *d, size_t len)
+{
+	size_t fragments = 1, i;
+	int gone = 0;
+
+	if (fragment_size != 0 && len > fragment_size)
+		fragments = (len + fragment_size - 1) / fragment_size;
+	for (i = 0; i < fragments; i++)	/* as many draws whatever the fate */
+		gone |= one_in(d, drop_one_in);
+	return gone;
+}
+
 /*
  * Makes a UDP socket for a numeric address and port: bound to it when
  * bind_it, else connected to it.
@@ -91,7 +108,7 @@ static int
 udp_socket(const char *addr, const char *port, int bind_it)
 {
 	struct addrinfo hints, *ai;
-	int e, fd;
+	int e, fd, rcvbuf = 8 << 20;
 
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;
@@ -101,6 +118,14 @@ udp_socket(const char *addr, const char *port, int bind_it)
 		errx(2, "%s %s: %s", addr, port, gai_strerror(e));
 	if ((fd = socket(ai->ai_family, SOCK_DGRAM, 0)) == -1)
 		err(1, "socket");
+	/*
+	 * A relay slower than its sender for a moment must not lose what
+	 * it was not asked to: a large receive buffer, beyond rmem_max as
+	 * root.
+	 */
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf,
+	    sizeof(rcvbuf)) == -1)
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
 	if (bind_it ? bind(fd, ai->ai_addr, ai->ai_addrlen) :
 	    connect(fd, ai->ai_addr, ai->ai_addrlen))
 		err(1, "%s %s %s", bind_it ? "bind" : "connect", addr, port);
@@ -163,7 +188,7 @@ forward(struct direction *d, int to_client)
 		return;		/* no client to send it to yet */
 	}
 	d->count++;
-	if (one_in(d, drop_one_in)) {
+	if (lost(d, (size_t)n)) {
 		d->dropped++;
 		fprintf(stderr, "lossy: %s: dropped datagram %lu (%zd bytes)\n",
 		    d->name, d->count, n);
@@ -194,10 +219,13 @@ main(int argc, char *argv[])
 	unsigned long seed = 1;
 	int c;
 
-	while ((c = getopt(argc, argv, "d:s:x:")) != -1) {
+	while ((c = getopt(argc, argv, "d:f:s:x:")) != -1) {
 		switch (c) {
 		case 'd':
 			drop_one_in = strtoul(optarg, NULL, 10);
+			break;
+		case 'f':
+			fragment_size = strtoul(optarg, NULL, 10);
 			break;
 		case 's':
 			seed = strtoul(optarg, NULL, 10);
@@ -211,7 +239,7 @@ main(int argc, char *argv[])
 	}
 	if (argc - optind != 4) {
 usage:
-		errx(2, "usage: lossy [-d N] [-x N] [-s seed] LISTEN_ADDR "
+		errx(2, "usage: lossy [-d N] [-f SIZE] [-x N] [-s seed] LISTEN_ADDR "
 		    "LISTEN_PORT SERVER_ADDR SERVER_PORT");
 	}
 	/* xorshift32 must not start at 0; the directions differ. */
