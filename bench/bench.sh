@@ -5,7 +5,12 @@
 #
 #   veth        a veth pair: the kernel alone, the limit every ratio
 #               refers to
-#   fifo        two tunpipes joined by two FIFOs
+#   fifo        two tunpipes joined by two FIFOs (the default: the device's
+#               offloads on, GSO packets cut and merged inside tunpipe)
+#   plain       the same with -G: one ordinary packet a device read
+#   capture     the fifo path, each end writing a capture with -w to
+#               /dev/null: what -w itself costs (with a reader that keeps
+#               up)
 #   offload     two tunpipes with -O (GSO super-packets) joined by two FIFOs
 #   tcp         two tunpipes whose stream is a TCP connection over a veth
 #               pair between the namespaces: socat via -e, reading and
@@ -70,8 +75,8 @@ runs=$(whole BENCH_RUNS "${BENCH_RUNS:-3}")
 tcp_seconds=$(whole BENCH_SECONDS "${BENCH_SECONDS:-8}")
 udp_seconds=$(whole BENCH_UDP_SECONDS "${BENCH_UDP_SECONDS:-$(( (tcp_seconds + 1) / 2 ))}")
 strace_mb=$(whole BENCH_STRACE_MB "${BENCH_STRACE_MB:-$(( tcp_seconds * 10 ))}")
-all_paths="veth fifo offload tcp ssh ssh-offload sshw openvpn socat socat-udp tcp-8k"
-paths=${BENCH_PATHS:-veth fifo offload tcp ssh ssh-offload sshw openvpn socat}
+all_paths="veth fifo plain capture offload tcp ssh ssh-offload sshw openvpn socat socat-udp tcp-8k"
+paths=${BENCH_PATHS:-veth fifo plain capture offload tcp ssh ssh-offload sshw openvpn socat}
 for p in $paths; do
 	[[ " $all_paths " == *" $p "* ]] || die "BENCH_PATHS: no path '$p' ($all_paths)"
 done
@@ -251,6 +256,22 @@ setup_fifo() {
 	new_namespaces
 	cmd_a=("$tunpipe" -i tun0 -a 10.77.0.1/24)
 	cmd_b=("$tunpipe" -i tun0 -a 10.77.0.2/24)
+	fifo_pair
+	target=10.77.0.2 dev=tun0
+}
+
+setup_plain() {
+	new_namespaces
+	cmd_a=("$tunpipe" -G -i tun0 -a 10.77.0.1/24)
+	cmd_b=("$tunpipe" -G -i tun0 -a 10.77.0.2/24)
+	fifo_pair
+	target=10.77.0.2 dev=tun0
+}
+
+setup_capture() {
+	new_namespaces
+	cmd_a=("$tunpipe" -w /dev/null -i tun0 -a 10.77.0.1/24)
+	cmd_b=("$tunpipe" -w /dev/null -i tun0 -a 10.77.0.2/24)
 	fifo_pair
 	target=10.77.0.2 dev=tun0
 }
@@ -825,6 +846,8 @@ heading() {
 	case $1 in
 	veth) echo "veth (limit)";;
 	fifo) echo "tunpipe, FIFOs";;
+	plain) echo "tunpipe -G, FIFOs";;
+	capture) echo "tunpipe -w, FIFOs";;
 	offload) echo "tunpipe -O, FIFOs";;
 	tcp) echo "tunpipe, socat TCP";;
 	tcp-8k) echo "tunpipe, socat TCP 8k";;
@@ -920,6 +943,8 @@ print_versus() {
 		versus ssh ssh-offload "tunpipe over ssh / tunpipe -O over ssh"
 		versus tcp openvpn "tunpipe over TCP / OpenVPN over TCP"
 		versus fifo offload "tunpipe over FIFOs / tunpipe -O over FIFOs"
+		versus fifo plain "tunpipe over FIFOs / tunpipe -G over FIFOs"
+		versus capture fifo "tunpipe -w over FIFOs / tunpipe over FIFOs"
 		versus tcp tcp-8k "socat -b 131072 / socat's 8 KiB block"
 	)
 	[ -n "$out" ] || return 0
