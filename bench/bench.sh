@@ -252,37 +252,19 @@ fifo_pair() {
 	procs="$procs $!"
 }
 
-setup_fifo() {
+# fifo_tunpipes OPTIONS...: two tunpipes with OPTIONS joined by two FIFOs.
+fifo_tunpipes() {
 	new_namespaces
-	cmd_a=("$tunpipe" -i tun0 -a 10.77.0.1/24)
-	cmd_b=("$tunpipe" -i tun0 -a 10.77.0.2/24)
+	cmd_a=("$tunpipe" "$@" -i tun0 -a 10.77.0.1/24)
+	cmd_b=("$tunpipe" "$@" -i tun0 -a 10.77.0.2/24)
 	fifo_pair
 	target=10.77.0.2 dev=tun0
 }
 
-setup_plain() {
-	new_namespaces
-	cmd_a=("$tunpipe" -G -i tun0 -a 10.77.0.1/24)
-	cmd_b=("$tunpipe" -G -i tun0 -a 10.77.0.2/24)
-	fifo_pair
-	target=10.77.0.2 dev=tun0
-}
-
-setup_capture() {
-	new_namespaces
-	cmd_a=("$tunpipe" -w /dev/null -i tun0 -a 10.77.0.1/24)
-	cmd_b=("$tunpipe" -w /dev/null -i tun0 -a 10.77.0.2/24)
-	fifo_pair
-	target=10.77.0.2 dev=tun0
-}
-
-setup_offload() {
-	new_namespaces
-	cmd_a=("$tunpipe" -O -i tun0 -a 10.77.0.1/24)
-	cmd_b=("$tunpipe" -O -i tun0 -a 10.77.0.2/24)
-	fifo_pair
-	target=10.77.0.2 dev=tun0
-}
+setup_fifo() { fifo_tunpipes; }
+setup_plain() { fifo_tunpipes -G; }
+setup_capture() { fifo_tunpipes -w /dev/null; }
+setup_offload() { fifo_tunpipes -O; }
 
 # socat's TUN address: tun-name names the device, iff-no-pi drops the
 # 4-byte packet information header that tunpipe does not send either.
@@ -346,33 +328,9 @@ setup_tcp_8k() { tcp_transport 8192; }
 ssh_keys() {
 	local d=$dir/ssh
 	[ ! -d "$d" ] || return 0
-	mkdir "$d"
-	ssh-keygen -q -t ed25519 -N '' -C tunpipe-bench-host -f "$d/host_key"
-	ssh-keygen -q -t ed25519 -N '' -C tunpipe-bench-client -f "$d/client_key"
-	cp "$d/client_key.pub" "$d/authorized_keys"
-	echo "10.78.0.1 $(cut -d' ' -f1,2 "$d/host_key.pub")" >"$d/known_hosts"
-	# StrictModes no: $dir lies under /tmp, which sshd would refuse as
-	# a path to authorized_keys.
-	cat >"$d/sshd_config" <<-CONFIG
-		ListenAddress 10.78.0.1:22
-		HostKey $d/host_key
-		PidFile none
-		AuthorizedKeysFile $d/authorized_keys
-		AllowUsers root
-		PermitRootLogin prohibit-password
-		PubkeyAuthentication yes
-		PasswordAuthentication no
-		KbdInteractiveAuthentication no
-		UsePAM no
-		StrictModes no
-		PermitUserRC no
-		PrintMotd no
-		PrintLastLog no
-		UseDNS no
-		Ciphers $ssh_cipher
-		Compression no
-		PermitTunnel yes
-	CONFIG
+	"$here/test/sshd-keys" "$d" tunpipe-bench
+	printf '%s\n' "PidFile none" "Ciphers $ssh_cipher" "Compression no" \
+	    "PermitTunnel yes" >>"$d/sshd_config"
 	# Without PAM, sshd turns away an account whose password is locked
 	# ("!" in /etc/shadow), as root's often is: sshd gets a shadow file
 	# of one line, root with no password but not locked.

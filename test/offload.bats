@@ -8,22 +8,6 @@ load helpers
 setup() { netns_setup; }
 teardown() { netns_teardown; }
 
-# ipv4_only_tunnel: the tunnel ends get IPv4 addresses only, with IPv6
-# off, so that no packet crosses unless a test sends it (the kernel sends
-# router and neighbour solicitations).
-ipv4_only_tunnel() {
-	local side
-	for side in A B; do
-		ns $side sysctl -qw net.ipv6.conf.all.disable_ipv6=1
-		ns $side sysctl -qw net.ipv6.conf.default.disable_ipv6=1
-	done
-	tunnel_up
-	ns A ip addr add 10.77.0.1/24 dev tpa
-	ns B ip addr add 10.77.0.2/24 dev tpb
-	ns A ip link set tpa up
-	ns B ip link set tpb up
-}
-
 # udp_transfer: 2 MB in 1400-byte UDP datagrams from A to B, paced, and
 # compared by checksum: a wrong checksum offload would lose datagrams.
 udp_transfer() {
