@@ -96,7 +96,8 @@ check:
 # fails.  (exec.bats and seccomp.bats find tunpipe by its command line or
 # test the filter that valgrind cannot run under, so they stay out.)
 MEMCHECK_TESTS = test/tunnel.bats test/tap.bats test/ending.bats \
-	test/badinput.bats test/counters.bats test/offload.bats
+	test/badinput.bats test/counters.bats test/offload.bats \
+	test/offloads.bats test/mismatch.bats
 memcheck:
 	test/need-tools valgrind
 	$(MAKE) $(PROG) $(TEST_PROGS)
