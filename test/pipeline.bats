@@ -7,12 +7,7 @@ load helpers
 
 setup() {
 	netns_setup
-	# No IPv6 on the tunnel: its router and neighbour chatter would add
-	# packets that the tests do not send.
-	for side in A B; do
-		ns $side sysctl -qw net.ipv6.conf.all.disable_ipv6=1
-		ns $side sysctl -qw net.ipv6.conf.default.disable_ipv6=1
-	done
+	ipv6_off
 }
 teardown() { example_teardown; }
 
