@@ -174,10 +174,15 @@ forward(struct direction *d, int to_client)
 	socklen_t from_len = sizeof(from);
 	ssize_t n;
 
-	n = recvfrom(d->from, buf, sizeof(buf), 0, (struct sockaddr *)&from,
-	    &from_len);
+	/*
+	 * Not waiting: poll's POLLERR may have been a refusal that a send
+	 * has taken since, leaving nothing to read.
+	 */
+	n = recvfrom(d->from, buf, sizeof(buf), MSG_DONTWAIT,
+	    (struct sockaddr *)&from, &from_len);
 	if (n == -1) {
-		if (errno != ECONNREFUSED && errno != EINTR)
+		if (errno != ECONNREFUSED && errno != EINTR &&
+		    errno != EAGAIN)
 			warn("%s: recv", d->name);
 		return;
 	}
@@ -247,7 +252,10 @@ usage:
 	down.state = (uint32_t)(seed * 2246822519u) | 2;
 	up.from = down.to = udp_socket(argv[optind], argv[optind + 1], 1);
 	up.to = down.from = udp_socket(argv[optind + 2], argv[optind + 3], 0);
-	/* The signals come only inside ppoll, so none is missed. */
+	/*
+	 * The signals come only inside ppoll, so none is missed; there they
+	 * come even if the parent left them blocked.
+	 */
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
 	sigaction(SIGTERM, &sa, NULL);
@@ -256,6 +264,8 @@ usage:
 	sigaddset(&block, SIGTERM);
 	sigaddset(&block, SIGINT);
 	sigprocmask(SIG_BLOCK, &block, &unblocked);
+	sigdelset(&unblocked, SIGTERM);
+	sigdelset(&unblocked, SIGINT);
 	pfd[0].fd = up.from;
 	pfd[1].fd = down.from;
 	pfd[0].events = pfd[1].events = POLLIN;

@@ -68,6 +68,30 @@ frames_dropped() {
 	kill -0 "$PID_B"
 }
 
+# one_ended: whether tunpipe A or tunpipe B has exited.
+one_ended() {
+	! kill -0 "$PID_A" 2>/dev/null || ! kill -0 "$PID_B" 2>/dev/null
+}
+
+@test "-f len32 over the same lossy UDP: the first datagram lost inside a frame ends the stream of the end that reads it (status 4)" {
+	udp_tunnel len32 1472 -d 100 -s 1
+	# A transfer that keeps the stream busy; it cannot complete.
+	head -c $((8 * 1024 * 1024)) /dev/urandom >"$T/sent"
+	ns_bg B timeout 20 socat -u TCP-LISTEN:5001,bind=10.77.0.2 /dev/null &
+	remember $!
+	wait_for 5 listening B 5001
+	ns_bg A timeout 20 socat -u "FILE:$T/sent" TCP:10.77.0.2:5001 &
+	remember $!
+	wait_for 20 one_ended
+	local pid=$PID_B err=$T/b.err
+	kill -0 "$PID_A" 2>/dev/null || { pid=$PID_A err=$T/a.err; }
+	wait_exit 5 "$pid"
+	cat "$err"
+	[ "$status" = 4 ]
+	grep -qE 'stream error: a frame announces [0-9]+ bytes, more than -f len32 carries \(65664\)' "$err"
+	grep -q 'dropped datagram' "$T/lossy.err"
+}
+
 # ---- the same packets through the same lost datagrams, in each framing ----
 # A stream of 400 IPv4 packets of 1400 bytes (IP ID 0 to 399, protocol 253,
 # the same random payload in every run) goes from a file through socat -b
