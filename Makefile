@@ -61,16 +61,20 @@ install: $(PROG)
 uninstall:
 	rm -f "$(DESTDIR)$(BINDIR)/$(PROG)" "$(DESTDIR)$(MANDIR)/man1/$(PROG).1"
 
-test/framing-driver: test/framing-driver.c framing.c framing.h
-	$(CC) $(CPPFLAGS) $(CFLAGS) -I. $(LDFLAGS) -o $@ test/framing-driver.c framing.c
+test/framing-driver: test/framing-driver.c test/hex.c test/hex.h framing.c \
+    framing.h
+	$(CC) $(CPPFLAGS) $(CFLAGS) -I. $(LDFLAGS) -o $@ test/framing-driver.c \
+	    test/hex.c framing.c
 
 test/offload-driver: test/offload-driver.c test/packet-ref.c \
-    test/packet-ref.h offload.c offload.h
+    test/packet-ref.h test/hex.c test/hex.h offload.c offload.h
 	$(CC) $(CPPFLAGS) $(CFLAGS) -I. $(LDFLAGS) -o $@ \
-	    test/offload-driver.c test/packet-ref.c offload.c
+	    test/offload-driver.c test/packet-ref.c test/hex.c offload.c
 
-test/pcapng-driver: test/pcapng-driver.c pcapng.c pcapng.h
-	$(CC) $(CPPFLAGS) $(CFLAGS) -I. $(LDFLAGS) -o $@ test/pcapng-driver.c pcapng.c
+test/pcapng-driver: test/pcapng-driver.c test/hex.c test/hex.h pcapng.c \
+    pcapng.h
+	$(CC) $(CPPFLAGS) $(CFLAGS) -I. $(LDFLAGS) -o $@ test/pcapng-driver.c \
+	    test/hex.c pcapng.c
 
 test/relay: test/relay.c
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ test/relay.c
@@ -106,10 +110,12 @@ memcheck:
 	rm -rf $$logs; exit $$status
 
 # make bench (as root): tunpipe's throughput, packet rate, latency, CPU,
-# memory and syscalls against a veth pair and socat's TUN, between two
-# network namespaces of its own.  BENCH_SECONDS=2 make bench: a quick run.
+# memory and syscalls against a veth pair, socat's TUN, ssh -w and OpenVPN,
+# between two network namespaces of its own; the median of BENCH_RUNS runs
+# (about 20 minutes).  BENCH_SECONDS=2 BENCH_RUNS=1 make bench: a quick run.
 bench:
-	test/need-tools cc ip ss ping socat iperf3 strace timeout
+	test/need-tools cc ip ss ping socat iperf3 strace timeout mount \
+	    ssh sshd ssh-keygen openvpn
 	$(MAKE) $(PROG)
 	bench/bench.sh
 

@@ -1,36 +1,56 @@
 #!/bin/bash
-# bench.sh: how fast tunpipe carries packets, next to the limit and to the
-# incumbent.  One run sets up, path after path, two fresh network namespaces
-# joined by one of:
+# bench.sh: how fast tunpipe carries packets, next to the limit, to the
+# incumbent and to the tunnels people pick instead.  Each run sets up, path
+# after path, two fresh network namespaces joined by one of:
 #
-#   veth      a veth pair: the kernel alone, the limit every ratio refers to
-#   fifo      two tunpipes joined by two FIFOs
-#   tcp       two tunpipes whose stream is a TCP connection (socat, via -e)
-#             over a veth pair between the namespaces
-#   offload   two tunpipes with -O (GSO super-packets) joined by two FIFOs
-#   socat     socat's own TUN address at both ends, joined by two FIFOs
-#   socat-udp (only when named in BENCH_PATHS) socat's TUN address at both
-#             ends, joined by UDP over a veth link: as socat's manual has it
+#   veth        a veth pair: the kernel alone, the limit every ratio
+#               refers to
+#   fifo        two tunpipes joined by two FIFOs
+#   offload     two tunpipes with -O (GSO super-packets) joined by two FIFOs
+#   tcp         two tunpipes whose stream is a TCP connection over a veth
+#               pair between the namespaces: socat via -e, reading and
+#               writing 128 KiB at a time (-b 131072)
+#   ssh         two tunpipes whose stream is an ssh connection: a real sshd
+#               in a, reached over a veth pair by ssh from b, which runs
+#               the tunpipe in a as its remote command
+#   ssh-offload the same with -O at both ends
+#   sshw        OpenSSH's own tun forwarding (ssh -w) over the same sshd
+#   openvpn     OpenVPN over TCP without crypto (--cipher none --auth
+#               none), in user space (--disable-dco), point to point
+#   socat       socat's own TUN address at both ends, joined by two FIFOs
+#   socat-udp   (only when named in BENCH_PATHS) socat's TUN address at both
+#               ends, joined by UDP over a veth link: as socat's manual has it
+#   tcp-8k      (only when named in BENCH_PATHS) the tcp path with socat's
+#               default 8 KiB block
 #
-# and measures, from namespace a to namespace b: TCP throughput with 1 and
-# 4 streams, UDP packets delivered per second at 3 payload sizes, ping RTT
-# idle and under a saturating TCP flow, the tunnel processes' CPU seconds
-# per GB, their peak RSS, and their syscalls per packet (under strace, in a
-# run of its own).  It prints one table, each figure with its ratio to the
-# veth path of the same run: figures drift between runs on one machine, so
-# only ratios within one run are to be compared.
+# The ssh paths use one sshd_config and one cipher, aes128-gcm@openssh.com,
+# without compression; the keys are made for the run.  Each path measures,
+# from namespace a to namespace b: TCP throughput with 1 and 4 streams, UDP
+# packets delivered per second at 3 payload sizes, ping RTT idle and under
+# a saturating TCP flow, the tunnel's CPU seconds per GB, its peak RSS, and
+# its syscalls per packet (under strace, in a test of its own).  The whole
+# set is run BENCH_RUNS times, path after path in each round, every path set
+# up afresh each time, and the table gives the median of the runs, each
+# figure with its ratio to the veth path's median: figures drift between
+# runs on one machine, so only ratios within one run are to be compared.
+# Under the table, head-to-head ratios of the paths users choose between.
 #
 # Nothing is added to the machine's own namespace; every process started
-# and both namespaces are removed at exit, also on failure or Ctrl-C.
+# (sshd and openvpn among them, kept in the foreground) and both namespaces
+# are removed at exit, also on failure or Ctrl-C.
 #
 # usage: bench/bench.sh       (as root; `make bench` builds and installs
-#                              iperf3, socat and strace first)
+#                              iperf3, socat, strace, OpenSSH and OpenVPN
+#                              first)
 # environment:
-#   BENCH_SECONDS      length of each TCP test (default 10)
+#   BENCH_RUNS         runs of every path, whose median is reported
+#                      (default 3)
+#   BENCH_SECONDS      length of each TCP test (default 8)
 #   BENCH_UDP_SECONDS  length of each UDP test (default half of that)
-#   BENCH_STRACE_MB    megabytes sent while strace counts (default 20 per
+#   BENCH_STRACE_MB    megabytes sent while strace counts (default 10 per
 #                      BENCH_SECONDS)
-#   BENCH_PATHS        which paths, in order (default: the first five)
+#   BENCH_PATHS        which paths, in order (default: all but socat-udp
+#                      and tcp-8k)
 #   BENCH_TUNPIPE      the tunpipe to measure (default: the one built here)
 set -eu
 
@@ -46,21 +66,35 @@ whole() {
 	case $2 in ''|*[!0-9]*|0) die "$1 takes a whole number above 0, not '$2'";; esac
 	echo "$2"
 }
-tcp_seconds=$(whole BENCH_SECONDS "${BENCH_SECONDS:-10}")
+runs=$(whole BENCH_RUNS "${BENCH_RUNS:-3}")
+tcp_seconds=$(whole BENCH_SECONDS "${BENCH_SECONDS:-8}")
 udp_seconds=$(whole BENCH_UDP_SECONDS "${BENCH_UDP_SECONDS:-$(( (tcp_seconds + 1) / 2 ))}")
-strace_mb=$(whole BENCH_STRACE_MB "${BENCH_STRACE_MB:-$(( tcp_seconds * 20 ))}")
-paths=${BENCH_PATHS:-veth fifo tcp offload socat}
+strace_mb=$(whole BENCH_STRACE_MB "${BENCH_STRACE_MB:-$(( tcp_seconds * 10 ))}")
+all_paths="veth fifo offload tcp ssh ssh-offload sshw openvpn socat socat-udp tcp-8k"
+paths=${BENCH_PATHS:-veth fifo offload tcp ssh ssh-offload sshw openvpn socat}
+for p in $paths; do
+	[[ " $all_paths " == *" $p "* ]] || die "BENCH_PATHS: no path '$p' ($all_paths)"
+done
 
 ns_a=tunpipe-bench-$$-a
 ns_b=tunpipe-bench-$$-b
 dir=
 tracer=			# a running strace, if any: it lives outside the namespaces
 
+# need TOOL...: each is installed, or the end.
+need() {
+	local tool
+	for tool; do
+		command -v "$tool" >/dev/null ||
+		    die "no $tool: run 'make bench', which installs it"
+	done
+}
+
 [ "$(id -u)" = 0 ] || die "network namespaces need root: run 'sudo make bench'"
 [ -x "$tunpipe" ] || die "$tunpipe is not built: run 'make bench'"
-for tool in ip ss iperf3 ping socat strace timeout awk; do
-	command -v "$tool" >/dev/null || die "no $tool: run 'make bench', which installs it"
-done
+need ip ss iperf3 ping socat strace timeout awk
+[[ " $paths " != *" ssh"* ]] || need ssh sshd ssh-keygen mount
+[[ " $paths " != *" openvpn "* ]] || need openvpn
 
 # Commands prefixed with these run in a or b.  Arrays, not functions: a
 # background "${in_a[@]}" cmd & is cmd's own pid once ip(8) has exec'd it,
@@ -100,6 +134,17 @@ namespace_pids() {
 	local ns
 	for ns in "$ns_a" "$ns_b"; do
 		ip netns pids "$ns" 2>/dev/null || true
+	done
+}
+
+# ns_pids NS NAME...: the processes in NS called one of NAMEs (as in
+# /proc/PID/comm), one a line.
+ns_pids() {
+	local ns=$1 p name
+	shift
+	for p in $(ip netns pids "$ns" 2>/dev/null); do
+		name=$(cat "/proc/$p/comm" 2>/dev/null) || continue
+		[[ " $* " != *" $name "* ]] || echo "$p"
 	done
 }
 
@@ -176,9 +221,13 @@ wait_ping() {
 # --- the paths ---------------------------------------------------------
 # Each setup_PATH makes fresh namespaces and the link, and sets:
 #   target  the address in b that a sends to
-#   procs   the tunnel processes, a's first ("" for veth)
-#   dev     the device in a whose counters count the packets a's process
+#   procs   the tunnel programs, a's first ("" for veth): the two
+#           tunpipes, socats or openvpns; for ssh -w, sshd's session
+#           process and ssh
+#   dev     the device in a whose counters count the packets a's side
 #           carries ("" for veth)
+# Once the path carries, bring_up finds the rest of what makes the
+# tunnel (below).
 
 setup_veth() {
 	new_namespaces
@@ -245,18 +294,157 @@ setup_socat_udp() {
 	target=10.77.0.2 dev=tun0
 }
 
-setup_tcp() {
+# tcp_transport BLOCK: two tunpipes whose -e runs socat over TCP, reading
+# and writing BLOCK bytes at a time.
+tcp_transport() {
 	new_namespaces
 	veth_link 10.78.0.1 10.78.0.2
 	"${in_a[@]}" "$tunpipe" -i tun0 -a 10.77.0.1/24 \
-	    -e 'socat STDIO TCP-LISTEN:7000,bind=10.78.0.1,reuseaddr' \
+	    -e "socat -b $1 STDIO TCP-LISTEN:7000,bind=10.78.0.1,reuseaddr" \
 	    </dev/null >/dev/null 2>"$dir/a.log" &
 	procs=$!
 	# b connects once, so it starts only when a listens.
 	wait_listen "$ns_a" 7000 || return 1
 	"${in_b[@]}" "$tunpipe" -i tun0 -a 10.77.0.2/24 \
-	    -e 'socat STDIO TCP:10.78.0.1:7000' \
+	    -e "socat -b $1 STDIO TCP:10.78.0.1:7000" \
 	    </dev/null >/dev/null 2>"$dir/b.log" &
+	procs="$procs $!"
+	target=10.77.0.2 dev=tun0
+}
+
+# socat moves at most 8 KiB a read and a write unless told (-b): 128 KiB,
+# what tunpipe reads of its stream at once, cuts socat's system calls
+# per byte by up to 16.
+setup_tcp() { tcp_transport 131072; }
+setup_tcp_8k() { tcp_transport 8192; }
+
+# ssh_keys: the host key, the client key and the files around them, made
+# once for the run in $dir/ssh, and the ssh options that use them and
+# nothing of the user's: no ssh configuration, key, agent or known_hosts,
+# no prompt.  Every ssh path names the same cipher, no compression.
+ssh_keys() {
+	local d=$dir/ssh
+	[ ! -d "$d" ] || return 0
+	mkdir "$d"
+	ssh-keygen -q -t ed25519 -N '' -C tunpipe-bench-host -f "$d/host_key"
+	ssh-keygen -q -t ed25519 -N '' -C tunpipe-bench-client -f "$d/client_key"
+	cp "$d/client_key.pub" "$d/authorized_keys"
+	echo "10.78.0.1 $(cut -d' ' -f1,2 "$d/host_key.pub")" >"$d/known_hosts"
+	# StrictModes no: $dir lies under /tmp, which sshd would refuse as
+	# a path to authorized_keys.
+	cat >"$d/sshd_config" <<-CONFIG
+		ListenAddress 10.78.0.1:22
+		HostKey $d/host_key
+		PidFile none
+		AuthorizedKeysFile $d/authorized_keys
+		AllowUsers root
+		PermitRootLogin prohibit-password
+		PubkeyAuthentication yes
+		PasswordAuthentication no
+		KbdInteractiveAuthentication no
+		UsePAM no
+		StrictModes no
+		PermitUserRC no
+		PrintMotd no
+		PrintLastLog no
+		UseDNS no
+		Ciphers $ssh_cipher
+		Compression no
+		PermitTunnel yes
+	CONFIG
+	# Without PAM, sshd turns away an account whose password is locked
+	# ("!" in /etc/shadow), as root's often is: sshd gets a shadow file
+	# of one line, root with no password but not locked.
+	printf 'root:*:::::::\n' >"$d/shadow"
+	ssh_opts=(-F /dev/null -i "$d/client_key" -o IdentitiesOnly=yes
+	    -o IdentityAgent=none -o "UserKnownHostsFile=$d/known_hosts"
+	    -o GlobalKnownHostsFile=/dev/null -o StrictHostKeyChecking=yes
+	    -o BatchMode=yes -o ConnectTimeout=5 -c "$ssh_cipher"
+	    -o Compression=no)
+}
+ssh_cipher=aes128-gcm@openssh.com
+
+# sshd_start: an sshd in a on 10.78.0.1:22, in the foreground (-D), its
+# log in a.log; sets sshd_pid.  Call it after veth_link.
+sshd_start() {
+	ssh_keys
+	# sshd will not start without its privilege separation directory,
+	# which openssh-server's service makes at boot: an empty directory.
+	[ -d /run/sshd ] || mkdir -m 0755 /run/sshd
+	# The shadow file is bound over /etc/shadow in the mount namespace
+	# that ip netns exec makes for sshd: the machine's stays as it is.
+	# shellcheck disable=SC2016
+	"${in_a[@]}" sh -c 'mount --bind "$1" /etc/shadow && exec "$2" -D -e -f "$3"' \
+	    sh "$dir/ssh/shadow" "$(command -v sshd)" "$dir/ssh/sshd_config" \
+	    </dev/null >/dev/null 2>"$dir/a.log" &
+	sshd_pid=$!
+	wait_listen "$ns_a" 22
+}
+
+# ssh_transport [-O]: a tunpipe in b whose -e runs ssh to a's sshd, whose
+# remote command is the tunpipe in a.
+ssh_transport() {
+	local pid_b
+	new_namespaces
+	veth_link 10.78.0.1 10.78.0.2
+	sshd_start || return 1
+	"${in_b[@]}" "$tunpipe" "$@" -i tun0 -a 10.77.0.2/24 \
+	    -e "ssh ${ssh_opts[*]} root@10.78.0.1 $tunpipe $* -i tun0 -a 10.77.0.1/24" \
+	    </dev/null >/dev/null 2>"$dir/b.log" &
+	pid_b=$!
+	target=10.77.0.2 dev=tun0
+	# The tunpipe in a is sshd's grandchild: found once it carries.
+	wait_ping "$target" || return 1
+	procs="$(ns_pids "$ns_a" tunpipe) $pid_b"
+	[ "$(wc -w <<<"$procs")" = 2 ] || { note "not one tunpipe in a: $procs"; return 1; }
+}
+
+setup_ssh() { ssh_transport; }
+setup_ssh_offload() { ssh_transport -O; }
+
+# OpenSSH's tun forwarding: ssh in b opens tun0 there, sshd opens tun0 in
+# a for the session (PermitTunnel); each end is given its address here.
+setup_sshw() {
+	local i
+	new_namespaces
+	veth_link 10.78.0.1 10.78.0.2
+	sshd_start || return 1
+	"${in_b[@]}" ssh "${ssh_opts[@]}" -N -w 0:0 -o Tunnel=point-to-point \
+	    -o ExitOnForwardFailure=yes root@10.78.0.1 \
+	    </dev/null >/dev/null 2>"$dir/b.log" &
+	procs=$!
+	for i in $(seq 50); do
+		ip -n "$ns_a" link show tun0 >/dev/null 2>&1 &&
+		    ip -n "$ns_b" link show tun0 >/dev/null 2>&1 && break
+		sleep 0.1
+	done
+	ip -n "$ns_a" addr add 10.77.0.1/24 dev tun0 || return 1
+	ip -n "$ns_b" addr add 10.77.0.2/24 dev tun0 || return 1
+	ip -n "$ns_a" link set tun0 up
+	ip -n "$ns_b" link set tun0 up
+	# sshd's session process is the sshd in a that is not the listener.
+	procs="$(ns_pids "$ns_a" sshd | grep -vx "$sshd_pid") $procs"
+	[ "$(wc -w <<<"$procs")" = 2 ] || { note "not one sshd session in a: $procs"; return 1; }
+	target=10.77.0.2 dev=tun0
+}
+
+# OpenVPN 2.6 runs without TLS and, told --cipher none --auth none,
+# without crypto (it warns of both, and that 2.7 will not run without
+# TLS).  --disable-dco keeps the data in its user-space relay, which is
+# what is compared, rather than in the kernel module, where it has one.
+# --ifconfig LOCAL REMOTE gives tun0 a point-to-point address.
+setup_openvpn() {
+	local vpn=(openvpn --dev tun0 --dev-type tun --cipher none --auth none
+	    --disable-dco --verb 3)
+	new_namespaces
+	veth_link 10.78.0.1 10.78.0.2
+	"${in_a[@]}" "${vpn[@]}" --proto tcp-server --local 10.78.0.1 \
+	    --lport 1194 --ifconfig 10.77.0.1 10.77.0.2 \
+	    </dev/null >"$dir/a.log" 2>&1 &
+	procs=$!
+	wait_listen "$ns_a" 1194 || return 1
+	"${in_b[@]}" "${vpn[@]}" --proto tcp-client --remote 10.78.0.1 1194 \
+	    --ifconfig 10.77.0.2 10.77.0.1 </dev/null >"$dir/b.log" 2>&1 &
 	procs="$procs $!"
 	target=10.77.0.2 dev=tun0
 }
@@ -385,18 +573,21 @@ ping_loaded() {
 	stop_pids "$flow" "$server"
 }
 
-# syscalls_per_packet: strace -c counts the syscalls of a's tunnel process
-# while BENCH_STRACE_MB cross; divided by the packets its device carried
-# in both directions meanwhile (data out, ACKs in).
+# syscalls_per_packet: strace -c counts the syscalls of the processes
+# that make a's side of the tunnel (carriers_a) while BENCH_STRACE_MB
+# cross; divided by the packets its device carried in both directions
+# meanwhile (data out, ACKs in).
 syscalls_per_packet() {
-	local pid=${procs%% *} before after calls i
+	local before after calls i n p traced=()
 	val=
+	for p in $carriers_a; do traced+=(-p "$p"); done
 	# timeout passes its TERM on to strace, which then detaches.
 	timeout $(( strace_mb + 60 )) strace -c -f -o "$dir/strace.txt" \
-	    -p "$pid" 2>"$dir/strace.err" &
+	    "${traced[@]}" 2>"$dir/strace.err" &
 	tracer=$!
 	for i in $(seq 50); do
-		grep -q attached "$dir/strace.err" 2>/dev/null && break
+		n=$(grep -c attached "$dir/strace.err" 2>/dev/null || true)
+		[ "${n:-0}" -lt $(( ${#traced[@]} / 2 )) ] || break
 		sleep 0.1
 	done
 	before=$(dev_packets "$ns_a" "$dev")
@@ -418,28 +609,46 @@ syscalls_per_packet() {
 
 # --- one path ----------------------------------------------------------
 
-declare -A result		# result[PATH,METRIC]: a number, "" or words
+declare -A result		# result[PATH,METRIC,RUN]: a number, "" or words
 declare -A death		# death[PATH]: what the tunnel said as it first died
-declare -A died_in		# died_in[PATH]: the tests it died in
+declare -A died_runs		# died_runs[PATH,METRIC]: the runs it died in
+declare -A path_seconds		# path_seconds[PATH]: its time, all runs
 metrics="tcp1 tcp4 udp64 udp512 udp1400 rtt_idle rtt_load cpu rss syscalls"
 clk_tck=$(getconf CLK_TCK)
+run=1				# the run under way, from 1 to BENCH_RUNS
 
 # tunnel_procs_ok: whether procs are the tunnel programs themselves (their
-# CPU, memory and syscalls are measured), not a shell or ip(8) before them.
+# memory is measured), not a shell or ip(8) before them.
 tunnel_procs_ok() {
 	local p
 	for p in $procs; do
 		case $(cat "/proc/$p/comm" 2>/dev/null) in
-		tunpipe|socat) ;;
+		tunpipe|socat|openvpn|ssh|sshd) ;;
 		*) note "process $p is not the tunnel"; return 1;;
 		esac
 	done
 }
 
-# bring_up PATH: sets PATH up, until a ping crosses it.
+# proc_names PID...: their names, as in /proc/PID/comm.
+proc_names() {
+	local p
+	for p; do printf '%s ' "$(cat "/proc/$p/comm" 2>/dev/null)"; done
+}
+
+# bring_up PATH: sets PATH up, until a ping crosses it.  Then every
+# process in each namespace that is a tunnel program or carries one's
+# stream is one that makes the tunnel: carriers_a and carriers_b, whose
+# CPU and syscalls are counted.  Nothing else runs there yet; sshd's
+# listener, idle, is among them.
 bring_up() {
-	note "$1: setting up"
-	"setup_${1//-/_}" && wait_ping "$target" && tunnel_procs_ok && return 0
+	note "$1: setting up (run $run of $runs)"
+	if "setup_${1//-/_}" && wait_ping "$target" && tunnel_procs_ok; then
+		carriers_a=$(ns_pids "$ns_a" tunpipe socat ssh sshd openvpn)
+		carriers_b=$(ns_pids "$ns_b" tunpipe socat ssh sshd openvpn)
+		# shellcheck disable=SC2086
+		note "$1: counting a: $(proc_names $carriers_a); b: $(proc_names $carriers_b)"
+		return 0
+	fi
 	note "$1: the path did not come up; its logs:"
 	cat "$dir/a.log" "$dir/b.log" >&2 || true
 	return 1
@@ -450,9 +659,10 @@ last_words() {
 	local end
 	for end in a b; do
 		[ -s "$dir/$end.log" ] || continue
-		# socat's lines begin with a date and time: left out.
+		# socat's and openvpn's lines begin with a date and time: left
+		# out.
 		printf '\n    %s: %s' "$end" "$(tail -n 1 "$dir/$end.log" |
-		    sed 's|^[0-9/]* [0-9:]* ||')"
+		    sed 's|^[0-9/-]* [0-9:]* ||')"
 	done
 }
 
@@ -468,13 +678,13 @@ test_syscalls() { syscalls_per_packet; }
 test_tcp1() {
 	local t0 t1 rate
 	# shellcheck disable=SC2086
-	t0=$(cpu_ticks $procs)
+	t0=$(cpu_ticks $carriers_a $carriers_b)
 	tcp_rate 1
 	rate=$val
 	# shellcheck disable=SC2086
-	t1=$(cpu_ticks $procs)
+	t1=$(cpu_ticks $carriers_a $carriers_b)
 	[ -z "$procs" ] || [ -z "$t0" ] || [ -z "$t1" ] ||
-	    result[$1,cpu]=$(awk -v t="$((t1 - t0))" -v hz="$clk_tck" \
+	    result[$1,cpu,$run]=$(awk -v t="$((t1 - t0))" -v hz="$clk_tck" \
 		-v b="$tcp_bytes" 'BEGIN { if (b > 0) print t / hz / (b / 1e9) }')
 	val=$rate
 }
@@ -486,19 +696,19 @@ run_test() {
 	local p=$1 m=$2
 	if ! tunnel_alive; then
 		teardown
-		bring_up "$p" || { result[$p,$m]=setup-failed; return 0; }
+		bring_up "$p" || { result[$p,$m,$run]=setup-failed; return 0; }
 	fi
 	note "$p: $3"
 	val=''
 	"test_$m" "$p"
 	if tunnel_alive; then
-		result[$p,$m]=$val
+		result[$p,$m,$run]=$val
 	else
-		result[$p,$m]=died
-		[ "$m" != tcp1 ] || result[$p,cpu]=died
+		result[$p,$m,$run]=died
+		[ "$m" != tcp1 ] || result[$p,cpu,$run]=died
 		# The first death's words tell why; the list, how often.
 		death[$p]=${death[$p]:-"$(last_words)"}
-		died_in[$p]="${died_in[$p]:+${died_in[$p]}; }$(label "$m" | sed 's/ \*$//; s/, delivered$//')"
+		died_runs[$p,$m]+="${died_runs[$p,$m]:+ }$run"
 		note "$p: the tunnel died:$(last_words)"
 	fi
 }
@@ -506,12 +716,12 @@ run_test() {
 # run_path PATH: sets PATH up, runs every test, takes it down.
 run_path() {
 	local p=$1 m
-	if [ "$p" = offload ] && [ "$has_offload" = no ]; then
-		for m in $metrics; do result[$p,$m]="n/a (no -O)"; done
+	if [[ $p == offload || $p == ssh-offload ]] && [ "$has_offload" = no ]; then
+		for m in $metrics; do result[$p,$m,$run]="n/a (no -O)"; done
 		return 0
 	fi
 	if ! bring_up "$p"; then
-		for m in $metrics; do result[$p,$m]=setup-failed; done
+		for m in $metrics; do result[$p,$m,$run]=setup-failed; done
 		teardown
 		return 0
 	fi
@@ -527,12 +737,50 @@ run_path() {
 		# At the end of the path's tests, as they leave it.
 		if tunnel_alive; then
 			# shellcheck disable=SC2086
-			result[$p,rss]=$(peak_rss $procs)
+			result[$p,rss,$run]=$(peak_rss $procs)
 		else
-			result[$p,rss]=died
+			result[$p,rss,$run]=died
 		fi
 	fi
 	teardown
+}
+
+# --- the medians -------------------------------------------------------
+
+declare -A med			# med[PATH,METRIC]: the median, or words
+declare -A short		# short[PATH]: the metrics with fewer figures than runs
+
+# median NUMBER...: the middle one, or the mean of the two in the middle.
+median() {
+	printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END {
+		if (NR % 2) print v[(NR + 1) / 2]
+		else if (NR) print (v[NR / 2] + v[NR / 2 + 1]) / 2
+	}'
+}
+
+# medians: med from result.  A metric that no run measured keeps the
+# first run's word (died, setup-failed, or "" for a failed measurement);
+# one that some runs measured gets the median of those, and goes in short.
+medians() {
+	local p m r v nums
+	for p in $paths; do
+		for m in $metrics; do
+			nums=()
+			for (( r = 1; r <= runs; r++ )); do
+				v=${result[$p,$m,$r]-none}
+				! isnum "$v" || nums+=("$v")
+			done
+			if [ ${#nums[@]} -gt 0 ]; then
+				med[$p,$m]=$(median "${nums[@]}")
+			elif [ -n "${result[$p,$m,1]+set}" ]; then
+				med[$p,$m]=${result[$p,$m,1]}
+			fi
+			if [ ${#nums[@]} -gt 0 ] && [ ${#nums[@]} -lt "$runs" ]; then
+				short[$p]="${short[$p]:+${short[$p]}, }$(label "$m" |
+				    sed 's/ \*$//; s/, delivered$//') (${#nums[@]})"
+			fi
+		done
+	done
 }
 
 # --- the table ---------------------------------------------------------
@@ -577,76 +825,194 @@ heading() {
 	case $1 in
 	veth) echo "veth (limit)";;
 	fifo) echo "tunpipe, FIFOs";;
-	tcp) echo "tunpipe, TCP";;
 	offload) echo "tunpipe -O, FIFOs";;
+	tcp) echo "tunpipe, socat TCP";;
+	tcp-8k) echo "tunpipe, socat TCP 8k";;
+	ssh) echo "tunpipe, ssh";;
+	ssh-offload) echo "tunpipe -O, ssh";;
+	sshw) echo "ssh -w";;
+	openvpn) echo "OpenVPN, TCP";;
 	socat) echo "socat TUN, FIFOs";;
 	socat-udp) echo "socat TUN, UDP";;
 	*) echo "$1";;
 	esac
 }
 
+# cell PATH METRIC: its median with unit and ratio, or what became of it.
+cell() {
+	local p=$1 m=$2 v base
+	# The base is veth's figure; the rows veth has no process for
+	# (marked *) are compared with tunpipe over FIFOs instead.
+	base=${med[veth,$m]:-}
+	isnum "$base" || base=${med[fifo,$m]:-}
+	v=${med[$p,$m]-none}
+	if [ "$v" = none ] && [ "$p" = veth ]; then
+		v="- (no process)"
+	elif [ -z "$v" ] || [ "$v" = none ]; then
+		v=failed
+	elif isnum "$v"; then
+		if isnum "$base" && awk -v b="$base" 'BEGIN { exit !(b > 0) }'; then
+			v="$(figure "$m" "$v") $(ratio "$v" "$base")"
+		else
+			v=$(figure "$m" "$v")
+		fi
+	fi
+	echo "$v"
+}
+
+# print_table PATH...: the table of these paths' medians.
 print_table() {
-	local m p v base row
+	local m p row
 	printf '%-22s' ""
-	for p in $paths; do printf ' | %-21s' "$(heading "$p")"; done
+	for p; do printf ' | %-21s' "$(heading "$p")"; done
 	echo
 	printf '%-22s' "" | tr ' ' -
-	for p in $paths; do printf -- '-+-%s' "$(printf '%-21s' "" | tr ' ' -)"; done
+	for p; do printf -- '-+-%s' "$(printf '%-21s' "" | tr ' ' -)"; done
 	echo
 	for m in $metrics; do
-		# The base is veth's figure; the rows veth has no process for
-		# (marked *) are compared with tunpipe over FIFOs instead.
-		base=${result[veth,$m]:-}
-		isnum "$base" || base=${result[fifo,$m]:-}
 		row=$(printf '%-22s' "$(label "$m")")
-		for p in $paths; do
-			v=${result[$p,$m]-none}
-			if [ "$v" = none ] && [ "$p" = veth ]; then
-				v="- (no process)"
-			elif [ -z "$v" ] || [ "$v" = none ]; then
-				v=failed
-			elif isnum "$v"; then
-				if isnum "$base" && awk -v b="$base" 'BEGIN { exit !(b > 0) }'; then
-					v="$(figure "$m" "$v") $(ratio "$v" "$base")"
-				else
-					v=$(figure "$m" "$v")
-				fi
-			fi
-			row="$row | $(printf '%-21s' "$v")"
-		done
+		for p; do row="$row | $(printf '%-21s' "$(cell "$p" "$m")")"; done
 		echo "$row"
 	done
 }
 
+# print_tables: the table, five paths across at most, so that it stays
+# readable in 160 columns; every cell carries its own ratio.
+print_tables() {
+	local p chunk=()
+	for p in $paths; do
+		chunk+=("$p")
+		[ ${#chunk[@]} -lt 5 ] && continue
+		print_table "${chunk[@]}"
+		echo
+		chunk=()
+	done
+	[ ${#chunk[@]} -eq 0 ] || { print_table "${chunk[@]}"; echo; }
+}
+
+# versus A B TITLE: A's medians over B's, for what users weigh first.
+versus() {
+	local m line=
+	[[ " $paths " == *" $1 "* && " $paths " == *" $2 "* ]] || return 0
+	for m in tcp1 tcp4 udp64 rtt_load cpu; do
+		case $m in
+		tcp1) line+="TCP 1 stream ";;
+		tcp4) line+=", TCP 4 streams ";;
+		udp64) line+=", UDP 64 B ";;
+		rtt_load) line+=", RTT under load ";;
+		cpu) line+=", CPU per GB ";;
+		esac
+		if isnum "${med[$1,$m]:-}" && isnum "${med[$2,$m]:-}" &&
+		    awk -v b="${med[$2,$m]}" 'BEGIN { exit !(b > 0) }'; then
+			line+=$(awk -v a="${med[$1,$m]}" -v b="${med[$2,$m]}" \
+			    'BEGIN { printf "%.2f", a / b }')
+		else
+			line+="-"
+		fi
+	done
+	echo "$3: $line" | fold -s -w 74 | sed '2,$s/^/    /; s/ *$//'
+}
+
+print_versus() {
+	local out
+	out=$(
+		versus ssh sshw "tunpipe over ssh / ssh -w"
+		versus ssh ssh-offload "tunpipe over ssh / tunpipe -O over ssh"
+		versus tcp openvpn "tunpipe over TCP / OpenVPN over TCP"
+		versus fifo offload "tunpipe over FIFOs / tunpipe -O over FIFOs"
+		versus tcp tcp-8k "socat -b 131072 / socat's 8 KiB block"
+	)
+	[ -n "$out" ] || return 0
+	echo "Head to head, the first path's medians over the second's (TCP, UDP:"
+	echo "above 1, the first carries more; RTT, CPU: below 1, the first is better):"
+	echo "$out"
+	echo
+}
+
+# print_spread: each run's 1-stream TCP figure, path by path, to show how
+# far the runs lie from their median.
+print_spread() {
+	local p r v line=
+	[ "$runs" -gt 1 ] || return 0
+	for p in $paths; do
+		line+="${line:+; }$p"
+		for (( r = 1; r <= runs; r++ )); do
+			v=${result[$p,tcp1,$r]:-failed}
+			isnum "$v" && v=$(awk -v v="$v" 'BEGIN { printf "%.2f", v / 1e9 }')
+			line+=" $v"
+		done
+	done
+	echo "TCP, 1 stream, run by run (Gbit/s): $line" |
+	    fold -s -w 74 | sed '2,$s/^/    /; s/ *$//'
+	echo
+}
+
+# died_in PATH: the tests PATH died in, and in which runs.
+died_in() {
+	local m r list=
+	for m in $metrics; do
+		r=${died_runs[$1,$m]:-}
+		[ -n "$r" ] || continue
+		list+="${list:+; }$(label "$m" | sed 's/ \*$//; s/, delivered$//')"
+		if [ "$runs" = 1 ]; then
+			:
+		elif [ "$(wc -w <<<"$r")" = "$runs" ]; then
+			list+=" (every run)"
+		elif [[ $r == *" "* ]]; then
+			list+=" (runs ${r// /, })"
+		else
+			list+=" (run $r)"
+		fi
+	done
+	echo "$list"
+}
+
+# tool_versions: the versions of the tools that this run used.
+tool_versions() {
+	local v
+	v="$(iperf3 --version | head -n 1 | cut -d' ' -f1,2), $(socat -V | awk '/socat version/ { print "socat", $3; exit }'), $(strace -V | awk '{ print "strace", $NF; exit }')"
+	[[ " $paths " != *" ssh"* ]] || v+=", $(ssh -V 2>&1 | cut -d' ' -f1)"
+	[[ " $paths " != *" openvpn "* ]] || v+=", $(openvpn --version | awk '{ print $1, $2; exit }')"
+	echo "$v"
+}
+
 print_report() {
-	local commit base
+	local commit base p times=
 	commit=$(git -C "$here" describe --always --dirty 2>/dev/null || echo unknown)
 	echo "tunpipe benchmark"
-	echo "command: ${BENCH_TUNPIPE:+BENCH_TUNPIPE=$BENCH_TUNPIPE }BENCH_SECONDS=$tcp_seconds BENCH_UDP_SECONDS=$udp_seconds BENCH_STRACE_MB=$strace_mb BENCH_PATHS='$paths' bench/bench.sh"
+	echo "command: ${BENCH_TUNPIPE:+BENCH_TUNPIPE=$BENCH_TUNPIPE }BENCH_RUNS=$runs BENCH_SECONDS=$tcp_seconds BENCH_UDP_SECONDS=$udp_seconds BENCH_STRACE_MB=$strace_mb BENCH_PATHS='$paths' bench/bench.sh"
 	echo "date:    $started_at"
 	echo "kernel:  $(uname -sr)"
 	echo "cpu:     $(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo), $(nproc) cores"
 	echo "tunpipe: $("$tunpipe" -V 2>&1 | head -n 1), $tunpipe_source, tree at $commit"
-	echo "tools:   $(iperf3 --version | head -n 1 | cut -d' ' -f1,2), $(socat -V | awk '/socat version/ { print "socat", $3; exit }'), $(strace -V | awk '{ print "strace", $NF; exit }')"
+	echo "tools:   $(tool_versions)" | fold -s -w 78 | sed '2,$s/^/         /; s/ *$//'
 	echo
-	print_table
-	echo
+	print_tables
+	print_versus
+	print_spread
 	for p in $paths; do
 		[ -n "${death[$p]:-}" ] || continue
 		echo "$(heading "$p"): the tunnel died, and was set up afresh after, in:"
-		echo "${died_in[$p]}" | fold -s -w 72 | sed 's/^/  /; s/ *$//'
+		died_in "$p" | fold -s -w 72 | sed 's/^/  /; s/ *$//'
 		echo "  as it first died, it said:${death[$p]}"
 		echo
 	done
+	for p in $paths; do
+		[ -n "${short[$p]:-}" ] || continue
+		echo "$(heading "$p"): medians of fewer runs (how many) in: ${short[$p]}" |
+		    fold -s -w 74 | sed '2,$s/^/  /; s/ *$//'
+	done
 	if [[ " $paths " == *" veth "* ]]; then
-		base="the veth path of this same run; in * rows, where veth has no process, to tunpipe over FIFOs"
+		base="the veth path's median; in * rows, where veth has no process, to tunpipe over FIFOs'"
 	else
-		base="tunpipe over FIFOs in this same run"
+		base="tunpipe over FIFOs' median"
 	fi
+	for p in $paths; do times+="${times:+, }$p ${path_seconds[$p]:-0}s"; done
 	fold -s -w 74 <<-EOF | sed 's/ *$//'
-	(x) is the ratio to $base. Figures drift between runs on this machine: compare ratios within one run, not figures across runs.
+	$(if [ "$runs" = 1 ]; then echo "Each figure is from one run; (x) is its ratio to ${base/median/figure}."; else echo "Each figure is the median of $runs runs, taken in rounds over all the paths, every path set up afresh in each; (x) is its ratio to $base."; fi) Figures drift between runs on this machine: compare ratios within one run, not figures across runs.
 	All from a to b. TCP: ${tcp_seconds} s a test. UDP: ${udp_seconds} s a size, sent flat out (-b 0), counted at b (its packets less those lost). RTT: the average of 20 pings 50 ms apart, idle and during a TCP flow.
-	CPU, RSS and syscalls are the tunnel processes' own (tunpipe, or socat for socat TUN; not the socat that tunpipe -e runs). CPU: both ends' user+system time during the 1-stream TCP test, over the GB it carried. RSS: the larger VmHWM of the two ends, at the end. Syscalls: a's process under strace -c -f during a ${strace_mb} MB transfer, over the packets its device carried both ways.
+	CPU and syscalls count every process that makes the tunnel: tunpipe (with -e, also its starter process, idle) and what carries its stream: socat over TCP, ssh and sshd over ssh (sshd's session process, and its listener, idle); for ssh -w, ssh and sshd; openvpn; socat for socat TUN. CPU: both ends' user+system time during the 1-stream TCP test, over the GB it carried. Syscalls: a's side under strace -c -f while ${strace_mb} MB cross, over the packets its device carried both ways. RSS: the larger VmHWM of the tunnel programs at the two ends, at the end: tunpipe (not the ssh, sshd or socat that carry its stream), socat, openvpn, and for ssh -w, ssh and sshd's session process.
+	Time per path, all runs: $times.
 	EOF
 }
 
@@ -654,13 +1020,15 @@ print_report() {
 
 started=$(date +%s)
 started_at=$(date '+%Y-%m-%d %H:%M:%S %z')
-for p in $paths; do
-	case $p in
-	veth|fifo|tcp|offload|socat|socat-udp) ;;
-	*) die "BENCH_PATHS: no path '$p' (veth fifo tcp offload socat socat-udp)";;
-	esac
+[ "$has_offload" = yes ] || note "this tunpipe has no --offload: the -O columns are n/a"
+# In rounds, so that a slow spell of the machine touches every path.
+for (( run = 1; run <= runs; run++ )); do
+	for p in $paths; do
+		t0=$(date +%s)
+		run_path "$p"
+		path_seconds[$p]=$(( ${path_seconds[$p]:-0} + $(date +%s) - t0 ))
+	done
 done
-[ "$has_offload" = yes ] || note "this tunpipe has no --offload: its column is n/a"
-for p in $paths; do run_path "$p"; done
+medians
 print_report
 echo "(the run took $(( $(date +%s) - started )) s)"

@@ -57,6 +57,7 @@
 #include <unistd.h>
 
 #include "framing.h"
+#include "hex.h"
 
 #define DEFAULT_MAX	1500	/* an Ethernet MTU, tunpipe's usual limit */
 
@@ -125,58 +126,6 @@ parse_framing(const char *arg)
 	return type;
 }
 
-/* Allocates n bytes, or at least 1: malloc(0) may return NULL. */
-static uint8_t *
-alloc(size_t n)
-{
-	uint8_t *p;
-
-	if ((p = malloc(n > 0 ? n : 1)) == NULL)
-		err(1, "malloc");
-	return p;
-}
-
-/* The value of one hex digit, or -1: packets come in as text. */
-static int
-hexdigit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/*
- * Turns line lineno, len hex digits, into bytes at out (room for max).
- * Returns the packet's length.  Any slip is fatal: a test that typed its
- * packet wrong must not pass by accident.
- */
-static size_t
-parse_hex(const char *line, size_t len, uint8_t *out, size_t max,
-    size_t lineno)
-{
-	size_t i;
-	int hi, lo;
-
-	if (len % 2 != 0)
-		errx(1, "line %zu: odd number of hex digits", lineno);
-	if (len / 2 > max)
-		errx(1, "line %zu: packet of %zu bytes, over %zu", lineno,
-		    len / 2, max);
-	for (i = 0; i < len / 2; i++) {
-		hi = hexdigit(line[2 * i]);
-		lo = hexdigit(line[2 * i + 1]);
-		if (hi < 0 || lo < 0)
-			errx(1, "line %zu: not hex: %.2s", lineno,
-			    line + 2 * i);
-		out[i] = (uint8_t)(hi << 4 | lo);
-	}
-	return len / 2;
-}
-
 /*
  * Prints a packet as one line of lowercase hex, built whole and written
  * once so that a 64 KiB packet costs one fwrite().
@@ -224,11 +173,11 @@ encode(enum framing_type type)
 		lineno++;
 		if (n > 0 && line[n - 1] == '\n')
 			line[--n] = '\0';
-		/* parse_hex() refuses a longer packet before writing it. */
+		/* hex_parse() refuses a longer packet before writing it. */
 		len = (size_t)n / 2 < max ? (size_t)n / 2 : max;
 		room = framing_encoded_max(type, len);
-		frame = alloc(room);
-		len = parse_hex(line, (size_t)n, frame + hlen, max, lineno);
+		frame = hex_alloc(room);
+		len = hex_parse(line, (size_t)n, frame + hlen, max, lineno);
 		len = framing_encode(type, frame, len);
 		if (len > room || framing_frame_len(type, frame) != len)
 			errx(EXIT_CODEC, "codec: line %zu: a frame of %zu "
@@ -290,7 +239,7 @@ feed(struct framing_decoder *d, enum framing_type type, size_t max,
 	uint8_t *chunk, *in;
 	size_t used;
 
-	in = chunk = alloc(len);
+	in = chunk = hex_alloc(len);
 	memcpy(chunk, data, len);
 	do {
 		used = (size_t)-1;
@@ -404,7 +353,7 @@ decode(int argc, char *argv[])
 		max = parse_arg(maxarg, 0, framing_packet_max(type), "-m");
 
 	buf = read_all(&len);
-	assembly = alloc(max);
+	assembly = hex_alloc(max);
 	framing_decoder_init(&dec, type, max, assembly);
 	pos = 0;
 	if (chunk != 0) {

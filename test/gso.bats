@@ -12,6 +12,8 @@
 # are built the same way, with the fields that change spelled out, so a
 # segment passes only if every byte is right.
 
+load helpers
+
 setup_file() {
 	export DRIVER="$BATS_TEST_DIRNAME/offload-driver"
 }
@@ -24,21 +26,6 @@ setup() {
 		return 1
 	fi
 	F=$BATS_TEST_TMPDIR
-}
-
-fail() {
-	printf '%s\n' "$@" >&2
-	return 1
-}
-
-# Compares $output and $status (from `run`) with what is expected.
-expect() {
-	local want_status=$1 want_output=$2
-
-	if [[ $status -ne $want_status || $output != "$want_output" ]]; then
-		fail "expected status $want_status and output:" "$want_output" \
-		    "got status $status and output:" "$output"
-	fi
 }
 
 # --- building packets -----------------------------------------------------

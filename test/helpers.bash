@@ -534,7 +534,7 @@ addr_dev() {
 }
 # ---- end of ssh ----
 
-# ---- bytes spelled in hex (codec.bats, pcapng.bats) ----
+# ---- bytes spelled in hex (codec.bats, gso.bats, pcapng.bats) ----
 
 # Writes to stdout the bytes spelled by the hex digits in $*; spaces, which
 # only show where frames start, are dropped.  Binary data cannot live in a

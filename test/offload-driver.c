@@ -54,6 +54,7 @@
 #include <unistd.h>
 
 #include "offload.h"
+#include "hex.h"
 #include "packet-ref.h"
 
 #define EXIT_USAGE	2
@@ -69,54 +70,6 @@ usage(void)
 	    "       offload-driver fix [-p] [-T]\n"
 	    "       offload-driver vnet|isip\n");
 	exit(EXIT_USAGE);
-}
-
-static uint8_t *
-alloc(size_t n)
-{
-	uint8_t *p;
-
-	if ((p = malloc(n > 0 ? n : 1)) == NULL)
-		err(1, "malloc");
-	return p;
-}
-
-static int
-hexdigit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/*
- * Reads line lineno of hex, spaces skipped, into out (room for max
- * bytes); returns the bytes.  Any slip is fatal: a test that typed its
- * packet wrong must not pass by accident.
- */
-static size_t
-parse_hex(const char *line, uint8_t *out, size_t max, size_t lineno)
-{
-	size_t n = 0;
-	int hi, lo;
-
-	for (; *line != '\0' && *line != '\n'; line++) {
-		if (*line == ' ')
-			continue;
-		hi = hexdigit(line[0]);
-		lo = line[1] != '\0' ? hexdigit(line[1]) : -1;
-		if (hi < 0 || lo < 0)
-			errx(1, "line %zu: not hex: %.2s", lineno, line);
-		if (n == max)
-			errx(1, "line %zu: more than %zu bytes", lineno, max);
-		out[n++] = (uint8_t)(hi << 4 | lo);
-		line++;
-	}
-	return n;
 }
 
 static void
@@ -139,7 +92,8 @@ next_line(char **line, size_t *cap, uint8_t *buf, size_t *len,
 		return 0;
 	}
 	++*lineno;
-	*len = parse_hex(*line, buf, FRAME_MAX, *lineno);
+	*len = hex_parse(*line, strcspn(*line, "\n"), buf, FRAME_MAX,
+	    *lineno);
 	return 1;
 }
 
@@ -167,7 +121,7 @@ split_gso(const struct offload_vnet *v, const uint8_t *pkt, size_t len,
 		if (want > len || total > len)
 			errx(EXIT_MODULE, "module: segment %zu of %zu bytes "
 			    "from a packet of %zu", total + 1, want, len);
-		seg = alloc(want);
+		seg = hex_alloc(want);
 		got = offload_split_next(&s, seg);
 		if (got != want)
 			errx(EXIT_MODULE, "module: a segment of %zu bytes, "
@@ -187,7 +141,7 @@ split(int ether)
 {
 	struct offload_vnet v;
 	size_t cap = 0, lineno = 0, len;
-	uint8_t *buf = alloc(FRAME_MAX), *pkt;
+	uint8_t *buf = hex_alloc(FRAME_MAX), *pkt;
 	char *line = NULL;
 
 	while (next_line(&line, &cap, buf, &len, &lineno)) {
@@ -196,7 +150,7 @@ split(int ether)
 			continue;
 		}
 		/* The packet alone, in a buffer of its size. */
-		pkt = alloc(len - OFFLOAD_VNET_LEN);
+		pkt = hex_alloc(len - OFFLOAD_VNET_LEN);
 		memcpy(pkt, buf + OFFLOAD_VNET_LEN, len - OFFLOAD_VNET_LEN);
 		if (v.gso_type != OFFLOAD_GSO_NONE) {
 			split_gso(&v, pkt, len - OFFLOAD_VNET_LEN, ether);
@@ -255,7 +209,7 @@ merge(int ether)
 	struct offload_merge m;
 	size_t cap = 0, lineno = 0, len, total = 0, i, count = 0;
 	size_t *lens = NULL;
-	uint8_t *buf = alloc(FRAME_MAX), *all = NULL, *in, *p;
+	uint8_t *buf = hex_alloc(FRAME_MAX), *all = NULL, *in, *p;
 	char *line = NULL;
 
 	/* All packets first, then laid out in one buffer of their size. */
@@ -268,7 +222,7 @@ merge(int ether)
 		memcpy(all + total + FRAMING_BYTES, buf, len);
 		total += FRAMING_BYTES + len;
 	}
-	in = alloc(total);
+	in = hex_alloc(total);
 	if (total > 0)
 		memcpy(in, all, total);
 	free(all);
@@ -299,7 +253,7 @@ static int
 reference(int fix, int partial, int ether)
 {
 	size_t cap = 0, lineno = 0, len;
-	uint8_t *buf = alloc(FRAME_MAX);
+	uint8_t *buf = hex_alloc(FRAME_MAX);
 	const char *wrong;
 	char *line = NULL;
 
@@ -327,11 +281,11 @@ answer(int vnet)
 {
 	struct offload_vnet v;
 	size_t cap = 0, lineno = 0, len;
-	uint8_t *buf = alloc(FRAME_MAX), *pkt, raw[OFFLOAD_VNET_LEN];
+	uint8_t *buf = hex_alloc(FRAME_MAX), *pkt, raw[OFFLOAD_VNET_LEN];
 	char *line = NULL;
 
 	while (next_line(&line, &cap, buf, &len, &lineno)) {
-		pkt = alloc(len);
+		pkt = hex_alloc(len);
 		memcpy(pkt, buf, len);
 		if (!vnet) {
 			printf("%d\n", offload_is_ip(pkt, len));

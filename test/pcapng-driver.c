@@ -53,6 +53,7 @@
 #include <unistd.h>
 
 #include "pcapng.h"
+#include "hex.h"
 
 #define EXIT_INPUT	1
 #define EXIT_USAGE	2
@@ -107,53 +108,6 @@ parse_arg(const char *arg, uint64_t max, const char *what)
 	return n;
 }
 
-/* Allocates n bytes, or at least 1: malloc(0) may return NULL. */
-static uint8_t *
-alloc(size_t n)
-{
-	uint8_t *p;
-
-	if ((p = malloc(n > 0 ? n : 1)) == NULL)
-		err(EXIT_INPUT, "malloc");
-	return p;
-}
-
-/* The value of one hex digit, or -1: packets come in as text. */
-static int
-hexdigit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/*
- * Turns len hex digits of line lineno into bytes at out, which has room
- * for them.  Any slip is fatal: a test that typed its packet wrong must
- * not pass by accident.
- */
-static void
-parse_hex(const char *hex, size_t len, uint8_t *out, size_t lineno)
-{
-	size_t i;
-	int hi, lo;
-
-	if (len % 2 != 0)
-		errx(EXIT_INPUT, "line %zu: odd number of hex digits", lineno);
-	for (i = 0; i < len / 2; i++) {
-		hi = hexdigit(hex[2 * i]);
-		lo = hexdigit(hex[2 * i + 1]);
-		if (hi < 0 || lo < 0)
-			errx(EXIT_INPUT, "line %zu: not hex: %.2s", lineno,
-			    hex + 2 * i);
-		out[i] = (uint8_t)(hi << 4 | lo);
-	}
-}
-
 /*
  * Checks, after the encoder wrote len bytes (0: none) into buf[0..room),
  * that it left the rest as it was in before.
@@ -194,8 +148,8 @@ header(uint16_t linktype, uint32_t snaplen, const char *ifname,
 		    PCAPNG_STRING_MAX);
 	if (room == 0)
 		room = want;
-	buf = alloc(room);
-	before = alloc(room);
+	buf = hex_alloc(room);
+	before = hex_alloc(room);
 	memset(buf, UNTOUCHED, room);
 	memcpy(before, buf, room);
 	len = pcapng_header(buf, room, linktype, snaplen, ifname,
@@ -243,8 +197,8 @@ parse_line(char *text, struct line *l, size_t lineno)
 		s++;
 	n = strcspn(s, " ");
 	l->nbytes = n / 2;
-	l->bytes = alloc(l->nbytes);
-	parse_hex(s, n, l->bytes, lineno);
+	l->bytes = hex_alloc(l->nbytes);
+	hex_parse(s, n, l->bytes, l->nbytes, lineno);
 	s += n;
 	l->len = l->nbytes;
 	if (*s == ' ') {
@@ -282,8 +236,8 @@ packet(const struct line *l, uint32_t snaplen, uint64_t dropped,
 	want = pcapng_epb_len(pkt.caplen, dropped);
 	if (room == 0)
 		room = want > 0 ? want : 1;
-	buf = alloc(room);
-	before = alloc(room);
+	buf = hex_alloc(room);
+	before = hex_alloc(room);
 	memset(buf, UNTOUCHED, room);
 	if (in_place && PCAPNG_EPB_DATA + pkt.caplen <= room) {
 		memcpy(buf + PCAPNG_EPB_DATA, pkt.data, pkt.caplen);
