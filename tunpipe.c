@@ -15,6 +15,7 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 
 #include <linux/audit.h>
@@ -148,6 +149,7 @@ struct options {
 	const char *ifname;	/* NULL: the kernel picks tun%d or tap%d */
 	int tap;
 	int offload;		/* -O: GSO packets with a virtio-net header */
+	int no_gso;		/* -G: one ordinary packet a device read */
 	int no_seccomp;		/* -S: leave the system calls unconfined */
 	int verbosity;		/* 0 -q, 1 default, 2 -v */
 	const char *framing_name;	/* -f as given, or NULL */
@@ -171,6 +173,7 @@ struct options {
 struct device {
 	int fd;
 	char name[IFNAMSIZ];
+	int vnet;		/* a virtio-net header before each packet */
 	int mtu;		/* at start, for the hooks' TUNPIPE_MTU */
 	int sock;		/* to read the MTU as it is now: current_mtu() */
 };
@@ -196,9 +199,14 @@ struct stream {
 	size_t out_frame;	/* where the frame at out_head starts */
 	size_t inbuf_size, outbuf_size;	/* in use, by mode */
 	size_t reserve;		/* outbuf room one device read needs */
+	struct offload_split split;	/* a GSO packet from the device... */
+	int splitting;		/* ...being cut into segments */
+	struct offload_merge merge;	/* segments on their way to the device */
+	size_t batch_packets, batch_bytes;	/* what the merge holds */
 	uint8_t inbuf[INBUF_SIZE_O];
 	uint8_t assembly[FRAMING_PACKET_MAX];
 	uint8_t outbuf[OUTBUF_LEN];
+	uint8_t gso[DEVICE_READ];	/* the GSO packet being cut */
 };
 
 /* -e's command, as the loop sees it. */
@@ -245,13 +253,14 @@ struct tunpipe {
 
 static struct options opt = { .verbosity = 1, .framing = FRAMING_LEN16 };
 
-static const char shortopts[] = "a:d:e:f:hi:k:m:Oo:pqr:STU:u:Vv";
+static const char shortopts[] = "a:d:e:f:Ghi:k:m:Oo:pqr:STU:u:Vv";
 static const struct option longopts[] = {
 	{ "address",	required_argument,	NULL, 'a' },
 	{ "down",	required_argument,	NULL, 'd' },
 	{ "exec",	required_argument,	NULL, 'e' },
 	{ "framing",	required_argument,	NULL, 'f' },
 	{ "help",	no_argument,		NULL, 'h' },
+	{ "no-gso",	no_argument,		NULL, 'G' },
 	{ "interface",	required_argument,	NULL, 'i' },
 	{ "keepalive",	required_argument,	NULL, 'k' },
 	{ "mtu",	required_argument,	NULL, 'm' },
@@ -272,7 +281,7 @@ static const struct option longopts[] = {
 static void
 usage(FILE *f)
 {
-	fprintf(f, "usage: tunpipe [-hOpqSTVv] [-a address/prefix] [-d command] "
+	fprintf(f, "usage: tunpipe [-GhOpqSTVv] [-a address/prefix] [-d command] "
 	    "[-e command] [-f framing] [-i name] [-k seconds] [-m mtu] [-o user] "
 	    "[-r seconds] [-U user] [-u command]\n");
 }
@@ -291,6 +300,8 @@ help(void)
 	    "  -d, --down CMD        run CMD through /bin/sh at exit\n"
 	    "  -e, --exec CMD        carry the stream over CMD's stdin and stdout\n"
 	    "                        instead of tunpipe's own (CMD runs in /bin/sh)\n"
+	    "  -G, --no-gso          read and write the device one ordinary packet at\n"
+	    "                        a time, without its GSO packets and checksums\n"
 	    "  -i, --interface NAME  device name, or a persistent device to attach to\n"
 	    "                        (default: the kernel picks tun%%d or tap%%d)\n"
 	    "  -k, --keepalive SECS  send an empty frame after SECS without traffic;\n"
@@ -517,6 +528,9 @@ check_options(void)
 			errx(EXIT_USAGE, "-m %d: IPv6 needs an MTU of at least "
 			    "%d, and -a %s is IPv6", opt.mtu, MTU_MIN_IPV6,
 			    opt.addresses[i].text);
+	if (opt.offload && opt.no_gso)
+		errx(EXIT_USAGE, "-O carries the device's GSO packets, which -G "
+		    "turns off: give one");
 	if (opt.offload && opt.framing_name != NULL &&
 	    opt.framing != FRAMING_LEN32)
 		errx(EXIT_USAGE, "-O sends frames too large for -f %s; leave "
@@ -552,6 +566,9 @@ parse_options(int argc, char *argv[])
 		case 'f':
 			opt.framing_name = once(opt.framing_name, optarg, c);
 			opt.framing = parse_framing(optarg);
+			break;
+		case 'G':
+			opt.no_gso = 1;
 			break;
 		case 'h':
 			help();
@@ -856,67 +873,108 @@ privilege_hint(int e)
 }
 
 /*
- * -O: the device hands over TCP and UDP as GSO packets of up to 64 KiB,
- * with checksums left to whoever delivers them, each after a virtio-net
- * header in little-endian order whatever the host, so that both ends read
- * it alike.  UDP segmentation (USO) needs Linux 6.2; without it UDP goes
- * as plain packets.
+ * Turns on the device's virtio-net header and its offloads: it then hands
+ * over TCP and UDP as GSO packets of up to 64 KiB, with checksums left to
+ * whoever delivers them, each after a 10-byte header in little-endian
+ * order whatever the host (so that both ends of -O read it alike), and
+ * takes the same.  UDP segmentation (USO) needs Linux 6.2.  Returns 0, or
+ * -1 when the kernel refuses the header.
  */
-static void
+static int
 enable_offload(const struct device *dev)
 {
 	unsigned long tcp = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN;
 	int hdrlen = OFFLOAD_VNET_LEN, le = 1;
 
-	if (ioctl(dev->fd, TUNSETVNETHDRSZ, &hdrlen) == -1)
-		err(EXIT_DEVICE, "TUNSETVNETHDRSZ %s", dev->name);
-	if (ioctl(dev->fd, TUNSETVNETLE, &le) == -1 && !host_is_le())
-		err(EXIT_DEVICE, "TUNSETVNETLE %s: this big-endian host's "
-		    "kernel cannot speak little-endian virtio-net headers; "
-		    "leave -O out", dev->name);
+	if (ioctl(dev->fd, TUNSETVNETHDRSZ, &hdrlen) == -1 ||
+	    (ioctl(dev->fd, TUNSETVNETLE, &le) == -1 && !host_is_le()))
+		return -1;
 	if (ioctl(dev->fd, TUNSETOFFLOAD, tcp | TUN_F_USO4 | TUN_F_USO6) == 0)
-		return;
-	if (ioctl(dev->fd, TUNSETOFFLOAD, tcp) == -1)
-		err(EXIT_DEVICE, "TUNSETOFFLOAD %s", dev->name);
+		return 0;
 	say(2, "%s: no UDP segmentation offload in this kernel", dev->name);
+	if (ioctl(dev->fd, TUNSETOFFLOAD, tcp) == -1)
+		say(2, "%s: no TCP segmentation offload in this kernel: "
+		    "ordinary packets only", dev->name);
+	return 0;
+}
+
+/* Opens the clone device, or exits saying why it cannot. */
+static int
+open_clone(void)
+{
+	int fd;
+
+	if ((fd = open(TUN_PATH, O_RDWR | O_NONBLOCK | O_CLOEXEC)) != -1)
+		return fd;
+	if (errno == ENOENT || errno == ENODEV || errno == ENXIO)
+		err(EXIT_DEVICE, "%s: the kernel has no TUN/TAP support "
+		    "loaded; try modprobe tun", TUN_PATH);
+	if (errno == EACCES || errno == EPERM)
+		err(EXIT_DEVICE, "%s: run as root, or give this user read and "
+		    "write access to %s and a persistent device (ip tuntap add "
+		    "dev NAME mode %s user USER), then pass -i NAME", TUN_PATH,
+		    TUN_PATH, opt.tap ? "tap" : "tun");
+	err(EXIT_DEVICE, "%s", TUN_PATH);
+}
+
+/*
+ * Creates the device called want, or attaches to the persistent one of
+ * that name, with the virtio-net header and the offloads when vnet says.
+ * Returns 0, or the errno of what the kernel refused, with nothing open.
+ */
+static int
+attach_device(struct device *dev, const char *want, int vnet)
+{
+	struct ifreq ifr;
+	int e;
+
+	dev->fd = open_clone();
+	memset(dev->name, 0, sizeof(dev->name));
+	memset(&ifr, 0, sizeof(ifr));
+	ifr.ifr_flags = (opt.tap ? IFF_TAP : IFF_TUN) | IFF_NO_PI |
+	    (vnet ? IFF_VNET_HDR : 0);
+	memcpy(ifr.ifr_name, want, strlen(want));
+	if (ioctl(dev->fd, TUNSETIFF, &ifr) == 0) {
+		memcpy(dev->name, ifr.ifr_name, IFNAMSIZ);
+		dev->name[IFNAMSIZ - 1] = '\0';
+		if (!vnet || enable_offload(dev) == 0) {
+			dev->vnet = vnet;
+			return 0;
+		}
+	}
+	e = errno;
+	close(dev->fd);
+	return e;
 }
 
 /*
  * Creates the device, or attaches to the persistent one of that name, and
- * makes it persistent or gives it an owner when asked.
+ * makes it persistent or gives it an owner when asked.  The offloads are
+ * on unless -G says no: -O carries the device's GSO packets as they are,
+ * else tunpipe cuts and merges them itself (see drain_device() and
+ * to_device()).  Where the kernel refuses them, tunpipe goes on one
+ * ordinary packet at a time, as -G does, and -v says so.
  */
 static void
 open_device(struct device *dev)
 {
 	const char *want = opt.ifname ? opt.ifname : opt.tap ? "tap%d" : "tun%d";
-	struct ifreq ifr;
+	int e;
 
-	dev->fd = open(TUN_PATH, O_RDWR | O_NONBLOCK | O_CLOEXEC);
-	if (dev->fd == -1) {
-		if (errno == ENOENT || errno == ENODEV || errno == ENXIO)
-			err(EXIT_DEVICE, "%s: the kernel has no TUN/TAP "
-			    "support loaded; try modprobe tun", TUN_PATH);
-		if (errno == EACCES || errno == EPERM)
-			err(EXIT_DEVICE, "%s: run as root, or give this user "
-			    "read and write access to %s and a persistent "
-			    "device (ip tuntap add dev NAME mode %s user USER), "
-			    "then pass -i NAME", TUN_PATH, TUN_PATH,
-			    opt.tap ? "tap" : "tun");
-		err(EXIT_DEVICE, "%s", TUN_PATH);
+	e = attach_device(dev, want, !opt.no_gso);
+	if (e != 0 && !opt.no_gso && !opt.offload) {
+		say(2, "%s: no virtio-net header in this kernel (%s): one "
+		    "packet at a time", want, strerror(e));
+		e = attach_device(dev, want, 0);
 	}
-	memset(&ifr, 0, sizeof(ifr));
-	ifr.ifr_flags = (opt.tap ? IFF_TAP : IFF_TUN) | IFF_NO_PI;
-	if (opt.offload)
-		ifr.ifr_flags |= IFF_VNET_HDR;
-	memcpy(ifr.ifr_name, want, strlen(want));
-	if (ioctl(dev->fd, TUNSETIFF, &ifr) == -1)
-		device_error(want, errno);
-	memcpy(dev->name, ifr.ifr_name, IFNAMSIZ);
-	dev->name[IFNAMSIZ - 1] = '\0';
+	errno = e;
+	if (e != 0 && *dev->name != '\0')	/* TUNSETIFF took it, not -O */
+		err(EXIT_DEVICE, "%s: the kernel refuses the virtio-net header "
+		    "that -O needs; leave -O out", dev->name);
+	if (e != 0)
+		device_error(want, e);
 	say(2, "device %s (%s%s)", dev->name, opt.tap ? "tap" : "tun",
-	    opt.offload ? ", offload" : "");
-	if (opt.offload)
-		enable_offload(dev);
+	    opt.offload ? ", -O" : dev->vnet ? ", offloads" : "");
 
 	if (opt.owner != NULL &&
 	    ioctl(dev->fd, TUNSETOWNER, (unsigned long)opt.owner_uid) == -1)
@@ -1154,7 +1212,7 @@ drop_privileges(void)
  * that opens, creates, executes or connects.
  */
 static const int allowed_syscalls[] = {
-	SYS_read, SYS_write, SYS_writev, SYS_close, SYS_fcntl, SYS_ppoll,
+	SYS_read, SYS_readv, SYS_write, SYS_writev, SYS_close, SYS_fcntl, SYS_ppoll,
 	SYS_sendmsg, SYS_recvmsg,	/* -e: to and from the starter */
 #ifdef SYS_poll
 	SYS_poll,
@@ -1318,6 +1376,17 @@ init_stream(struct stream *st)
 	st->out = STDOUT_FILENO;
 }
 
+/*
+ * Whether tunpipe cuts the device's GSO packets and merges the stream's
+ * segments itself: the device's offloads are on, and the stream carries
+ * ordinary packets (it does, unless -O).
+ */
+static int
+offloads_inside(const struct tunpipe *tp)
+{
+	return tp->dev.vnet && !opt.offload;
+}
+
 /* Whether a frame starts with an Ethernet header of a common type. */
 static int
 is_ethernet_frame(const uint8_t *p, size_t len)
@@ -1428,33 +1497,96 @@ judge_frame(struct stream *st, enum frame_kind kind, size_t len)
 }
 
 /*
- * Writes a packet to the device.  The kernel takes an IP packet larger
- * than the MTU; a refusal is counted, and named in terms of the MTUs
- * when that may be why.
+ * Counts packets the device refused, with a warning that names the MTUs
+ * when the packet (len bytes, the first of them) is larger than the
+ * device's: the kernel takes such an IP packet, but what is in its way
+ * (a bridge, say) may not.
  */
 static void
-write_device(struct tunpipe *tp, const uint8_t *p, size_t len)
+count_refused(struct tunpipe *tp, int e, size_t packets, size_t len)
 {
-	size_t skip = opt.offload ? OFFLOAD_VNET_LEN : 0;
-	size_t over = len - skip - (opt.tap ? 14 : 0);
-	int e, mtu;
+	int mtu = current_mtu(&tp->dev);
 
-	if (write(tp->dev.fd, p, len) != -1) {
-		tp->count.in_packets++;
-		tp->count.in_bytes += len - skip;
-		return;
-	}
-	e = errno;
-	tp->count.drop_device++;
-	if (!opt.offload && over > (size_t)(mtu = current_mtu(&tp->dev)))
+	tp->count.drop_device += packets;
+	if (len - (opt.tap ? 14 : 0) > (size_t)mtu)
 		warn_limited(&tp->warn.device, "write to %s: %s; dropped a "
 		    "%zu-byte packet, larger than %s's MTU of %d: the peer's "
 		    "is larger; give both ends the same MTU (-m)", tp->dev.name,
 		    strerror(e), len, tp->dev.name, mtu);
 	else
 		warn_limited(&tp->warn.device, "write to %s: %s%s; dropped "
-		    "a %zu-byte packet", tp->dev.name, strerror(e),
-		    e == EIO ? " (is the device down?)" : "", len - skip);
+		    "%zu packet%s of %zu bytes", tp->dev.name, strerror(e),
+		    e == EIO ? " (is the device down?)" : "", packets,
+		    packets == 1 ? "" : "s, the first", len);
+}
+
+/* Writes a packet to the device as it came: -O's frame, or -G's packet. */
+static void
+write_device(struct tunpipe *tp, const uint8_t *p, size_t len)
+{
+	size_t skip = opt.offload ? OFFLOAD_VNET_LEN : 0;
+
+	if (write(tp->dev.fd, p, len) == -1) {
+		count_refused(tp, errno, 1, len - skip);
+		return;
+	}
+	tp->count.in_packets++;
+	tp->count.in_bytes += len - skip;
+}
+
+/*
+ * Writes what the merge holds to the device in one writev(): a GSO packet
+ * made of the segments, or a packet alone, after its virtio-net header.
+ */
+static void
+write_batch(struct tunpipe *tp)
+{
+	struct offload_piece pieces[OFFLOAD_PIECES_MAX];
+	struct iovec iov[OFFLOAD_PIECES_MAX];
+	struct stream *st = &tp->st;
+	size_t i, n;
+
+	if ((n = offload_merge_take(&st->merge, pieces)) == 0)
+		return;
+	for (i = 0; i < n; i++) {
+		iov[i].iov_base = (void *)(uintptr_t)pieces[i].data;
+		iov[i].iov_len = pieces[i].len;
+	}
+	if (writev(tp->dev.fd, iov, (int)n) == -1) {
+		count_refused(tp, errno, st->batch_packets,
+		    pieces[0].len - OFFLOAD_VNET_LEN + pieces[1].len);
+	} else {
+		tp->count.in_packets += st->batch_packets;
+		tp->count.in_bytes += st->batch_bytes;
+	}
+	st->batch_packets = st->batch_bytes = 0;
+}
+
+/*
+ * Hands a good packet from the stream to the device.  With the offloads
+ * inside, it joins the merge, which takes consecutive TCP segments of a
+ * connection into one GSO packet: its payload stays where it lies, in the
+ * input buffer, until write_batch() (at the end of each read of the
+ * stream at the latest).  A packet the decoder gathered in its assembly
+ * buffer, which the next decode overwrites, goes at once.
+ */
+static void
+to_device(struct tunpipe *tp, const uint8_t *p, size_t len)
+{
+	struct stream *st = &tp->st;
+
+	if (!offloads_inside(tp)) {
+		write_device(tp, p, len);
+		return;
+	}
+	if (!offload_merge_add(&st->merge, p, len)) {
+		write_batch(tp);
+		offload_merge_add(&st->merge, p, len);
+	}
+	st->batch_packets++;
+	st->batch_bytes += len;
+	if (p >= st->assembly && p < st->assembly + sizeof(st->assembly))
+		write_batch(tp);
 }
 
 /*
@@ -1488,7 +1620,7 @@ deliver_packet(struct tunpipe *tp, const uint8_t *p, size_t len,
 	}
 	if ((end = judge_frame(&tp->st, kind, len)) != RUNNING)
 		return end;
-	write_device(tp, p, len);
+	to_device(tp, p, len);
 	return RUNNING;
 }
 
@@ -1566,6 +1698,7 @@ read_stream(struct tunpipe *tp)
 		}
 		pos += used;
 	}
+	write_batch(tp);	/* before the next read overwrites the input */
 	return end;
 }
 
@@ -1673,28 +1806,109 @@ flush_output(struct stream *st)
 }
 
 /*
+ * Reads one packet from the device into packet, which has room for
+ * DEVICE_READ bytes.  With the offloads inside, the virtio-net header
+ * goes to *v apart (-O's frames carry it).  Returns the packet's length, 0
+ * when the device has none now, or -1 after saying why it failed.
+ */
+static ssize_t
+read_device(struct tunpipe *tp, uint8_t *packet, struct offload_vnet *v)
+{
+	uint8_t raw[OFFLOAD_VNET_LEN];
+	struct iovec iov[2] = { { raw, sizeof(raw) }, { packet, DEVICE_READ } };
+	ssize_t n;
+
+	if (offloads_inside(tp))
+		n = readv(tp->dev.fd, iov, 2);
+	else
+		n = read(tp->dev.fd, packet, DEVICE_READ);
+	if (n == -1 && (errno == EAGAIN || errno == EINTR))
+		return 0;
+	if (n == -1 && errno == EBADFD)
+		warnx("device %s was removed", tp->dev.name);
+	else if (n == -1)
+		warn("read from %s", tp->dev.name);
+	if (n == -1 || !offloads_inside(tp))
+		return n;
+	offload_vnet_parse(raw, sizeof(raw), v);	/* the kernel's: valid */
+	return n - OFFLOAD_VNET_LEN;
+}
+
+/* Frames the packet of len bytes that lies at the end of the output. */
+static void
+frame_packet(struct tunpipe *tp, size_t len)
+{
+	struct stream *st = &tp->st;
+
+	st->out_tail += framing_encode(st->framing, st->outbuf + st->out_tail,
+	    len);
+	tp->count.out_packets++;
+	tp->count.out_bytes += len - (opt.offload ? OFFLOAD_VNET_LEN : 0);
+}
+
+/*
+ * Starts cutting a GSO packet of len bytes, read from the device after
+ * the header *v: a copy of it is cut, so that its segments can be written
+ * where it lay.
+ */
+static void
+begin_split(struct tunpipe *tp, const struct offload_vnet *v,
+    const uint8_t *packet, size_t len)
+{
+	struct stream *st = &tp->st;
+
+	memcpy(st->gso, packet, len);
+	if (offload_split_begin(&st->split, v, st->gso, len, opt.tap) == 0) {
+		st->splitting = 1;
+		return;
+	}
+	tp->count.drop_oversize++;
+	warn_limited(&tp->warn.oversize, "dropped a %zu-byte GSO packet from "
+	    "%s whose headers cannot be cut into segments", len, tp->dev.name);
+}
+
+/* Writes the next segment of the GSO packet being cut, and frames it. */
+static void
+cut_segment(struct tunpipe *tp)
+{
+	struct stream *st = &tp->st;
+	size_t hlen = framing_header_len(st->framing);
+
+	if (offload_split_next_len(&st->split) == 0) {
+		st->splitting = 0;
+		return;
+	}
+	frame_packet(tp, offload_split_next(&st->split,
+	    st->outbuf + st->out_tail + hlen));
+}
+
+/*
  * Reads packets from the device until it has none or the output buffer is
- * full, framing each in place.  Returns RUNNING or END_FAILED.
+ * full, framing each in place.  With the offloads inside, a GSO packet is
+ * cut into segments, as many as the output takes now (the rest on later
+ * turns, before the device is read again), and a partial checksum is
+ * finished.  Returns RUNNING or END_FAILED.
  */
 static enum end
 drain_device(struct tunpipe *tp)
 {
 	struct stream *st = &tp->st;
-	size_t hlen = framing_header_len(st->framing);
-	uint8_t *frame;
+	struct offload_vnet v = { 0 };
+	uint8_t *packet;
 	ssize_t n;
 
 	while (output_has_room(st)) {
-		frame = st->outbuf + st->out_tail;
-		n = read(tp->dev.fd, frame + hlen, DEVICE_READ);
-		if (n == -1) {
-			if (errno == EAGAIN || errno == EINTR)
-				return RUNNING;
-			if (errno == EBADFD)
-				warnx("device %s was removed", tp->dev.name);
-			else
-				warn("read from %s", tp->dev.name);
-			return END_FAILED;
+		if (st->splitting) {
+			cut_segment(tp);
+			continue;
+		}
+		packet = st->outbuf + st->out_tail +
+		    framing_header_len(st->framing);
+		if ((n = read_device(tp, packet, &v)) <= 0)
+			return n == 0 ? RUNNING : END_FAILED;
+		if (v.gso_type != OFFLOAD_GSO_NONE) {
+			begin_split(tp, &v, packet, (size_t)n);
+			continue;
 		}
 		if ((size_t)n > st->max) {
 			tp->count.drop_oversize++;
@@ -1704,10 +1918,8 @@ drain_device(struct tunpipe *tp)
 			    framing_name(st->framing), st->max);
 			continue;
 		}
-		st->out_tail += framing_encode(st->framing, frame, (size_t)n);
-		tp->count.out_packets++;
-		tp->count.out_bytes += (size_t)n -
-		    (opt.offload ? OFFLOAD_VNET_LEN : 0);
+		offload_finish_csum(packet, (size_t)n, &v);
+		frame_packet(tp, (size_t)n);
 	}
 	return RUNNING;
 }
@@ -2010,7 +2222,7 @@ relay(struct tunpipe *tp)
 			return end;
 		if (pfd[OUT].revents)
 			end = flush_output(st);
-		if (end == RUNNING && pfd[DEV].revents) {
+		if (end == RUNNING && (pfd[DEV].revents || st->splitting)) {
 			end = drain_device(tp);
 			if (end == RUNNING)
 				end = flush_output(st);

@@ -47,7 +47,7 @@ counters_of() {
 	frames "$IPV4_PACKET" "" "$IPV4_PACKET" >"$T/stream"
 	run tunpipe_reads -v -i tpa
 	[ "$status" = 0 ]
-	[[ "${lines[0]}" == *"device tpa (tun)"* ]]
+	[[ "${lines[0]}" == *"device tpa (tun, offloads)"* ]]
 	grep -qE 'tpa \(tun, mtu 1500, up [0-9]+s\): to stream: 0 packets, 0 bytes; from stream: 2 packets, 56 bytes; empty frames: 1 in, 0 out;' <<<"$output"
 }
 

@@ -94,16 +94,7 @@ ns_bg() {
 
 # netns_teardown: kills what the test started, then the namespaces.
 netns_teardown() {
-	local pid
-	if [ -f "$T/pids" ]; then
-		while read -r pid; do
-			kill "$pid" 2>/dev/null || true
-		done <"$T/pids"
-		sleep 0.2
-		while read -r pid; do
-			kill -9 "$pid" 2>/dev/null || true
-		done <"$T/pids"
-	fi
+	kill_remembered
 	if [ "${NSMODE:-}" = root ]; then
 		ip netns del "$NS_A" 2>/dev/null || true
 		ip netns del "$NS_B" 2>/dev/null || true
@@ -113,6 +104,19 @@ netns_teardown() {
 # remember PID: teardown kills it.
 remember() {
 	echo "$1" >>"$T/pids"
+}
+
+# kill_remembered: kills what remember noted in $T/pids, TERM, then KILL.
+kill_remembered() {
+	local pid
+	[ -f "$T/pids" ] || return 0
+	while read -r pid; do
+		kill "$pid" 2>/dev/null || true
+	done <"$T/pids"
+	sleep 0.2
+	while read -r pid; do
+		kill -9 "$pid" 2>/dev/null || true
+	done <"$T/pids"
 }
 
 # wait_for SECONDS COMMAND...: retries COMMAND every 0.1 s until it succeeds
