@@ -13,6 +13,7 @@
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -51,6 +52,7 @@
 
 #include "framing.h"
 #include "offload.h"
+#include "pcapng.h"
 #include "starter.h"
 
 /* UDP segmentation offload: in kernels since 6.2, not in all headers yet. */
@@ -87,6 +89,7 @@
 _Static_assert(READ_ROOM >= 4 + DEVICE_READ && OUTBUF_SIZE <= OUTBUF_SIZE_O,
     "the output buffer holds, for either mode, a framed device read");
 #define BAD_RUN		8		/* frames in a row that break a stream */
+#define CAPTURE_SIZE	(512 * 1024)	/* -w: records that may wait */
 #define PIPE_SIZE	(256 * 1024)	/* asked for a pipe on stdin or stdout */
 #define FLUSH_MS	1000		/* at EOF, how long pending output may wait */
 #define WARN_INTERVAL	5		/* seconds between repeated warnings */
@@ -150,6 +153,9 @@ struct options {
 	int tap;
 	int offload;		/* -O: GSO packets with a virtio-net header */
 	int no_gso;		/* -G: one ordinary packet a device read */
+	int no_device;		/* -N: read a recording, with no device */
+	const char *capture;	/* -w: where the capture goes, or NULL */
+	int stats;		/* -s: seconds between two lines of figures */
 	int no_seccomp;		/* -S: leave the system calls unconfined */
 	int verbosity;		/* 0 -q, 1 default, 2 -v */
 	const char *framing_name;	/* -f as given, or NULL */
@@ -174,6 +180,7 @@ struct device {
 	int fd;
 	char name[IFNAMSIZ];
 	int vnet;		/* a virtio-net header before each packet */
+	int carrier;		/* 1 on, 0 off, -1 the kernel cannot say */
 	int mtu;		/* at start, for the hooks' TUNPIPE_MTU */
 	int sock;		/* to read the MTU as it is now: current_mtu() */
 };
@@ -189,7 +196,8 @@ struct stream {
 	struct framing_decoder dec;
 	size_t max;		/* largest packet the framing carries */
 	time_t last_sent;	/* -k: when the stream last took bytes */
-	time_t last_received;	/* -k: when it last gave bytes */
+	time_t last_received;	/* -k, -s: when it last gave bytes */
+	uint64_t read_total;	/* bytes read on this stream */
 	uint64_t peer_keepalives;	/* keepalives seen before this stream */
 	int dead;		/* -k found the peer silent */
 	unsigned bad_run;	/* frames in a row that were not good */
@@ -238,7 +246,28 @@ struct ratelimit {
 
 /* The warnings that may come with every packet. */
 struct warnings {
-	struct ratelimit invalid, device, oversize, damaged;
+	struct ratelimit invalid, device, oversize, damaged, capture;
+};
+
+/*
+ * -w: the capture's file, and the records waiting for it.  They wait in a
+ * buffer of fixed size, so that a slow or gone reader costs records, not
+ * memory, and never slows the tunnel: a record that does not fit is lost
+ * and counted, and the next one written says how many were.
+ */
+struct capture {
+	int fd;			/* -1 without -w */
+	size_t head, tail;	/* waiting: buf[head..tail) */
+	uint64_t dropped;	/* lost since the last record written */
+	uint64_t lost;		/* lost in all */
+	uint8_t buf[CAPTURE_SIZE];
+};
+
+/* -s: what the last line of figures said, for the rates of the next. */
+struct stats {
+	struct timespec due;	/* when the next line is */
+	struct timespec last;	/* when the last one was */
+	struct counters then;	/* the counters then */
 };
 
 struct tunpipe {
@@ -247,13 +276,15 @@ struct tunpipe {
 	struct command cmd;
 	struct counters count;
 	struct warnings warn;
+	struct capture cap;
+	struct stats stats;
 	int signals;		/* the signalfd: see open_signals() */
 	struct timespec started;
 };
 
 static struct options opt = { .verbosity = 1, .framing = FRAMING_LEN16 };
 
-static const char shortopts[] = "a:d:e:f:Ghi:k:m:Oo:pqr:STU:u:Vv";
+static const char shortopts[] = "a:d:e:f:Ghi:k:m:NOo:pqr:Ss:TU:u:Vvw:";
 static const struct option longopts[] = {
 	{ "address",	required_argument,	NULL, 'a' },
 	{ "down",	required_argument,	NULL, 'd' },
@@ -264,26 +295,29 @@ static const struct option longopts[] = {
 	{ "interface",	required_argument,	NULL, 'i' },
 	{ "keepalive",	required_argument,	NULL, 'k' },
 	{ "mtu",	required_argument,	NULL, 'm' },
+	{ "no-device",	no_argument,		NULL, 'N' },
 	{ "no-seccomp",	no_argument,		NULL, 'S' },
 	{ "offload",	no_argument,		NULL, 'O' },
 	{ "owner",	required_argument,	NULL, 'o' },
 	{ "persist",	no_argument,		NULL, 'p' },
 	{ "quiet",	no_argument,		NULL, 'q' },
 	{ "respawn",	required_argument,	NULL, 'r' },
+	{ "stats",	required_argument,	NULL, 's' },
 	{ "tap",	no_argument,		NULL, 'T' },
 	{ "user",	required_argument,	NULL, 'U' },
 	{ "up",		required_argument,	NULL, 'u' },
 	{ "version",	no_argument,		NULL, 'V' },
 	{ "verbose",	no_argument,		NULL, 'v' },
+	{ "write",	required_argument,	NULL, 'w' },
 	{ NULL,		0,			NULL, 0 }
 };
 
 static void
 usage(FILE *f)
 {
-	fprintf(f, "usage: tunpipe [-GhOpqSTVv] [-a address/prefix] [-d command] "
+	fprintf(f, "usage: tunpipe [-GhNOpqSTVv] [-a address/prefix] [-d command] "
 	    "[-e command] [-f framing] [-i name] [-k seconds] [-m mtu] [-o user] "
-	    "[-r seconds] [-U user] [-u command]\n");
+	    "[-r seconds] [-s seconds] [-U user] [-u command] [-w file]\n");
 }
 
 static void
@@ -308,6 +342,8 @@ help(void)
 	    "                        a peer that does too and falls silent for\n"
 	    "                        3 x SECS ends the stream\n"
 	    "  -m, --mtu MTU         set the device MTU\n"
+	    "  -N, --no-device       read a recorded stream, check and count its\n"
+	    "                        packets; no device, no privilege\n"
 	    "  -O, --offload         carry TCP and UDP as GSO packets of up to 64 KiB\n"
 	    "                        with a virtio-net header; both ends need -O\n"
 	    "  -o, --owner USER      make USER the device's owner\n"
@@ -315,11 +351,15 @@ help(void)
 	    "  -r, --respawn SECS    with -e, start CMD again SECS after it ends,\n"
 	    "                        doubling the wait while it keeps failing\n"
 	    "  -S, --no-seccomp      do not confine the packet loop's system calls\n"
+	    "  -s, --stats SECS      every SECS, print rates and counters on stderr\n"
+	    "                        as key=value pairs (and on SIGUSR1)\n"
 	    "  -T, --tap             carry Ethernet frames (TAP) instead of IP packets\n"
 	    "  -U, --user USER       run the packet loop as USER, without privilege\n"
 	    "  -u, --up CMD          run CMD through /bin/sh once the device is ready;\n"
 	    "                        it sees TUNPIPE_IFNAME, TUNPIPE_MTU, TUNPIPE_MODE\n"
 	    "  -v, --verbose         report the device name, and counters at exit\n"
+	    "  -w, --write FILE      write every packet that crosses, both ways, to\n"
+	    "                        FILE (or a FIFO) as a pcapng capture\n"
 	    "  -q, --quiet           report errors only\n"
 	    "  -f, --framing TYPE    len16 (default), len32 (QEMU, passt) or slip\n"
 	    "  -h, --help            print this help and exit\n"
@@ -538,6 +578,15 @@ check_options(void)
 	if (opt.framing == FRAMING_SLIP && opt.tap)
 		errx(EXIT_USAGE, "-f slip carries IP packets only; leave -T "
 		    "out, or use len16 or len32 for Ethernet frames");
+	if (opt.capture != NULL && strcmp(opt.capture, "-") == 0)
+		errx(EXIT_USAGE, "-w -: standard output is the stream; name a "
+		    "file or a FIFO");
+	if (opt.no_device && (opt.naddresses > 0 || opt.mtu != 0 ||
+	    opt.up != NULL || opt.down != NULL || opt.exec != NULL ||
+	    opt.ifname != NULL || opt.persist || opt.owner != NULL ||
+	    opt.user != NULL || opt.keepalive != 0))
+		errx(EXIT_USAGE, "-N reads a recording and has no device: "
+		    "-a, -d, -e, -i, -k, -m, -o, -p, -U and -u do not go with it");
 	if (opt.respawn != 0 && opt.exec == NULL)
 		errx(EXIT_USAGE, "-r needs -e: tunpipe can start again only a "
 		    "command it started");
@@ -585,6 +634,9 @@ parse_options(int argc, char *argv[])
 			opt.mtu = number_once(opt.mtu, optarg, c, MTU_MIN,
 			    MTU_MAX);
 			break;
+		case 'N':
+			opt.no_device = 1;
+			break;
 		case 'O':
 			opt.offload = 1;
 			break;
@@ -603,6 +655,9 @@ parse_options(int argc, char *argv[])
 			break;
 		case 'S':
 			opt.no_seccomp = 1;
+			break;
+		case 's':
+			opt.stats = number_once(opt.stats, optarg, c, 1, 86400);
 			break;
 		case 'T':
 			opt.tap = 1;
@@ -623,6 +678,9 @@ parse_options(int argc, char *argv[])
 			exit(0);
 		case 'v':
 			verbose = 1;
+			break;
+		case 'w':
+			opt.capture = once(opt.capture, optarg, c);
 			break;
 		default:
 			usage(stderr);
@@ -671,6 +729,13 @@ fill_standard_fds(void)
 static const char *const stdio_names[] = { "standard input",
     "standard output" };
 
+/* The last of stdin and stdout that carries the stream: -N reads only. */
+static int
+stdio_used(void)
+{
+	return opt.no_device ? STDIN_FILENO : STDOUT_FILENO;
+}
+
 /*
  * Refuses a stream that cannot be one: standard input or output closed
  * (packets would go nowhere), or a terminal in canonical mode, where a
@@ -682,7 +747,7 @@ check_stdio(int closed)
 	struct termios t;
 	int fd;
 
-	for (fd = STDIN_FILENO; fd <= STDOUT_FILENO; fd++) {
+	for (fd = STDIN_FILENO; fd <= stdio_used(); fd++) {
 		if (closed & 1 << fd)
 			errx(EXIT_USAGE, "%s is closed: tunpipe carries the "
 			    "stream on standard input and output; connect both "
@@ -730,7 +795,7 @@ make_stdio_nonblocking(void)
 	int fd, flags;
 
 	atexit(restore_stdio);
-	for (fd = STDIN_FILENO; fd <= STDOUT_FILENO; fd++) {
+	for (fd = STDIN_FILENO; fd <= stdio_used(); fd++) {
 		if ((flags = fcntl(fd, F_GETFL)) == -1 ||
 		    fcntl(fd, F_SETFL, flags | O_NONBLOCK) == -1)
 			err(EXIT_FAIL, "%s: cannot make it nonblocking",
@@ -1082,6 +1147,7 @@ configure_device(struct device *dev)
 		err(EXIT_DEVICE, "SIOCGIFMTU %s", dev->name);
 	dev->sock = ctl;	/* kept to read the MTU again: current_mtu() */
 	dev->mtu = ifr.ifr_mtu;
+	dev->carrier = 1;	/* a tun device with a reader has it */
 }
 
 /*
@@ -1095,6 +1161,31 @@ current_mtu(const struct device *dev)
 
 	return ioctl(dev->sock, SIOCGIFMTU, &ifr) == -1 ? dev->mtu :
 	    ifr.ifr_mtu;
+}
+
+/*
+ * -e -r: the carrier follows the stream.  While no stream carries the
+ * device, between a command's end and its restart, its carrier is off (ip
+ * link shows NO-CARRIER), so that a routing daemon sees the link go down
+ * at once, rather than after its own dead interval, and routes around it;
+ * the device and its addresses stay.  Linux 5.0 has TUNSETCARRIER; where
+ * the kernel has not, the carrier stays on, and -v says so once.
+ */
+static void
+set_carrier(struct device *dev, int on)
+{
+	int carrier = on;
+
+	if (dev->carrier == -1 || dev->carrier == on)
+		return;
+	if (ioctl(dev->fd, TUNSETCARRIER, &carrier) == -1) {
+		say(2, "TUNSETCARRIER %s: %s: the carrier cannot follow the "
+		    "stream", dev->name, strerror(errno));
+		dev->carrier = -1;
+		return;
+	}
+	dev->carrier = on;
+	say(2, "%s: carrier %s", dev->name, on ? "on" : "off");
 }
 
 /*
@@ -1245,6 +1336,7 @@ static const int allowed_syscalls[] = {
  */
 static const unsigned long allowed_ioctls[] = {
 	SIOCGIFMTU,		/* current_mtu() */
+	TUNSETCARRIER,		/* set_carrier() */
 };
 #define SECCOMP_ARG1	offsetof(struct seccomp_data, args[1])
 
@@ -1355,6 +1447,122 @@ confine(void)
 #else
 	say(2, "seccomp: off (no filter for this architecture)");
 #endif
+}
+
+/*
+ * -w: opens the capture's file, before privilege is dropped and before
+ * the filter, as tcpdump does.  A FIFO is opened for reading too: the
+ * open then never waits for a reader, a reader that goes never makes a
+ * write fail, and one that comes late still reads from the start, the
+ * header first, as long as the pipe holds it.
+ */
+static int
+open_capture(const char *path)
+{
+	int flags = O_WRONLY | O_CREAT | O_TRUNC;
+	struct stat sb;
+	int fd;
+
+	if (stat(path, &sb) == 0 && S_ISFIFO(sb.st_mode))
+		flags = O_RDWR;
+	if ((fd = open(path, flags | O_NONBLOCK | O_CLOEXEC, 0644)) == -1)
+		err(EXIT_USAGE, "-w %s", path);
+	return fd;
+}
+
+/*
+ * -w: begins the capture with its header: one interface, named after the
+ * device, of IP packets (TUN) or Ethernet frames (TAP).
+ */
+static void
+start_capture(struct capture *cap, const char *ifname, size_t snaplen)
+{
+	cap->tail = pcapng_header(cap->buf, sizeof(cap->buf), opt.tap ?
+	    PCAPNG_LINKTYPE_ETHERNET : PCAPNG_LINKTYPE_RAW, (uint32_t)snaplen,
+	    ifname, "tunpipe " TUNPIPE_VERSION);
+}
+
+/*
+ * -w: adds a record of the packet p[0..len) that crossed in direction dir
+ * (as the stream carries it: with -O, a GSO packet) to those waiting, or
+ * counts it lost when they fill the buffer.
+ */
+static void
+capture_packet(struct capture *cap, enum pcapng_direction dir,
+    const uint8_t *p, size_t len)
+{
+	struct pcapng_packet pkt = { .direction = dir, .data = p,
+	    .caplen = len, .len = len, .dropped = cap->dropped };
+	struct timespec now;
+	size_t n;
+
+	if (cap->fd == -1)
+		return;
+	clock_gettime(CLOCK_REALTIME, &now);
+	pkt.time = (uint64_t)now.tv_sec * 1000000000 + (uint64_t)now.tv_nsec;
+	if (sizeof(cap->buf) - cap->tail < pcapng_epb_len(len, 1) &&
+	    cap->head > 0) {
+		memmove(cap->buf, cap->buf + cap->head, cap->tail - cap->head);
+		cap->tail -= cap->head;
+		cap->head = 0;
+	}
+	if ((n = pcapng_epb(cap->buf + cap->tail, sizeof(cap->buf) -
+	    cap->tail, &pkt)) == 0) {
+		cap->dropped++;
+		cap->lost++;
+		return;
+	}
+	cap->tail += n;
+	cap->dropped = 0;
+}
+
+/*
+ * -w: writes what the capture's file takes now of the records waiting.
+ * A record cut short stays first in line, so the file stays whole.  A
+ * file that fails (a full disk) loses what waits, with a warning.
+ */
+static void
+flush_capture(struct tunpipe *tp)
+{
+	struct capture *cap = &tp->cap;
+	ssize_t n;
+
+	while (cap->head < cap->tail) {
+		n = write(cap->fd, cap->buf + cap->head, cap->tail - cap->head);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && errno != EAGAIN) {
+			warn_limited(&tp->warn.capture, "-w %s: lost %zu bytes "
+			    "of the capture", opt.capture, cap->tail - cap->head);
+			cap->head = cap->tail;
+		}
+		if (n == -1)
+			break;
+		cap->head += (size_t)n;
+	}
+	if (cap->head == cap->tail)
+		cap->head = cap->tail = 0;
+}
+
+/*
+ * -w: at the end, gives the records still waiting a last, bounded chance
+ * to reach the capture's file, and says how many were lost.
+ */
+static void
+finish_capture(struct tunpipe *tp)
+{
+	struct pollfd pfd = { .fd = tp->cap.fd, .events = POLLOUT };
+	struct timespec start;
+
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	while (tp->cap.head < tp->cap.tail && ms_since(&start) < FLUSH_MS &&
+	    poll(&pfd, 1, FLUSH_MS - (int)ms_since(&start)) > 0)
+		flush_capture(tp);
+	if (tp->cap.lost > 0 || tp->cap.head < tp->cap.tail)
+		say(1, "-w %s: %" PRIu64 " packets lost to a capture reader "
+		    "that could not keep up%s", opt.capture, tp->cap.lost,
+		    tp->cap.head < tp->cap.tail ? ", and the capture ends cut "
+		    "short" : "");
 }
 
 /*
@@ -1575,6 +1783,11 @@ to_device(struct tunpipe *tp, const uint8_t *p, size_t len)
 {
 	struct stream *st = &tp->st;
 
+	if (opt.no_device) {		/* counted as a device would take it */
+		tp->count.in_packets++;
+		tp->count.in_bytes += len - (opt.offload ? OFFLOAD_VNET_LEN : 0);
+		return;
+	}
 	if (!offloads_inside(tp)) {
 		write_device(tp, p, len);
 		return;
@@ -1606,6 +1819,7 @@ deliver_packet(struct tunpipe *tp, const uint8_t *p, size_t len,
 
 	if (opt.offload && offload_vnet_parse(p, len, &v) == -1)
 		return judge_frame(&tp->st, FRAME_NO_VNET, len);
+	capture_packet(&tp->cap, PCAPNG_INBOUND, p + skip, len - skip);
 	kind = classify_frame(p + skip, len - skip, after_empty);
 	if (kind == FRAME_NOT_IP || kind == FRAME_ETHERNET ||
 	    kind == FRAME_RUNT) {
@@ -1670,8 +1884,9 @@ read_stream(struct tunpipe *tp)
 	}
 	if (n == 0)
 		return END_INPUT;
-	if (opt.keepalive != 0)
+	if (opt.keepalive != 0 || opt.stats != 0)
 		st->last_received = monotonic_seconds();
+	st->read_total += (size_t)n;
 	while (pos < (size_t)n && end == RUNNING) {
 		empty = st->dec.keepalives;
 		r = framing_decode(&st->dec, st->inbuf + pos, (size_t)n - pos,
@@ -1834,14 +2049,20 @@ read_device(struct tunpipe *tp, uint8_t *packet, struct offload_vnet *v)
 	return n - OFFLOAD_VNET_LEN;
 }
 
-/* Frames the packet of len bytes that lies at the end of the output. */
+/*
+ * Frames the packet of len bytes that lies at the end of the output, once
+ * the capture has it (SLIP encodes in place).
+ */
 static void
 frame_packet(struct tunpipe *tp, size_t len)
 {
 	struct stream *st = &tp->st;
+	size_t skip = opt.offload ? OFFLOAD_VNET_LEN : 0;
+	uint8_t *frame = st->outbuf + st->out_tail;
 
-	st->out_tail += framing_encode(st->framing, st->outbuf + st->out_tail,
-	    len);
+	capture_packet(&tp->cap, PCAPNG_OUTBOUND, frame +
+	    framing_header_len(st->framing) + skip, len - skip);
+	st->out_tail += framing_encode(st->framing, frame, len);
 	tp->count.out_packets++;
 	tp->count.out_bytes += len - (opt.offload ? OFFLOAD_VNET_LEN : 0);
 }
@@ -1946,29 +2167,37 @@ flush_before_exit(struct stream *st)
 static const char *
 no_frame_yet(const struct stream *st)
 {
-	return st->good_frames == 0 && st->bad_run == 0 ? ", and no frame "
+	return st->good_frames == 0 && st->bad_run == 0 ? "; no frame came "
 	    "before it: does the peer use another framing (-f)?" : "";
 }
 
-/* Whether the input stopped inside a frame, which it then says. */
+/*
+ * Whether the input stopped inside a frame, which it then says, with the
+ * byte of the stream where that frame starts (SLIP's bytes, escaped, do
+ * not say: there, where it stopped).
+ */
 static int
 input_cut(const struct stream *st)
 {
-	size_t have, want;
+	size_t hlen = framing_header_len(st->framing), have, want;
 
 	switch (framing_decoder_partial(&st->dec, &have, &want)) {
 	case FRAMING_IN_HEADER:
 		warnx("input stream ended inside a frame header: %zu of %zu "
-		    "bytes arrived%s", have, want, no_frame_yet(st));
+		    "bytes arrived (the frame starts at byte %" PRIu64 ")%s",
+		    have, want, st->read_total - have, no_frame_yet(st));
 		return 1;
 	case FRAMING_IN_PACKET:
 		if (want == 0)		/* SLIP does not say */
 			warnx("input stream ended inside a frame, after %zu "
-			    "bytes of its packet%s", have, no_frame_yet(st));
+			    "bytes of its packet (the stream stops at byte %"
+			    PRIu64 ")%s", have, st->read_total,
+			    no_frame_yet(st));
 		else
 			warnx("input stream ended inside a frame: %zu of %zu "
-			    "bytes of its packet arrived%s", have, want,
-			    no_frame_yet(st));
+			    "bytes of its packet arrived (the frame starts at "
+			    "byte %" PRIu64 ")%s", have, want, st->read_total -
+			    have - hlen, no_frame_yet(st));
 		return 1;
 	case FRAMING_BETWEEN:
 		break;
@@ -2016,16 +2245,16 @@ peer_silent(const struct stream *st)
 }
 
 /*
- * With -k, how long ppoll may wait before an empty frame is due or the
- * peer's silence is too long: NULL for ever, without -k.
+ * With -k, how many milliseconds until an empty frame is due or the
+ * peer's silence is too long; -1 (for ever) without -k.
  */
-static struct timespec *
-keepalive_wait(const struct stream *st, struct timespec *wait)
+static long
+keepalive_due(const struct stream *st)
 {
 	time_t now, left;
 
 	if (opt.keepalive == 0)
-		return NULL;
+		return -1;
 	now = monotonic_seconds();
 	left = st->last_sent + opt.keepalive - now;
 	if (st->out_head < st->out_tail)	/* no keepalive due meanwhile */
@@ -2033,8 +2262,35 @@ keepalive_wait(const struct stream *st, struct timespec *wait)
 	if (peer_sends_keepalives(st) &&
 	    st->last_received + DEAD_AFTER * opt.keepalive - now < left)
 		left = st->last_received + DEAD_AFTER * opt.keepalive - now;
-	wait->tv_sec = left > 0 ? left : 0;
-	wait->tv_nsec = 0;
+	return left > 0 ? left * 1000 : 0;
+}
+
+/* With -s, the milliseconds until the next line of figures; else -1. */
+static long
+stats_due(const struct stats *stats)
+{
+	long ms;
+
+	if (opt.stats == 0)
+		return -1;
+	ms = -ms_since(&stats->due);
+	return ms > 0 ? ms : 0;
+}
+
+/*
+ * How long ppoll may wait: until the first of keepalive_due() and
+ * stats_due(); NULL for ever, when neither is.
+ */
+static struct timespec *
+poll_wait(const struct tunpipe *tp, struct timespec *wait)
+{
+	long k = keepalive_due(&tp->st), s = stats_due(&tp->stats), ms;
+
+	ms = k == -1 || (s != -1 && s < k) ? s : k;
+	if (ms == -1)
+		return NULL;
+	wait->tv_sec = ms / 1000;
+	wait->tv_nsec = ms % 1000 * 1000000;
 	return wait;
 }
 
@@ -2064,27 +2320,119 @@ keep_alive(struct tunpipe *tp)
 	return flush_output(st);
 }
 
-/* The counters, with the device's name, mode, MTU and uptime. */
+/*
+ * The counters, with the device's name, mode, MTU and uptime (-v at the
+ * end, and SIGUSR1 without -s).
+ */
 static void
 print_counters(const struct tunpipe *tp)
 {
 	const struct counters *c = &tp->count;
 	struct timespec now;
+	char lost[64] = "";
+
+	char mtu[32] = "no device";
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	fprintf(stderr, "tunpipe: %s (%s, mtu %d, up %lds): "
+	if (tp->cap.fd != -1)
+		snprintf(lost, sizeof(lost), "; capture: %" PRIu64 " lost",
+		    tp->cap.lost);
+	if (!opt.no_device)
+		snprintf(mtu, sizeof(mtu), "mtu %d%s", current_mtu(&tp->dev),
+		    opt.exec == NULL ? "" : tp->dev.carrier == 0 ?
+		    ", carrier off" : ", carrier on");
+	fprintf(stderr, "tunpipe: %s (%s, %s, up %lds): "
 	    "to stream: %" PRIu64 " packets, %" PRIu64 " bytes; "
 	    "from stream: %" PRIu64 " packets, %" PRIu64 " bytes; "
 	    "empty frames: %" PRIu64 " in, %" PRIu64 " out; "
 	    "dropped: %" PRIu64 " not %s, %" PRIu64 " device write failed, %"
 	    PRIu64 " too large to frame, %" PRIu64 " damaged, %" PRIu64
-	    " cut by a stream break; restarts of -e: %" PRIu64 "\n",
-	    tp->dev.name, opt.tap ? "tap" : "tun", current_mtu(&tp->dev),
+	    " cut by a stream break; restarts of -e: %" PRIu64 "%s\n",
+	    tp->dev.name, opt.tap ? "tap" : "tun", mtu,
 	    (long)(now.tv_sec - tp->started.tv_sec),
 	    c->out_packets, c->out_bytes, c->in_packets, c->in_bytes,
 	    tp->st.dec.keepalives, c->keepalives,
 	    c->drop_invalid, opt.tap ? "Ethernet" : "IP", c->drop_device,
-	    c->drop_oversize, c->drop_damaged, c->drop_cut, c->restarts);
+	    c->drop_oversize, c->drop_damaged, c->drop_cut, c->restarts, lost);
+}
+
+/* Adds " key=value" to text when show says it applies. */
+static void
+add_figure(char *text, size_t size, int show, const char *key,
+    uint64_t value)
+{
+	size_t len = strlen(text);
+
+	if (show)
+		snprintf(text + len, size - len, " %s=%" PRIu64, key, value);
+}
+
+/*
+ * -s: one line of figures, as key=value pairs that a script can read
+ * (tunpipe.1 lists them): the rates each way since the last line, the
+ * totals, the drops in all, the bytes waiting for the stream, the seconds
+ * since the peer's last bytes; then, where they apply, each kind of drop
+ * that happened, the keepalives (-k), the restarts (-e) and the records
+ * the capture lost (-w).  out is to the stream, in from it.
+ */
+static void
+print_stats(struct tunpipe *tp)
+{
+	const struct counters *c = &tp->count, *was = &tp->stats.then;
+	struct timespec now;
+	char more[256] = "";
+	double secs;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	secs = ms_since(&tp->stats.last) / 1000.0;
+	if (secs <= 0)
+		secs = 0.001;
+	add_figure(more, sizeof(more), c->drop_invalid, opt.tap ?
+	    "drop_not_ethernet" : "drop_not_ip", c->drop_invalid);
+	add_figure(more, sizeof(more), c->drop_device, "drop_refused",
+	    c->drop_device);
+	add_figure(more, sizeof(more), c->drop_oversize, "drop_too_large",
+	    c->drop_oversize);
+	add_figure(more, sizeof(more), c->drop_damaged, "drop_damaged",
+	    c->drop_damaged);
+	add_figure(more, sizeof(more), c->drop_cut, "drop_cut", c->drop_cut);
+	add_figure(more, sizeof(more), opt.keepalive, "keepalives_in",
+	    tp->st.dec.keepalives);
+	add_figure(more, sizeof(more), opt.keepalive, "keepalives_out",
+	    c->keepalives);
+	add_figure(more, sizeof(more), opt.exec != NULL, "restarts",
+	    c->restarts);
+	add_figure(more, sizeof(more), opt.exec != NULL, "carrier",
+	    tp->dev.carrier == 0 ? 0 : 1);
+	add_figure(more, sizeof(more), tp->cap.fd != -1, "capture_lost",
+	    tp->cap.lost);
+	fprintf(stderr, "tunpipe: %s: t=%.1f out_pps=%.0f out_bps=%.0f "
+	    "in_pps=%.0f in_bps=%.0f out_packets=%" PRIu64 " out_bytes=%"
+	    PRIu64 " in_packets=%" PRIu64 " in_bytes=%" PRIu64 " drops=%"
+	    PRIu64 " backlog=%zu peer_idle=%ld%s\n", tp->dev.name,
+	    ms_since(&tp->started) / 1000.0,
+	    (double)(c->out_packets - was->out_packets) / secs,
+	    (double)(c->out_bytes - was->out_bytes) * 8 / secs,
+	    (double)(c->in_packets - was->in_packets) / secs,
+	    (double)(c->in_bytes - was->in_bytes) * 8 / secs,
+	    c->out_packets, c->out_bytes, c->in_packets, c->in_bytes,
+	    c->drop_invalid + c->drop_device + c->drop_oversize +
+	    c->drop_damaged + c->drop_cut, tp->st.out_tail - tp->st.out_head,
+	    (long)(monotonic_seconds() - tp->st.last_received), more);
+	tp->stats.then = *c;
+	tp->stats.last = now;
+	tp->stats.due = now;
+	tp->stats.due.tv_sec += opt.stats;
+}
+
+/* The figures, as -s or today's counters have them. */
+static void
+print_figures(struct tunpipe *tp)
+{
+	if (opt.stats != 0)
+		print_stats(tp);
+	else
+		print_counters(tp);
 }
 
 /*
@@ -2098,7 +2446,7 @@ take_signals(struct tunpipe *tp)
 
 	while (read(tp->signals, &si, sizeof(si)) == sizeof(si)) {
 		if (si.ssi_signo == SIGUSR1) {
-			print_counters(tp);
+			print_figures(tp);
 			continue;
 		}
 		say(2, "stopped by signal %d (%s)", (int)si.ssi_signo,
@@ -2137,6 +2485,7 @@ start_command(struct tunpipe *tp)
 	if (fcntl(fd, F_SETFL, O_NONBLOCK) == -1)
 		err(EXIT_FAIL, "-e: socket");
 	st->in = st->out = fd;
+	st->read_total = 0;
 	st->dead = 0;
 	st->bad_run = 0;
 	st->good_frames = 0;
@@ -2144,6 +2493,7 @@ start_command(struct tunpipe *tp)
 	st->last_sent = st->last_received = tp->cmd.started;
 	st->peer_keepalives = st->dec.keepalives;
 	say(2, "started the -e command (pid %ld)", (long)tp->cmd.pid);
+	set_carrier(&tp->dev, 1);
 }
 
 /*
@@ -2196,9 +2546,9 @@ command_gone(struct tunpipe *tp, int news)
 static enum end
 relay(struct tunpipe *tp)
 {
-	enum { DEV, IN, OUT, CTL, SIG };
+	enum { DEV, IN, OUT, CTL, SIG, CAP };
 	struct stream *st = &tp->st;
-	struct pollfd pfd[5];
+	struct pollfd pfd[6];
 	struct timespec wait;
 	enum end end = RUNNING;
 
@@ -2207,6 +2557,7 @@ relay(struct tunpipe *tp)
 	pfd[IN].events = POLLIN;
 	pfd[OUT].events = POLLOUT;
 	pfd[CTL].events = POLLIN;
+	pfd[CAP].events = POLLOUT;
 	while (end == RUNNING) {
 		pfd[DEV].fd = tp->dev.fd;
 		pfd[DEV].events = output_has_room(st) ? POLLIN : 0;
@@ -2214,7 +2565,8 @@ relay(struct tunpipe *tp)
 		pfd[OUT].fd = st->out_head < st->out_tail ? st->out : -1;
 		pfd[CTL].fd = opt.exec != NULL && tp->cmd.pid != 0 ?
 		    tp->cmd.ctl : -1;
-		if (ppoll(pfd, 5, keepalive_wait(st, &wait), NULL) == -1) {
+		pfd[CAP].fd = tp->cap.head < tp->cap.tail ? tp->cap.fd : -1;
+		if (ppoll(pfd, 6, poll_wait(tp, &wait), NULL) == -1) {
 			warn("ppoll");
 			return END_FAILED;
 		}
@@ -2235,6 +2587,10 @@ relay(struct tunpipe *tp)
 			end = END_INPUT;
 		if (end == END_INPUT)
 			end = input_ended(st);
+		if (tp->cap.head < tp->cap.tail)
+			flush_capture(tp);
+		if (stats_due(&tp->stats) == 0)
+			print_stats(tp);
 	}
 	return end;
 }
@@ -2328,6 +2684,8 @@ run(struct tunpipe *tp)
 	for (;;) {
 		start_command(tp);
 		end = relay(tp);
+		if (restarts_after(end))	/* at once: see set_carrier() */
+			set_carrier(&tp->dev, 0);
 		/* Unless it may start again, the command goes at once. */
 		stop_command(tp, !(end == END_COMMAND || restarts_after(end)) ||
 		    tp->st.dead);
@@ -2378,7 +2736,7 @@ int
 main(int argc, char *argv[])
 {
 	static struct tunpipe tp;
-	int closed, status, loop_fds[2];
+	int closed, status, loop_fds[3];
 	char how[64];
 	enum end end;
 
@@ -2390,10 +2748,15 @@ main(int argc, char *argv[])
 	if (opt.exec == NULL)
 		check_stdio(closed);
 	tp.signals = open_signals();
+	tp.cap.fd = opt.capture != NULL ? open_capture(opt.capture) : -1;
 
-	open_device(&tp.dev);
-	configure_device(&tp.dev);
-	export_device(&tp.dev);
+	if (opt.no_device) {
+		tp.dev = (struct device){ .fd = -1, .name = "stream", .sock = -1 };
+	} else {
+		open_device(&tp.dev);
+		configure_device(&tp.dev);
+		export_device(&tp.dev);
+	}
 	clock_gettime(CLOCK_MONOTONIC, &tp.started);
 	if (opt.up != NULL && (status = run_hook("--up", opt.up)) != 0) {
 		warnx("--up command %s; stopping",
@@ -2404,19 +2767,28 @@ main(int argc, char *argv[])
 		drop_privileges();
 	loop_fds[0] = tp.dev.fd;
 	loop_fds[1] = tp.signals;
+	loop_fds[2] = tp.cap.fd;
 	if (opt.exec != NULL && (tp.cmd.ctl = starter_fork(exec_command,
-	    loop_fds, 2)) == -1)
+	    loop_fds, 3)) == -1)
 		err(EXIT_FAIL, "-e: starting the process that starts the "
 		    "command");
 	confine();
 
 	init_stream(&tp.st);
 	tp.st.last_sent = tp.st.last_received = tp.started.tv_sec;
+	tp.stats.last = tp.stats.due = tp.started;
+	tp.stats.due.tv_sec += opt.stats;
+	if (tp.cap.fd != -1)
+		start_capture(&tp.cap, tp.dev.name, tp.st.max);
 	if (opt.exec == NULL)
 		make_stdio_nonblocking();
 	end = run(&tp);
-	if (opt.verbosity >= 2)
+	if (opt.stats != 0)
+		print_stats(&tp);
+	else if (opt.verbosity >= 2 || opt.no_device)
 		print_counters(&tp);
+	if (tp.cap.fd != -1)
+		finish_capture(&tp);
 	if (opt.down != NULL && (status = run_hook("--down", opt.down)) != 0)
 		warnx("--down command %s", how_it_ended(status, how,
 		    sizeof(how)));

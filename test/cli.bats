@@ -48,7 +48,7 @@ load helpers
 @test "the sources build without a warning under gcc and under clang" {
 	for cc in gcc clang; do
 		run "$cc" -O2 -Wall -Wextra -o "$BATS_TEST_TMPDIR/tunpipe-$cc" \
-		    "$BATS_TEST_DIRNAME"/../{tunpipe,framing,offload,starter}.c
+		    "$BATS_TEST_DIRNAME"/../{tunpipe,framing,offload,pcapng,starter}.c
 		echo "$cc: $output"
 		[ "$status" = 0 ]
 		[ -z "$output" ]

@@ -245,3 +245,30 @@ procs_of() {
 @test "-k with -f slip: keepalives cross, and a peer that falls silent is found dead" {
 	silent_peer_restarts -f slip
 }
+
+# carrier SIDE DEVICE: 1 when the device has a carrier, 0 when ip(8) shows
+# NO-CARRIER.
+carrier() {
+	if ns "$1" ip link show dev "$2" | grep -q NO-CARRIER; then
+		echo 0
+	else
+		echo 1
+	fi
+}
+
+@test "-r: the carrier follows the stream: NO-CARRIER while -r waits, back with the new stream; the counters say which" {
+	A_OPTS=(-r 2 -s 1)
+	exec_tunnel
+	ns A ping -c 2 -i 0.2 -W 2 10.77.0.2
+	[ "$(carrier A tpa)" = 1 ]
+	wait_for 5 grep -q 'carrier=1' "$T/a.err"
+	kill "$(peer_pid)"
+	wait_for 5 eval '[ "$(carrier A tpa)" = 0 ]'
+	grep -q 'tpa: carrier off' "$T/a.err"
+	kill -USR1 "$PID_A"
+	wait_for 5 grep -q 'carrier=0' "$T/a.err"
+	# the device and its address stay meanwhile
+	ns A ip -4 addr show dev tpa | grep -q 'inet 10.77.0.1/24'
+	wait_for 10 eval '[ "$(carrier A tpa)" = 1 ]'
+	wait_for 10 ns A ping -c 1 -W 1 10.77.0.2
+}

@@ -1,0 +1,215 @@
+#!/usr/bin/env bats
+# Seeing what crosses: -w writes every packet, both ways, as a pcapng
+# capture that tshark and tcpdump read; -s prints figures a script can
+# parse; -N reads a recorded stream without a device.
+
+load helpers
+
+setup() {
+	netns_setup
+	# No IPv6 on the tunnel: its router and neighbour chatter would add
+	# packets the tests cannot predict.
+	for side in A B; do
+		ns $side sysctl -qw net.ipv6.conf.all.disable_ipv6=1
+		ns $side sysctl -qw net.ipv6.conf.default.disable_ipv6=1
+	done
+}
+teardown() {
+	netns_teardown
+	[ -z "${NOBODY_DIR:-}" ] || rm -rf "$NOBODY_DIR"
+}
+
+# v4_tunnel: tunnel_up with A_OPTS and B_OPTS, IPv4 addresses only.
+v4_tunnel() {
+	tunnel_up
+	ns A ip addr add 10.77.0.1/24 dev tpa
+	ns B ip addr add 10.77.0.2/24 dev tpb
+	ns A ip link set tpa up
+	ns B ip link set tpb up
+}
+
+# directions FILE: for each packet of the capture, its direction (1 in,
+# 2 out, as epb_flags has them), its protocols and its length.
+directions() {
+	capture_fields "$1" frame.packet_flags_direction frame.protocols frame.len
+}
+
+# stats_field FILE KEY: KEY's value in the last -s line of FILE.
+stats_field() {
+	grep -E '^tunpipe: tp[ab]: t=' "$1" | tail -n 1 |
+	    tr ' ' '\n' | sed -n "s/^$2=//p"
+}
+
+@test "-w: the capture holds exactly the pings sent, each way, with their directions" {
+	A_OPTS=(-w "$T/a.pcapng")
+	v4_tunnel
+	ns A ping -c 5 -i 0.2 -s 100 -W 2 10.77.0.1 >/dev/null	# its own: no packet
+	ns A ping -c 5 -i 0.2 -s 100 -W 2 10.77.0.2
+	ns B ping -c 3 -i 0.2 -s 200 -W 2 10.77.0.1
+	kill -TERM "$PID_A"
+	wait_exit 5 "$PID_A"
+	directions "$T/a.pcapng" >"$T/dirs"
+	cat "$T/dirs"
+	# A sent 5 requests of 128 bytes and got 5 replies; B sent 3 of 228
+	[ "$(grep -c $'^0x00000002\traw:ip:icmp:data\t128$' "$T/dirs")" = 5 ]
+	[ "$(grep -c $'^0x00000001\traw:ip:icmp:data\t128$' "$T/dirs")" = 5 ]
+	[ "$(grep -c $'^0x00000001\traw:ip:icmp:data\t228$' "$T/dirs")" = 3 ]
+	[ "$(grep -c $'^0x00000002\traw:ip:icmp:data\t228$' "$T/dirs")" = 3 ]
+	[ "$(wc -l <"$T/dirs")" = 16 ]
+	# tcpdump reads it too, and counts as many packets.
+	[ "$(quiet tcpdump -n -r "$T/a.pcapng" | wc -l)" = 16 ]
+}
+
+@test "-w: a TCP transfer's every segment, both ways, as many as tunpipe counted" {
+	A_OPTS=(-w "$T/a.pcapng")
+	v4_tunnel
+	transfer B 10.77.0.2 5
+	kill -USR1 "$PID_A"
+	wait_for 5 grep -q 'to stream:' "$T/a.err"
+	kill -TERM "$PID_A"
+	wait_exit 5 "$PID_A"
+	local out in
+	out=$(grep -o 'to stream: [0-9]* packets' "$T/a.err" | tail -n 1 | tr -dc 0-9)
+	in=$(grep -o 'from stream: [0-9]* packets' "$T/a.err" | tail -n 1 | tr -dc 0-9)
+	directions "$T/a.pcapng" >"$T/dirs"
+	echo "counted $out out, $in in"
+	[ "$(grep -c '^0x00000002' "$T/dirs")" = "$out" ]
+	[ "$(grep -c '^0x00000001' "$T/dirs")" = "$in" ]
+	# every packet on the wire is an ordinary one: none over the MTU
+	[ "$(cut -f3 "$T/dirs" | sort -n | tail -n 1)" -le 1500 ]
+	grep -q $'raw:ip:tcp' "$T/dirs"
+}
+
+@test "-w in TAP mode: Ethernet frames, ARP among them" {
+	A_OPTS=(-T -w "$T/a.pcapng")
+	B_OPTS=(-T)
+	v4_tunnel
+	ns A ping -c 2 -i 0.2 -W 2 10.77.0.2
+	kill -TERM "$PID_A"
+	wait_exit 5 "$PID_A"
+	directions "$T/a.pcapng" >"$T/dirs"
+	grep -q $'^0x00000002\teth:ethertype:arp' "$T/dirs"
+	grep -q $'^0x00000001\teth:ethertype:arp' "$T/dirs"
+	[ "$(grep -c $'eth:ethertype:ip:icmp' "$T/dirs")" = 4 ]
+}
+
+@test "-w to a FIFO nobody reads: the tunnel carries on, the lost records are counted, memory stays flat" {
+	mkfifo "$T/cap"
+	A_OPTS=(-w "$T/cap")
+	v4_tunnel
+	transfer B 10.77.0.2 20
+	awk '$1 == "VmRSS:" { print $2 }' "/proc/$PID_A/status" >"$T/rss"
+	transfer B 10.77.0.2 20
+	awk '$1 == "VmRSS:" { print $2 }' "/proc/$PID_A/status" >>"$T/rss"
+	kill -USR1 "$PID_A"
+	wait_for 5 grep -q 'capture: [1-9][0-9]* lost' "$T/a.err"
+	echo "RSS (KiB): $(tr '\n' ' ' <"$T/rss")"
+	[ "$(sort -n "$T/rss" | tail -n 1)" -le 8192 ]
+	[ "$(( $(tail -n 1 "$T/rss") - $(head -n 1 "$T/rss") ))" -le 256 ]
+}
+
+@test "-w to a FIFO read live: a reader that comes late gets a whole capture, header first" {
+	mkfifo "$T/cap"
+	A_OPTS=(-w "$T/cap")
+	v4_tunnel
+	ns A ping -c 3 -i 0.2 -W 2 10.77.0.2
+	timeout 10 cat "$T/cap" >"$T/live.pcapng" &
+	local reader=$!
+	ns A ping -c 2 -i 0.2 -W 2 10.77.0.2
+	kill -TERM "$PID_A"
+	wait_exit 5 "$PID_A"
+	wait "$reader" || true
+	[ "$(capture_fields "$T/live.pcapng" frame.len | wc -l)" = 10 ]
+}
+
+@test "-s: lines of key=value figures every second, whose totals agree with the traffic sent; SIGUSR1 prints one at once" {
+	A_OPTS=(-s 1)
+	v4_tunnel
+	ns A ping -c 4 -i 0.2 -s 100 -W 2 10.77.0.2
+	wait_for 5 eval '[ "$(grep -c "^tunpipe: tpa: t=" "$T/a.err")" -ge 2 ]'
+	# every line is the device, then key=value pairs
+	grep '^tunpipe: tpa: ' "$T/a.err" | cut -d' ' -f3- | tr ' ' '\n' |
+	    grep -vE '^[a-z_]+=[0-9.]+$' && return 1
+	kill -USR1 "$PID_A"
+	sleep 0.5
+	[ "$(stats_field "$T/a.err" out_packets)" = 4 ]
+	[ "$(stats_field "$T/a.err" out_bytes)" = 512 ]
+	[ "$(stats_field "$T/a.err" in_packets)" = 4 ]
+	[ "$(stats_field "$T/a.err" drops)" = 0 ]
+	[ "$(stats_field "$T/a.err" backlog)" = 0 ]
+	grep -qE '^tunpipe: tpa: t=[0-9.]+ out_pps=[0-9]+ out_bps=[0-9]+ in_pps=[0-9]+ in_bps=[0-9]+ out_packets=' "$T/a.err"
+}
+
+# hexdump FILE [FILTER]: each packet of the capture (those FILTER, a tshark
+# display filter, keeps) as tcpdump prints it, with its bytes in hex and
+# no time.
+hexdump() {
+	local file=$1
+	if [ -n "${2:-}" ]; then
+		quiet tshark -r "$1" -Y "$2" -w "$1.kept"
+		file=$1.kept
+	fi
+	quiet tcpdump -n -t -x -r "$file"
+}
+
+@test "-N: a recording made with tee gives the packets of the live capture, and exits as a live run would" {
+	# A's stream passes through tee on its way to B.
+	mkfifo "$T/ab" "$T/ba" "$T/a.out"
+	ns_bg A "$TUNPIPE" -i tpa -w "$T/live.pcapng" <"$T/ba" >"$T/a.out" 2>"$T/a.err" &
+	PID_A=$!
+	remember $PID_A
+	tee "$T/rec.bin" <"$T/a.out" >"$T/ab" &
+	remember $!
+	ns_bg B "$TUNPIPE" -i tpb >"$T/ba" <"$T/ab" 2>"$T/b.err" &
+	remember $!
+	wait_for 5 has_link A tpa
+	wait_for 5 has_link B tpb
+	ns A ip addr add 10.77.0.1/24 dev tpa
+	ns B ip addr add 10.77.0.2/24 dev tpb
+	ns A ip link set tpa up
+	ns B ip link set tpb up
+	transfer B 10.77.0.2 1
+	ns A ping -c 3 -i 0.2 -W 2 10.77.0.2
+	kill -TERM "$PID_A"
+	wait_exit 5 "$PID_A"
+	# No device, no privilege: as nobody, in a directory of nobody's
+	# (the test's own is root's alone), removed in teardown.
+	NOBODY_DIR=$(mktemp -d /tmp/tunpipe-test-nobody.XXXXXX)
+	chmod 777 "$NOBODY_DIR"
+	run setpriv --reuid=nobody --regid=nogroup --clear-groups \
+	    "$TUNPIPE" -N -w "$NOBODY_DIR/rec.pcapng" <"$T/rec.bin"
+	echo "$output"
+	[ "$status" = 0 ]
+	[[ "$output" == *"stream (tun, no device, up "*"from stream: "*" packets"*"dropped: 0 not IP"* ]]
+	hexdump "$T/live.pcapng" 'frame.packet_flags_direction == 2' >"$T/live.txt"
+	hexdump "$NOBODY_DIR/rec.pcapng" >"$T/rec.txt"
+	[ "$(grep -c '^IP ' "$T/rec.txt")" -gt 700 ]
+	cmp "$T/live.txt" "$T/rec.txt"
+	# Cut short, the recording is a stream error that says where.
+	head -c 100000 "$T/rec.bin" >"$T/cut.bin"
+	run "$TUNPIPE" -N <"$T/cut.bin"
+	[ "$status" = 4 ]
+	[[ "$output" =~ "input stream ended inside a frame: "[0-9]+" of "[0-9]+" bytes of its packet arrived (the frame starts at byte "[0-9]+")" ]]
+}
+
+@test "-w - and -N with device options are refused; -w's file is opened before -U, and the filter stays on" {
+	run "$TUNPIPE" -w - </dev/null
+	[ "$status" = 2 ]
+	[[ "$output" == *"-w -: standard output is the stream; name a file or a FIFO"* ]]
+	run "$TUNPIPE" -N -a 10.77.0.1/24 </dev/null
+	[ "$status" = 2 ]
+	[[ "$output" == *"-N reads a recording and has no device"* ]]
+	run "$TUNPIPE" -N -w "$T/nowhere/x.pcapng" </dev/null
+	[ "$status" = 2 ]
+	[[ "$output" == *"-w $T/nowhere/x.pcapng: No such file or directory"* ]]
+	# root's directory, nobody's packet loop
+	mkdir -m 700 "$T/root"
+	A_OPTS=(-U nobody -w "$T/root/a.pcapng")
+	v4_tunnel
+	ns A ping -c 2 -i 0.2 -W 2 10.77.0.2
+	[ "$(awk '$1 == "Seccomp:" { print $2 }' "/proc/$PID_A/status")" = 2 ]
+	[ "$(awk '$1 == "Uid:" { print $2 }' "/proc/$PID_A/status")" = "$(id -u nobody)" ]
+	kill -TERM "$PID_A"
+	wait_exit 5 "$PID_A"
+	[ "$(capture_fields "$T/root/a.pcapng" frame.len | wc -l)" = 4 ]
+}
