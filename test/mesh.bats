@@ -110,6 +110,12 @@ no_carrier() {
 	ns "$1" ip -o link show dev "$2" | grep -q '[<,]NO-CARRIER[,>].*[<,]UP[,>]'
 }
 
+# bird_sees SIDE DEVICE LinkUp|LinkDown: that site's bird sees the
+# device's carrier so (birdc show interfaces).
+bird_sees() {
+	birdc_on "$1" show interfaces | grep -A 1 "^$2 " | grep -qw "$3"
+}
+
 # reaches FROM N: site FROM pings site N's addresses, from its own.
 reaches() {
 	local from=$1 n=$2 own
@@ -157,9 +163,11 @@ link_ssh() {
 	wait_for 5 eval '! listening C 22'
 	ssh_pid=$(link_ssh A 10.79.0.3)
 	kill -9 "$ssh_pid"
-	# A's device stays, with its address, but without its carrier.
+	# A's device stays, with its address, but without its carrier (a
+	# restart that fails has it on only for the moment ssh takes to fail).
 	wait_for 5 no_carrier A mesh-ac
 	[ "$(addr_dev A 10.77.0.137)" = mesh-ac ]
+	wait_for 5 bird_sees A mesh-ac LinkDown
 	wait_for 5 no_link C mesh-ac
 	# A and C route to each other through B, and traffic follows: a
 	# packet with a hop limit of 1 expires at B.
@@ -173,11 +181,12 @@ link_ssh() {
 	reaches C 1
 	transfer C 10.77.0.3 2 A
 	transfer A fd77::1 2 C
-	no_carrier A mesh-ac
+	wait_for 2 no_carrier A mesh-ac
 	# C's sshd is back: A's tunpipe connects again at its next try, the
 	# carrier comes back, and OSPF takes the direct link again.
 	sshd_start C 10.79.0.3 10.78.1.3
 	wait_for 20 carrier A mesh-ac
+	wait_for 5 bird_sees A mesh-ac LinkUp
 	wait_for 10 routed A 10.77.0.3 mesh-ac
 	wait_for 10 routed A fd77::3 mesh-ac
 	wait_for 10 routed C 10.77.0.1 mesh-ac
