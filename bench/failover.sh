@@ -18,7 +18,8 @@
 #           keepalives after 3 s of silence
 #
 # and the time from that moment to the first echo reply to a ping sent
-# after it (through b) is the failover time.  Then the path comes back,
+# after it (through b) is the failover time: a ping sent while the link
+# is being cut (a few milliseconds, for ip(8) to run) counts as one before.  Then the path comes back,
 # the direct route with it, and the next trial starts.  Each way is tried
 # FAILOVER_TRIALS times with bird watching the carrier (check link yes,
 # mesh.sh's default: tunpipe turns the carrier off while the stream is
@@ -145,6 +146,11 @@ direct() {
 	    [ -n "$(route_dev b 10.77.0.3)" ] && [ -n "$(route_dev b fd77::3)" ]
 }
 
+# settle: OSPF originates a router's LSA at most once in 5 s
+# (MinLSInterval), and so postpones the first change after a recent one:
+# each trial starts once the last change is 6 s old.
+settle() { sleep 6; }
+
 # wait_direct SECONDS: until direct holds, or fails.
 wait_direct() {
 	for _ in $(seq $(( $1 * 10 ))); do
@@ -175,7 +181,7 @@ mesh() {
 	link b c mesh-bc 7002 10.77.0.133 10.77.0.134 10.78.1.3
 	link a c mesh-ac 7003 10.77.0.137 10.77.0.138 10.79.0.3
 	wait_direct 60 || { cat "$dir"/*.log >&2; die "the mesh did not converge in 60 s"; }
-	sleep 2		# every LSA flooded, every neighbour settled
+	settle
 }
 
 # --- one trial ------------------------------------------------------------
@@ -202,14 +208,16 @@ dialer_socat() {
 
 now() { date +%s.%N; }
 
-# first_after FILE T0: seconds from T0 to the first reply, in ping -D's
-# output FILE, to a ping sent after T0 (sent = received - round trip).
+# first_after FILE T0 T1: seconds from T0 to the first reply, in ping -D's
+# output FILE, to a ping sent after T1 (sent = received - round trip).
+# T0 is when the link began to die, T1 when it was dead for sure: a ping
+# sent between the two may still have crossed it.
 first_after() {
-	awk -v t0="$2" '
+	awk -v t0="$2" -v t1="$3" '
 	    /bytes from/ && match($0, /^\[[0-9.]+\]/) {
 		    rx = substr($0, 2, RLENGTH - 2)
 		    rtt = $0; sub(/.* time=/, "", rtt); sub(/ .*/, "", rtt)
-		    if (rx - rtt / 1000 > t0) { printf "%.3f\n", rx - t0; exit }
+		    if (rx - rtt / 1000 > t1) { printf "%.3f\n", rx - t0; exit }
 	    }' "$1"
 }
 
@@ -218,7 +226,7 @@ first_after() {
 # IPv4 and IPv6 failover times to $dir/result.WAY.SETTING.4 and .6, and
 # a line to .carrier when a's mesh-ac lost its carrier meanwhile.
 trial() {
-	local way=$1 t0 p4 p6 f4='' f6='' pid seen=0
+	local way=$1 t0 t1 p4 p6 f4='' f6='' pid seen=0
 	on a ping -D -n -i 0.02 -W 1 -I 10.77.0.1 10.77.0.3 >"$dir/ping4" 2>&1 &
 	p4=$!
 	on a ping -6 -D -n -i 0.02 -W 1 -I fd77::1 fd77::3 >"$dir/ping6" 2>&1 &
@@ -230,15 +238,17 @@ trial() {
 		kill -9 "$pid"
 		# The close goes out before the path is cut.
 		while [ -e "/proc/$pid" ]; do sleep 0.01; done
+		t1=$(now)
 		cut on
 	else
 		t0=$(now)
 		cut on
+		t1=$(now)
 	fi
 	for _ in $(seq 300); do
 		on a ip -o link show dev mesh-ac | grep -q NO-CARRIER && seen=1
-		f4=$(first_after "$dir/ping4" "$t0")
-		f6=$(first_after "$dir/ping6" "$t0")
+		f4=$(first_after "$dir/ping4" "$t0" "$t1")
+		f6=$(first_after "$dir/ping6" "$t0" "$t1")
 		[ -n "$f4" ] && [ -n "$f6" ] && break
 		sleep 0.1
 	done
@@ -253,7 +263,7 @@ trial() {
 	note "$setting, $way: IPv4 $f4 s, IPv6 $f6 s, carrier off seen: $seen"
 	cut off
 	wait_direct 60 || die "the direct link did not come back in 60 s"
-	sleep 2
+	settle
 }
 
 # --- the report ------------------------------------------------------------
