@@ -122,7 +122,7 @@ bench:
 
 # make bench-failover (as root): how long traffic between two sites of a
 # bird-routed mesh of three stops when the tunpipe link between them dies,
-# with bird watching the carrier and without (about 5 minutes).
+# with bird watching the carrier and without (about 12 minutes).
 # FAILOVER_TRIALS=1 make bench-failover: a quick run.
 bench-failover:
 	test/need-tools cc ip ping socat bird birdc timeout

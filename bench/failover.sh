@@ -148,8 +148,11 @@ direct() {
 
 # settle: OSPF originates a router's LSA at most once in 5 s
 # (MinLSInterval), and so postpones the first change after a recent one:
-# each trial starts once the last change is 6 s old.
-settle() { sleep 6; }
+# each trial starts once the last change is 6 s old.  bird's timers tick
+# every second from its start (hellos, the routing table calculation),
+# and the last change came on one of those ticks: a random fraction of a
+# second more keeps the trials from starting in step with them.
+settle() { sleep "6.$(printf '%03d' $((RANDOM % 1000)))"; }
 
 # wait_direct SECONDS: until direct holds, or fails.
 wait_direct() {

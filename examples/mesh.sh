@@ -53,9 +53,13 @@
 # latest.  tunpipe turns its device's carrier off while the stream is down
 # (between -r restarts, or when -k found the peer silent), and back on with
 # a new stream, and the far end's device goes away with its tunpipe; bird
-# sees either at once (check link, the default) and reroutes without waiting.
-# MESH_CHECK_LINK=no makes bird ignore the carrier, which leaves the dead
-# interval (bench/failover.sh compares the two).
+# hears of either from the kernel at once and, with check link (the
+# default), takes the neighbour down without waiting for the dead interval;
+# the routes change at its next routing table calculation (every second).
+# OSPF re-originates a router's LSA at most once in 5 s, so a change that
+# comes within 5 s of the last one waits for the rest.  MESH_CHECK_LINK=no
+# makes bird ignore the carrier, which leaves the dead interval
+# (bench/failover.sh compares the two).
 #
 # Environment: TUNPIPE, TUNPIPE_REMOTE and SSH, as for ssh.sh; BIRD, the
 # bird command (default: bird).
