@@ -62,20 +62,20 @@ install: $(PROG)
 uninstall:
 	rm -f "$(DESTDIR)$(BINDIR)/$(PROG)" "$(DESTDIR)$(MANDIR)/man1/$(PROG).1"
 
-test/framing-driver: test/framing-driver.c test/hex.c test/hex.h framing.c \
+test/framing-driver: test/framing-driver.c test/driver.c test/driver.h framing.c \
     framing.h
 	$(CC) $(CPPFLAGS) $(CFLAGS) -I. $(LDFLAGS) -o $@ test/framing-driver.c \
-	    test/hex.c framing.c
+	    test/driver.c framing.c
 
 test/offload-driver: test/offload-driver.c test/packet-ref.c \
-    test/packet-ref.h test/hex.c test/hex.h offload.c offload.h
+    test/packet-ref.h test/driver.c test/driver.h offload.c offload.h
 	$(CC) $(CPPFLAGS) $(CFLAGS) -I. $(LDFLAGS) -o $@ \
-	    test/offload-driver.c test/packet-ref.c test/hex.c offload.c
+	    test/offload-driver.c test/packet-ref.c test/driver.c offload.c
 
-test/pcapng-driver: test/pcapng-driver.c test/hex.c test/hex.h pcapng.c \
+test/pcapng-driver: test/pcapng-driver.c test/driver.c test/driver.h pcapng.c \
     pcapng.h
 	$(CC) $(CPPFLAGS) $(CFLAGS) -I. $(LDFLAGS) -o $@ test/pcapng-driver.c \
-	    test/hex.c pcapng.c
+	    test/driver.c pcapng.c
 
 test/relay: test/relay.c
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ test/relay.c
@@ -96,7 +96,8 @@ check:
 # fails.  (exec.bats and seccomp.bats find tunpipe by its command line or
 # test the filter that valgrind cannot run under, so they stay out.)
 MEMCHECK_TESTS = test/tunnel.bats test/tap.bats test/ending.bats \
-	test/badinput.bats test/counters.bats test/offload.bats
+	test/badinput.bats test/counters.bats test/offload.bats \
+	test/offloads.bats test/mismatch.bats
 memcheck:
 	test/need-tools valgrind
 	$(MAKE) $(PROG) $(TEST_PROGS)

@@ -5,7 +5,12 @@
 #
 #   veth        a veth pair: the kernel alone, the limit every ratio
 #               refers to
-#   fifo        two tunpipes joined by two FIFOs
+#   fifo        two tunpipes joined by two FIFOs (the default: the device's
+#               offloads on, GSO packets cut and merged inside tunpipe)
+#   plain       the same with -G: one ordinary packet a device read
+#   capture     the fifo path, each end writing a capture with -w to
+#               /dev/null: what -w itself costs (with a reader that keeps
+#               up)
 #   offload     two tunpipes with -O (GSO super-packets) joined by two FIFOs
 #   tcp         two tunpipes whose stream is a TCP connection over a veth
 #               pair between the namespaces: socat via -e, reading and
@@ -70,8 +75,8 @@ runs=$(whole BENCH_RUNS "${BENCH_RUNS:-3}")
 tcp_seconds=$(whole BENCH_SECONDS "${BENCH_SECONDS:-8}")
 udp_seconds=$(whole BENCH_UDP_SECONDS "${BENCH_UDP_SECONDS:-$(( (tcp_seconds + 1) / 2 ))}")
 strace_mb=$(whole BENCH_STRACE_MB "${BENCH_STRACE_MB:-$(( tcp_seconds * 10 ))}")
-all_paths="veth fifo offload tcp ssh ssh-offload sshw openvpn socat socat-udp tcp-8k"
-paths=${BENCH_PATHS:-veth fifo offload tcp ssh ssh-offload sshw openvpn socat}
+all_paths="veth fifo plain capture offload tcp ssh ssh-offload sshw openvpn socat socat-udp tcp-8k"
+paths=${BENCH_PATHS:-veth fifo plain capture offload tcp ssh ssh-offload sshw openvpn socat}
 for p in $paths; do
 	[[ " $all_paths " == *" $p "* ]] || die "BENCH_PATHS: no path '$p' ($all_paths)"
 done
@@ -247,21 +252,19 @@ fifo_pair() {
 	procs="$procs $!"
 }
 
-setup_fifo() {
+# fifo_tunpipes OPTIONS...: two tunpipes with OPTIONS joined by two FIFOs.
+fifo_tunpipes() {
 	new_namespaces
-	cmd_a=("$tunpipe" -i tun0 -a 10.77.0.1/24)
-	cmd_b=("$tunpipe" -i tun0 -a 10.77.0.2/24)
+	cmd_a=("$tunpipe" "$@" -i tun0 -a 10.77.0.1/24)
+	cmd_b=("$tunpipe" "$@" -i tun0 -a 10.77.0.2/24)
 	fifo_pair
 	target=10.77.0.2 dev=tun0
 }
 
-setup_offload() {
-	new_namespaces
-	cmd_a=("$tunpipe" -O -i tun0 -a 10.77.0.1/24)
-	cmd_b=("$tunpipe" -O -i tun0 -a 10.77.0.2/24)
-	fifo_pair
-	target=10.77.0.2 dev=tun0
-}
+setup_fifo() { fifo_tunpipes; }
+setup_plain() { fifo_tunpipes -G; }
+setup_capture() { fifo_tunpipes -w /dev/null; }
+setup_offload() { fifo_tunpipes -O; }
 
 # socat's TUN address: tun-name names the device, iff-no-pi drops the
 # 4-byte packet information header that tunpipe does not send either.
@@ -325,33 +328,9 @@ setup_tcp_8k() { tcp_transport 8192; }
 ssh_keys() {
 	local d=$dir/ssh
 	[ ! -d "$d" ] || return 0
-	mkdir "$d"
-	ssh-keygen -q -t ed25519 -N '' -C tunpipe-bench-host -f "$d/host_key"
-	ssh-keygen -q -t ed25519 -N '' -C tunpipe-bench-client -f "$d/client_key"
-	cp "$d/client_key.pub" "$d/authorized_keys"
-	echo "10.78.0.1 $(cut -d' ' -f1,2 "$d/host_key.pub")" >"$d/known_hosts"
-	# StrictModes no: $dir lies under /tmp, which sshd would refuse as
-	# a path to authorized_keys.
-	cat >"$d/sshd_config" <<-CONFIG
-		ListenAddress 10.78.0.1:22
-		HostKey $d/host_key
-		PidFile none
-		AuthorizedKeysFile $d/authorized_keys
-		AllowUsers root
-		PermitRootLogin prohibit-password
-		PubkeyAuthentication yes
-		PasswordAuthentication no
-		KbdInteractiveAuthentication no
-		UsePAM no
-		StrictModes no
-		PermitUserRC no
-		PrintMotd no
-		PrintLastLog no
-		UseDNS no
-		Ciphers $ssh_cipher
-		Compression no
-		PermitTunnel yes
-	CONFIG
+	"$here/test/sshd-keys" "$d" tunpipe-bench
+	printf '%s\n' "PidFile none" "Ciphers $ssh_cipher" "Compression no" \
+	    "PermitTunnel yes" >>"$d/sshd_config"
 	# Without PAM, sshd turns away an account whose password is locked
 	# ("!" in /etc/shadow), as root's often is: sshd gets a shadow file
 	# of one line, root with no password but not locked.
@@ -825,6 +804,8 @@ heading() {
 	case $1 in
 	veth) echo "veth (limit)";;
 	fifo) echo "tunpipe, FIFOs";;
+	plain) echo "tunpipe -G, FIFOs";;
+	capture) echo "tunpipe -w, FIFOs";;
 	offload) echo "tunpipe -O, FIFOs";;
 	tcp) echo "tunpipe, socat TCP";;
 	tcp-8k) echo "tunpipe, socat TCP 8k";;
@@ -920,6 +901,8 @@ print_versus() {
 		versus ssh ssh-offload "tunpipe over ssh / tunpipe -O over ssh"
 		versus tcp openvpn "tunpipe over TCP / OpenVPN over TCP"
 		versus fifo offload "tunpipe over FIFOs / tunpipe -O over FIFOs"
+		versus fifo plain "tunpipe over FIFOs / tunpipe -G over FIFOs"
+		versus capture fifo "tunpipe -w over FIFOs / tunpipe over FIFOs"
 		versus tcp tcp-8k "socat -b 131072 / socat's 8 KiB block"
 	)
 	[ -n "$out" ] || return 0

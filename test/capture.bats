@@ -5,27 +5,15 @@
 
 load helpers
 
+# IPv6 is off (ipv6_off): its chatter would add packets the tests cannot
+# predict.
 setup() {
 	netns_setup
-	# No IPv6 on the tunnel: its router and neighbour chatter would add
-	# packets the tests cannot predict.
-	for side in A B; do
-		ns $side sysctl -qw net.ipv6.conf.all.disable_ipv6=1
-		ns $side sysctl -qw net.ipv6.conf.default.disable_ipv6=1
-	done
+	ipv6_off
 }
 teardown() {
 	netns_teardown
 	[ -z "${NOBODY_DIR:-}" ] || rm -rf "$NOBODY_DIR"
-}
-
-# v4_tunnel: tunnel_up with A_OPTS and B_OPTS, IPv4 addresses only.
-v4_tunnel() {
-	tunnel_up
-	ns A ip addr add 10.77.0.1/24 dev tpa
-	ns B ip addr add 10.77.0.2/24 dev tpb
-	ns A ip link set tpa up
-	ns B ip link set tpb up
 }
 
 # directions FILE: for each packet of the capture, its direction (1 in,
@@ -42,7 +30,7 @@ stats_field() {
 
 @test "-w: the capture holds exactly the pings sent, each way, with their directions" {
 	A_OPTS=(-w "$T/a.pcapng")
-	v4_tunnel
+	ipv4_only_tunnel
 	ns A ping -c 5 -i 0.2 -s 100 -W 2 10.77.0.1 >/dev/null	# its own: no packet
 	ns A ping -c 5 -i 0.2 -s 100 -W 2 10.77.0.2
 	ns B ping -c 3 -i 0.2 -s 200 -W 2 10.77.0.1
@@ -62,7 +50,7 @@ stats_field() {
 
 @test "-w: a TCP transfer's every segment, both ways, as many as tunpipe counted" {
 	A_OPTS=(-w "$T/a.pcapng")
-	v4_tunnel
+	ipv4_only_tunnel
 	transfer B 10.77.0.2 5
 	kill -USR1 "$PID_A"
 	wait_for 5 grep -q 'to stream:' "$T/a.err"
@@ -83,7 +71,7 @@ stats_field() {
 @test "-w in TAP mode: Ethernet frames, ARP among them" {
 	A_OPTS=(-T -w "$T/a.pcapng")
 	B_OPTS=(-T)
-	v4_tunnel
+	ipv4_only_tunnel
 	ns A ping -c 2 -i 0.2 -W 2 10.77.0.2
 	kill -TERM "$PID_A"
 	wait_exit 5 "$PID_A"
@@ -96,7 +84,7 @@ stats_field() {
 @test "-w to a FIFO nobody reads: the tunnel carries on, the lost records are counted, memory stays flat" {
 	mkfifo "$T/cap"
 	A_OPTS=(-w "$T/cap")
-	v4_tunnel
+	ipv4_only_tunnel
 	transfer B 10.77.0.2 20
 	awk '$1 == "VmRSS:" { print $2 }' "/proc/$PID_A/status" >"$T/rss"
 	transfer B 10.77.0.2 20
@@ -111,7 +99,7 @@ stats_field() {
 @test "-w to a FIFO read live: a reader that comes late gets a whole capture, header first" {
 	mkfifo "$T/cap"
 	A_OPTS=(-w "$T/cap")
-	v4_tunnel
+	ipv4_only_tunnel
 	ns A ping -c 3 -i 0.2 -W 2 10.77.0.2
 	timeout 10 cat "$T/cap" >"$T/live.pcapng" &
 	local reader=$!
@@ -124,7 +112,7 @@ stats_field() {
 
 @test "-s: lines of key=value figures every second, whose totals agree with the traffic sent; SIGUSR1 prints one at once" {
 	A_OPTS=(-s 1)
-	v4_tunnel
+	ipv4_only_tunnel
 	ns A ping -c 4 -i 0.2 -s 100 -W 2 10.77.0.2
 	wait_for 5 eval '[ "$(grep -c "^tunpipe: tpa: t=" "$T/a.err")" -ge 2 ]'
 	# every line is the device, then key=value pairs
@@ -205,7 +193,7 @@ hexdump() {
 	# root's directory, nobody's packet loop
 	mkdir -m 700 "$T/root"
 	A_OPTS=(-U nobody -w "$T/root/a.pcapng")
-	v4_tunnel
+	ipv4_only_tunnel
 	ns A ping -c 2 -i 0.2 -W 2 10.77.0.2
 	[ "$(awk '$1 == "Seccomp:" { print $2 }' "/proc/$PID_A/status")" = 2 ]
 	[ "$(awk '$1 == "Uid:" { print $2 }' "/proc/$PID_A/status")" = "$(id -u nobody)" ]

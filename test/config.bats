@@ -136,36 +136,35 @@ link_up() { ns "$1" ip -o link show "$2" | grep -q '[<,]UP[,>]'; }
 	[[ "$output" == *"-U no-such-user-here: no such user"* ]]
 }
 
+# refused_device MESSAGE OPTIONS...: tunpipe with OPTIONS in namespace A
+# cannot have its device (status 3) and says MESSAGE (a glob).
+refused_device() {
+	local message=$1
+	shift
+	run ns A timeout 10 "$TUNPIPE" "$@" </dev/null
+	echo "$output"
+	[ "$status" = 3 ]
+	[[ "$output" == *$message* ]]
+}
+
 @test "a device in use, or a name taken by another kind of device, is refused with the fix" {
 	mkfifo "$T/in"
 	exec 7<>"$T/in"
 	ns_bg A "$TUNPIPE" -i tpa <"$T/in" >/dev/null 2>"$T/err" 7>&- &
 	remember $!
 	wait_for 5 has_link A tpa
-	run ns A timeout 10 "$TUNPIPE" -i tpa </dev/null
-	[ "$status" = 3 ]
-	[[ "$output" == *"TUNSETIFF tpa: Device or resource busy: another process has the device open; stop it, or pick another name with -i"* ]]
-	run ns A timeout 10 "$TUNPIPE" -T -i tpa </dev/null
-	[ "$status" = 3 ]
-	[[ "$output" == *"TUNSETIFF tpa: Invalid argument: tpa is a TUN device: leave -T out"* ]]
-	run ns A timeout 10 "$TUNPIPE" -i lo </dev/null
-	[ "$status" = 3 ]
-	[[ "$output" == *"TUNSETIFF lo: "*"exists and is not a tun device; pick another name with -i"* ]]
+	refused_device "TUNSETIFF tpa: Device or resource busy: another process has the device open; stop it, or pick another name with -i" -i tpa
+	refused_device "TUNSETIFF tpa: Invalid argument: tpa is a TUN device: leave -T out" -T -i tpa
+	refused_device "TUNSETIFF lo: *exists and is not a tun device; pick another name with -i" -i lo
 	exec 7>&-
 }
 
 @test "a persistent device of the other mode, or a name the kernel cannot number, is refused with the fix" {
 	persistent_device A ptap tap
 	persistent_device A ptun tun
-	run ns A timeout 10 "$TUNPIPE" -i ptap </dev/null
-	[ "$status" = 3 ]
-	[[ "$output" == *"TUNSETIFF ptap: Invalid argument: ptap is a TAP device: add -T"* ]]
-	run ns A timeout 10 "$TUNPIPE" -T -i ptun </dev/null
-	[ "$status" = 3 ]
-	[[ "$output" == *"TUNSETIFF ptun: Invalid argument: ptun is a TUN device: leave -T out"* ]]
-	run ns A timeout 10 "$TUNPIPE" -i 'a%db%d' </dev/null
-	[ "$status" = 3 ]
-	[[ "$output" == *"the kernel takes no such name: at most one %d, which it replaces with a number"* ]]
+	refused_device "TUNSETIFF ptap: Invalid argument: ptap is a TAP device: add -T" -i ptap
+	refused_device "TUNSETIFF ptun: Invalid argument: ptun is a TUN device: leave -T out" -T -i ptun
+	refused_device "the kernel takes no such name: at most one %d, which it replaces with a number" -i 'a%db%d'
 }
 
 @test "a --up command killed by a signal is named as such, as -e's would be" {

@@ -5,12 +5,7 @@ load helpers
 
 setup() {
 	netns_setup
-	# No IPv6 on the tunnel: its router and neighbour chatter would add
-	# packets the test cannot predict.
-	for side in A B; do
-		ns $side sysctl -qw net.ipv6.conf.all.disable_ipv6=1
-		ns $side sysctl -qw net.ipv6.conf.default.disable_ipv6=1
-	done
+	ipv6_off
 }
 teardown() { netns_teardown; }
 

@@ -57,7 +57,7 @@
 #include <unistd.h>
 
 #include "framing.h"
-#include "hex.h"
+#include "driver.h"
 
 #define DEFAULT_MAX	1500	/* an Ethernet MTU, tunpipe's usual limit */
 
@@ -76,30 +76,6 @@ usage(void)
 	exit(EXIT_USAGE);
 }
 
-/*
- * Reads the decimal number at *sp, at most max, and leaves *sp just past it.
- * Hand-made rather than strtoul() so that a sign, a leading space or an
- * empty number is an error instead of being quietly accepted.
- */
-static size_t
-parse_size(const char **sp, size_t max, const char *what)
-{
-	const char *s = *sp;
-	size_t n = 0, digit;
-
-	if (*s < '0' || *s > '9')
-		errx(EXIT_USAGE, "%s: not a number: %s", what, *sp);
-	for (; *s >= '0' && *s <= '9'; s++) {
-		digit = (size_t)(*s - '0');
-		if (digit > max || n > (max - digit) / 10)
-			errx(EXIT_USAGE, "%s: more than %zu: %s", what, max,
-			    *sp);
-		n = n * 10 + digit;
-	}
-	*sp = s;
-	return n;
-}
-
 /* A whole argument that is one number, for -m and -c. */
 static size_t
 parse_arg(const char *arg, size_t min, size_t max, const char *what)
@@ -107,7 +83,7 @@ parse_arg(const char *arg, size_t min, size_t max, const char *what)
 	const char *s = arg;
 	size_t n;
 
-	n = parse_size(&s, max, what);
+	n = (size_t)driver_number(&s, max, what, EXIT_USAGE);
 	if (*s != '\0')
 		errx(EXIT_USAGE, "%s: not a number: %s", what, arg);
 	if (n < min)
@@ -173,11 +149,11 @@ encode(enum framing_type type)
 		lineno++;
 		if (n > 0 && line[n - 1] == '\n')
 			line[--n] = '\0';
-		/* hex_parse() refuses a longer packet before writing it. */
+		/* driver_hex() refuses a longer packet before writing it. */
 		len = (size_t)n / 2 < max ? (size_t)n / 2 : max;
 		room = framing_encoded_max(type, len);
-		frame = hex_alloc(room);
-		len = hex_parse(line, (size_t)n, frame + hlen, max, lineno);
+		frame = driver_alloc(room);
+		len = driver_hex(line, (size_t)n, frame + hlen, max, lineno);
 		len = framing_encode(type, frame, len);
 		if (len > room || framing_frame_len(type, frame) != len)
 			errx(EXIT_CODEC, "codec: line %zu: a frame of %zu "
@@ -239,7 +215,7 @@ feed(struct framing_decoder *d, enum framing_type type, size_t max,
 	uint8_t *chunk, *in;
 	size_t used;
 
-	in = chunk = hex_alloc(len);
+	in = chunk = driver_alloc(len);
 	memcpy(chunk, data, len);
 	do {
 		used = (size_t)-1;
@@ -353,7 +329,7 @@ decode(int argc, char *argv[])
 		max = parse_arg(maxarg, 0, framing_packet_max(type), "-m");
 
 	buf = read_all(&len);
-	assembly = hex_alloc(max);
+	assembly = driver_alloc(max);
 	framing_decoder_init(&dec, type, max, assembly);
 	pos = 0;
 	if (chunk != 0) {
@@ -364,7 +340,7 @@ decode(int argc, char *argv[])
 		}
 	} else {
 		for (s = offsets; !bad && s != NULL; s = *s ? s + 1 : NULL) {
-			off = parse_size(&s, SIZE_MAX, "-s");
+			off = (size_t)driver_number(&s, SIZE_MAX, "-s", EXIT_USAGE);
 			if ((*s != ',' && *s != '\0') || off < pos)
 				errx(EXIT_USAGE, "-s: offsets must be numbers "
 				    "that do not go down: %s", offsets);

@@ -184,6 +184,28 @@ tunnel_up() {
 	wait_for 5 has_link B "${DEV_B:-tpb}" || { cat "$T/b.err" >&2; return 1; }
 }
 
+# ipv6_off: turns IPv6 off in namespaces A and B, so that no packet crosses
+# the tunnel unless a test sends it (the kernel would send router and
+# neighbour solicitations): for tests that count packets.
+ipv6_off() {
+	local side
+	for side in A B; do
+		ns $side sysctl -qw net.ipv6.conf.all.disable_ipv6=1
+		ns $side sysctl -qw net.ipv6.conf.default.disable_ipv6=1
+	done
+}
+
+# ipv4_only_tunnel: ipv6_off, tunnel_up (with A_OPTS and B_OPTS), and
+# the tunnel ends addressed over IPv4 only and up.
+ipv4_only_tunnel() {
+	ipv6_off
+	tunnel_up
+	ns A ip addr add 10.77.0.1/24 dev tpa
+	ns B ip addr add 10.77.0.2/24 dev tpb
+	ns A ip link set tpa up
+	ns B ip link set tpb up
+}
+
 # address_tunnel: gives the tunnel ends their addresses and brings them up.
 address_tunnel() {
 	ns A ip addr add 10.77.0.1/24 dev tpa
@@ -220,6 +242,29 @@ transfer() {
 random_bytes() {
 	openssl enc -aes-128-ctr -nosalt -K "$(printf '%032x' "${2:-1}")" \
 	    -iv 0 </dev/zero 2>/dev/null | head -c "$1"
+}
+
+# udp_transfer SIDE ADDRESS: 2 MB in 1400-byte UDP datagrams from the other
+# namespace to ADDRESS (IPv4) in namespace SIDE, paced, and compared by
+# checksum: a checksum offload gone wrong would lose datagrams.
+udp_transfer() {
+	local to=$1 addr=$2 from=A dev=tpa port=5002
+	[ "$to" = A ] && from=B dev=tpb
+	head -c $((2 * 1024 * 1024)) /dev/urandom >"$T/sent"
+	rm -f "$T/received"
+	# A long device queue, so that a slow start (under valgrind, say)
+	# does not drop datagrams: this is about checksums, not load.
+	ns "$from" ip link set "$dev" txqueuelen 10000
+	ns_bg "$to" timeout 30 socat -u \
+	    UDP-RECV:$port,bind=$addr,rcvbuf=8388608 "CREATE:$T/received" &
+	remember $!
+	wait_for 5 eval "ns $to ss -Hlun 'sport = :$port' | grep -q $port"
+	# -b 1400: one datagram per 1400 bytes; the relay paces them so
+	# that no socket buffer overflows.
+	"$RELAY" -c 1400 -p 1000 <"$T/sent" |
+	    ns "$from" timeout 30 socat -u -b 1400 STDIN UDP-SENDTO:$addr:$port
+	wait_for 10 eval '[ "$(stat -c %s "$T/received")" = $((2 * 1024 * 1024)) ]'
+	cmp "$T/sent" "$T/received"
 }
 
 # frames HEX...: the len16 stream that carries these packets, on stdout.
@@ -437,11 +482,7 @@ example_teardown() {
 # agent or known_hosts of the user's, and without prompting.
 ssh_keys() {
 	local d=$T/ssh
-	mkdir -p "$d"
-	ssh-keygen -q -t ed25519 -N '' -C tunpipe-test-host -f "$d/host_key"
-	ssh-keygen -q -t ed25519 -N '' -C tunpipe-test-client -f "$d/client_key"
-	cp "$d/client_key.pub" "$d/authorized_keys"
-	: >"$d/known_hosts"
+	"$BATS_TEST_DIRNAME/sshd-keys" "$d" tunpipe-test
 	# sshd will not start without its privilege separation directory,
 	# which openssh-server's service makes at boot: an empty directory.
 	[ -d /run/sshd ] || mkdir -m 0755 /run/sshd
@@ -466,27 +507,11 @@ sshd_start() {
 		grep -q "^$addr " "$d/known_hosts" ||
 		    echo "$addr $(cut -d' ' -f1,2 "$d/host_key.pub")" >>"$d/known_hosts"
 	done
-	# StrictModes no: the test directory lies under /tmp, which sshd
-	# would refuse as a path to authorized_keys.
+	# sshd-keys' configuration, on these addresses.
 	{
 		printf 'ListenAddress %s:22\n' "$@"
-		cat <<-CONFIG
-			HostKey $d/host_key
-			PidFile $d/sshd.$side.pid
-			AuthorizedKeysFile $d/authorized_keys
-			AllowUsers root
-			PermitRootLogin prohibit-password
-			PubkeyAuthentication yes
-			PasswordAuthentication no
-			KbdInteractiveAuthentication no
-			UsePAM no
-			StrictModes no
-			PermitUserRC no
-			PrintMotd no
-			PrintLastLog no
-			UseDNS no
-			LogLevel VERBOSE
-		CONFIG
+		grep -v '^ListenAddress ' "$d/sshd_config"
+		printf '%s\n' "PidFile $d/sshd.$side.pid" "LogLevel VERBOSE"
 	} >"$d/sshd_config.$side"
 	# shellcheck disable=SC2016
 	ns_bg "$side" sh -c 'mount --bind "$1" /etc/shadow && exec /usr/sbin/sshd -D -e -f "$2"' \

@@ -54,7 +54,7 @@
 #include <unistd.h>
 
 #include "offload.h"
-#include "hex.h"
+#include "driver.h"
 #include "packet-ref.h"
 
 #define EXIT_USAGE	2
@@ -92,7 +92,7 @@ next_line(char **line, size_t *cap, uint8_t *buf, size_t *len,
 		return 0;
 	}
 	++*lineno;
-	*len = hex_parse(*line, strcspn(*line, "\n"), buf, FRAME_MAX,
+	*len = driver_hex(*line, strcspn(*line, "\n"), buf, FRAME_MAX,
 	    *lineno);
 	return 1;
 }
@@ -121,7 +121,7 @@ split_gso(const struct offload_vnet *v, const uint8_t *pkt, size_t len,
 		if (want > len || total > len)
 			errx(EXIT_MODULE, "module: segment %zu of %zu bytes "
 			    "from a packet of %zu", total + 1, want, len);
-		seg = hex_alloc(want);
+		seg = driver_alloc(want);
 		got = offload_split_next(&s, seg);
 		if (got != want)
 			errx(EXIT_MODULE, "module: a segment of %zu bytes, "
@@ -141,7 +141,7 @@ split(int ether)
 {
 	struct offload_vnet v;
 	size_t cap = 0, lineno = 0, len;
-	uint8_t *buf = hex_alloc(FRAME_MAX), *pkt;
+	uint8_t *buf = driver_alloc(FRAME_MAX), *pkt;
 	char *line = NULL;
 
 	while (next_line(&line, &cap, buf, &len, &lineno)) {
@@ -150,7 +150,7 @@ split(int ether)
 			continue;
 		}
 		/* The packet alone, in a buffer of its size. */
-		pkt = hex_alloc(len - OFFLOAD_VNET_LEN);
+		pkt = driver_alloc(len - OFFLOAD_VNET_LEN);
 		memcpy(pkt, buf + OFFLOAD_VNET_LEN, len - OFFLOAD_VNET_LEN);
 		if (v.gso_type != OFFLOAD_GSO_NONE) {
 			split_gso(&v, pkt, len - OFFLOAD_VNET_LEN, ether);
@@ -209,7 +209,7 @@ merge(int ether)
 	struct offload_merge m;
 	size_t cap = 0, lineno = 0, len, total = 0, i, count = 0;
 	size_t *lens = NULL;
-	uint8_t *buf = hex_alloc(FRAME_MAX), *all = NULL, *in, *p;
+	uint8_t *buf = driver_alloc(FRAME_MAX), *all = NULL, *in, *p;
 	char *line = NULL;
 
 	/* All packets first, then laid out in one buffer of their size. */
@@ -222,7 +222,7 @@ merge(int ether)
 		memcpy(all + total + FRAMING_BYTES, buf, len);
 		total += FRAMING_BYTES + len;
 	}
-	in = hex_alloc(total);
+	in = driver_alloc(total);
 	if (total > 0)
 		memcpy(in, all, total);
 	free(all);
@@ -253,7 +253,7 @@ static int
 reference(int fix, int partial, int ether)
 {
 	size_t cap = 0, lineno = 0, len;
-	uint8_t *buf = hex_alloc(FRAME_MAX);
+	uint8_t *buf = driver_alloc(FRAME_MAX);
 	const char *wrong;
 	char *line = NULL;
 
@@ -281,11 +281,11 @@ answer(int vnet)
 {
 	struct offload_vnet v;
 	size_t cap = 0, lineno = 0, len;
-	uint8_t *buf = hex_alloc(FRAME_MAX), *pkt, raw[OFFLOAD_VNET_LEN];
+	uint8_t *buf = driver_alloc(FRAME_MAX), *pkt, raw[OFFLOAD_VNET_LEN];
 	char *line = NULL;
 
 	while (next_line(&line, &cap, buf, &len, &lineno)) {
-		pkt = hex_alloc(len);
+		pkt = driver_alloc(len);
 		memcpy(pkt, buf, len);
 		if (!vnet) {
 			printf("%d\n", offload_is_ip(pkt, len));

@@ -53,7 +53,7 @@
 #include <unistd.h>
 
 #include "pcapng.h"
-#include "hex.h"
+#include "driver.h"
 
 #define EXIT_INPUT	1
 #define EXIT_USAGE	2
@@ -71,30 +71,6 @@ usage(void)
 	exit(EXIT_USAGE);
 }
 
-/*
- * Reads the decimal number at *sp, at most max, and leaves *sp just past
- * it.  Hand-made rather than strtoull() so that a sign, a leading space or
- * an empty number is an error instead of being quietly accepted.
- */
-static uint64_t
-parse_number(const char **sp, uint64_t max, const char *what)
-{
-	const char *s = *sp;
-	uint64_t n = 0, digit;
-
-	if (*s < '0' || *s > '9')
-		errx(EXIT_INPUT, "%s: not a number: %s", what, *sp);
-	for (; *s >= '0' && *s <= '9'; s++) {
-		digit = (uint64_t)(*s - '0');
-		if (n > (max - digit) / 10)
-			errx(EXIT_INPUT, "%s: more than %" PRIu64 ": %s", what,
-			    max, *sp);
-		n = n * 10 + digit;
-	}
-	*sp = s;
-	return n;
-}
-
 /* A whole argument that is one number, for -s and -r. */
 static uint64_t
 parse_arg(const char *arg, uint64_t max, const char *what)
@@ -102,7 +78,7 @@ parse_arg(const char *arg, uint64_t max, const char *what)
 	const char *s = arg;
 	uint64_t n;
 
-	n = parse_number(&s, max, what);
+	n = driver_number(&s, max, what, EXIT_USAGE);
 	if (*s != '\0')
 		errx(EXIT_USAGE, "%s: not a number: %s", what, arg);
 	return n;
@@ -148,8 +124,8 @@ header(uint16_t linktype, uint32_t snaplen, const char *ifname,
 		    PCAPNG_STRING_MAX);
 	if (room == 0)
 		room = want;
-	buf = hex_alloc(room);
-	before = hex_alloc(room);
+	buf = driver_alloc(room);
+	before = driver_alloc(room);
 	memset(buf, UNTOUCHED, room);
 	memcpy(before, buf, room);
 	len = pcapng_header(buf, room, linktype, snaplen, ifname,
@@ -181,7 +157,7 @@ parse_line(char *text, struct line *l, size_t lineno)
 	const char *s = text;
 	size_t n;
 
-	l->time = parse_number(&s, UINT64_MAX, "time");
+	l->time = driver_number(&s, UINT64_MAX, "time", EXIT_INPUT);
 	if (*s++ != ' ')
 		errx(EXIT_INPUT, "line %zu: no direction", lineno);
 	if (strncmp(s, "in", 2) == 0 && (s[2] == ' ' || s[2] == '\0')) {
@@ -191,19 +167,19 @@ parse_line(char *text, struct line *l, size_t lineno)
 		l->direction = PCAPNG_OUTBOUND;
 		s += 3;
 	} else {
-		l->direction = parse_number(&s, UINT32_MAX, "direction");
+		l->direction = driver_number(&s, UINT32_MAX, "direction", EXIT_INPUT);
 	}
 	if (*s == ' ')
 		s++;
 	n = strcspn(s, " ");
 	l->nbytes = n / 2;
-	l->bytes = hex_alloc(l->nbytes);
-	hex_parse(s, n, l->bytes, l->nbytes, lineno);
+	l->bytes = driver_alloc(l->nbytes);
+	driver_hex(s, n, l->bytes, l->nbytes, lineno);
 	s += n;
 	l->len = l->nbytes;
 	if (*s == ' ') {
 		s++;
-		l->len = parse_number(&s, UINT64_MAX, "length");
+		l->len = driver_number(&s, UINT64_MAX, "length", EXIT_INPUT);
 	}
 	if (*s != '\0')
 		errx(EXIT_INPUT, "line %zu: more than TIME DIR HEX LEN",
@@ -236,8 +212,8 @@ packet(const struct line *l, uint32_t snaplen, uint64_t dropped,
 	want = pcapng_epb_len(pkt.caplen, dropped);
 	if (room == 0)
 		room = want > 0 ? want : 1;
-	buf = hex_alloc(room);
-	before = hex_alloc(room);
+	buf = driver_alloc(room);
+	before = driver_alloc(room);
 	memset(buf, UNTOUCHED, room);
 	if (in_place && PCAPNG_EPB_DATA + pkt.caplen <= room) {
 		memcpy(buf + PCAPNG_EPB_DATA, pkt.data, pkt.caplen);

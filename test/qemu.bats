@@ -28,10 +28,10 @@ setup_file() {
 	guest_initramfs
 	ip netns add "$NS_A"
 	ns A ip link set lo up
-	ns_bg A socat UNIX-LISTEN:"$G/vm.sock" EXEC:"$TUNPIPE -T -f len32 -i vm0" \
-	    2>"$G/vm0.err" &
+	ns_bg A socat -b 131072 UNIX-LISTEN:"$G/vm.sock" \
+	    EXEC:"$TUNPIPE -T -f len32 -i vm0" 2>"$G/vm0.err" &
 	remember $!
-	ns_bg A socat TCP-LISTEN:5555,bind=127.0.0.1,reuseaddr \
+	ns_bg A socat -b 131072 TCP-LISTEN:5555,bind=127.0.0.1,reuseaddr \
 	    EXEC:"$TUNPIPE -T -f len32 -i vm1" 2>"$G/vm1.err" &
 	remember $!
 	wait_for 5 test -S "$G/vm.sock"

@@ -1,13 +1,14 @@
 /*
- * hex.c: the test drivers' shared helpers, described in hex.h.
+ * driver.c: the test drivers' shared helpers, described in driver.h.
  */
 #include <err.h>
+#include <inttypes.h>
 #include <stdlib.h>
 
-#include "hex.h"
+#include "driver.h"
 
 uint8_t *
-hex_alloc(size_t n)
+driver_alloc(size_t n)
 {
 	uint8_t *p;
 
@@ -31,7 +32,7 @@ digit(char c)
 }
 
 size_t
-hex_parse(const char *text, size_t len, uint8_t *out, size_t max,
+driver_hex(const char *text, size_t len, uint8_t *out, size_t max,
     size_t lineno)
 {
 	size_t i, n = 0;
@@ -53,5 +54,24 @@ hex_parse(const char *text, size_t len, uint8_t *out, size_t max,
 			    max);
 		out[n++] = (uint8_t)(hi << 4 | lo);
 	}
+	return n;
+}
+
+uint64_t
+driver_number(const char **sp, uint64_t max, const char *what, int status)
+{
+	const char *s = *sp;
+	uint64_t n = 0, digit;
+
+	if (*s < '0' || *s > '9')
+		errx(status, "%s: not a number: %s", what, *sp);
+	for (; *s >= '0' && *s <= '9'; s++) {
+		digit = (uint64_t)(*s - '0');
+		if (digit > max || n > (max - digit) / 10)
+			errx(status, "%s: more than %" PRIu64 ": %s", what, max,
+			    *sp);
+		n = n * 10 + digit;
+	}
+	*sp = s;
 	return n;
 }
