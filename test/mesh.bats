@@ -18,11 +18,7 @@ setup() {
 	netns_setup
 	veth_link
 	netns_c_setup
-	ip link add trbc netns "$NS_B" type veth peer name trcb netns "$NS_C"
-	ns B ip addr add 10.78.1.2/24 dev trbc
-	ns C ip addr add 10.78.1.3/24 dev trcb
-	ns B ip link set trbc up
-	ns C ip link set trcb up
+	veth_bc
 	ssh_keys
 	sshd_start B 10.78.0.2
 	sshd_start C 10.79.0.3 10.78.1.3
@@ -43,6 +39,16 @@ setup() {
 
 teardown() { example_teardown; }
 
+# veth_bc: the triangle's third side, B (10.78.1.2 on trbc) to C (10.78.1.3
+# on trcb); veth_link and netns_c_setup make the other two.
+veth_bc() {
+	ip link add trbc netns "$NS_B" type veth peer name trcb netns "$NS_C"
+	ns B ip addr add 10.78.1.2/24 dev trbc
+	ns C ip addr add 10.78.1.3/24 dev trcb
+	ns B ip link set trbc up
+	ns C ip link set trcb up
+}
+
 # router SIDE N: `mesh.sh router` in namespace SIDE, site 10.77.0.N and
 # fd77::N, its directory $T/bird.SIDE, its log $T/bird.SIDE.log.
 router() {
@@ -59,7 +65,7 @@ link() {
 	example_started $!
 }
 
-# on SIDE birdc ARGS...: birdc on that site's bird.
+# birdc_on SIDE ARGS...: birdc, on that site's bird.
 birdc_on() {
 	local side=$1
 	shift
@@ -68,7 +74,8 @@ birdc_on() {
 
 # route_dev SIDE ADDRESS: the device of the route to ADDRESS there.
 route_dev() {
-	ns "$1" ip route get "$2" | awk '{ for (i = 1; i < NF; i++) if ($i == "dev") { print $(i + 1); exit } }'
+	ns "$1" ip route get "$2" |
+	    awk '{ for (i = 1; i < NF; i++) if ($i == "dev") { print $(i + 1); exit } }'
 }
 
 # routed SIDE ADDRESS DEVICE: the route to ADDRESS leaves through DEVICE.
