@@ -1619,12 +1619,13 @@ is_vnet_ip_frame(const uint8_t *p, size_t len)
 }
 
 /*
- * What a frame holds, as far as the mode, -O and the framing can tell;
- * after_empty says that an empty frame came right before it.  With -O,
- * p is the packet after the virtio-net header.
+ * What a frame of the stream st holds, as far as the mode, -O and the
+ * framing can tell; after_empty says that an empty frame came right
+ * before it.  With -O, p is the packet after the virtio-net header.
  */
 static enum frame_kind
-classify_frame(const uint8_t *p, size_t len, int after_empty)
+classify_frame(const struct stream *st, const uint8_t *p, size_t len,
+    int after_empty)
 {
 	if (!opt.tap && !offload_is_ip(p, len)) {
 		if (!opt.offload && is_vnet_ip_frame(p, len))
@@ -1636,7 +1637,7 @@ classify_frame(const uint8_t *p, size_t len, int after_empty)
 		return FRAME_RUNT;
 	if (opt.tap && offload_is_ip(p, len) && !is_ethernet_frame(p, len))
 		return FRAME_IP_IN_TAP;
-	if (after_empty && opt.framing == FRAMING_LEN16)
+	if (after_empty && st->framing == FRAMING_LEN16)
 		return FRAME_AFTER_EMPTY;
 	return FRAME_GOOD;
 }
@@ -1820,7 +1821,7 @@ deliver_packet(struct tunpipe *tp, const uint8_t *p, size_t len,
 	if (opt.offload && offload_vnet_parse(p, len, &v) == -1)
 		return judge_frame(&tp->st, FRAME_NO_VNET, len);
 	capture_packet(&tp->cap, PCAPNG_INBOUND, p + skip, len - skip);
-	kind = classify_frame(p + skip, len - skip, after_empty);
+	kind = classify_frame(&tp->st, p + skip, len - skip, after_empty);
 	if (kind == FRAME_NOT_IP || kind == FRAME_ETHERNET ||
 	    kind == FRAME_RUNT) {
 		tp->count.drop_invalid++;
