@@ -39,8 +39,9 @@
 # BatchMode=yes, since nobody is there to answer a prompt at a restart, and
 # ConnectTimeout=10.  NAME must begin with mesh- (bird's pattern) and have
 # at most 15 characters; the far end's device has the same name, and comes
-# and goes with each connection.  Each link is dialed from one of its two
-# sites only.
+# and goes with each connection (while an old far end still holds it, after
+# a path went silent, a new one cannot start, and -r tries again later).
+# Each link is dialed from one of its two sites only.
 #
 # IPv4 runs on OSPFv2 over the links' addresses.  IPv6 runs on OSPFv3 over
 # the devices' link-local addresses: the kernel gives a TUN device, which
