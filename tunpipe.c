@@ -1164,12 +1164,14 @@ current_mtu(const struct device *dev)
 }
 
 /*
- * -e -r: the carrier follows the stream.  While no stream carries the
- * device, between a command's end and its restart, its carrier is off (ip
- * link shows NO-CARRIER), so that a routing daemon sees the link go down
- * at once, rather than after its own dead interval, and routes around it;
- * the device and its addresses stay.  Linux 5.0 has TUNSETCARRIER; where
- * the kernel has not, the carrier stays on, and -v says so once.
+ * -e -r: the carrier follows the stream.  From a stream's end until the
+ * peer is heard on the next one, the device's carrier is off (ip link shows
+ * NO-CARRIER), so that a routing daemon sees the link go down at once,
+ * rather than after its own dead interval, and routes around it; the
+ * device and its addresses stay, and packets still leave through it.  A
+ * command that starts but reaches no peer (ssh failing to connect) leaves
+ * the carrier off.  Linux 5.0 has TUNSETCARRIER; where the kernel has not,
+ * the carrier stays on, and -v says so once.
  */
 static void
 set_carrier(struct device *dev, int on)
@@ -1887,6 +1889,8 @@ read_stream(struct tunpipe *tp)
 		return END_INPUT;
 	if (opt.keepalive != 0 || opt.stats != 0)
 		st->last_received = monotonic_seconds();
+	if (tp->dev.carrier == 0)	/* the peer speaks: see set_carrier() */
+		set_carrier(&tp->dev, 1);
 	st->read_total += (size_t)n;
 	while (pos < (size_t)n && end == RUNNING) {
 		empty = st->dec.keepalives;
@@ -2225,6 +2229,18 @@ input_ended(struct stream *st)
 	return END_INPUT;
 }
 
+/*
+ * With -k, a new stream starts with an empty frame, so that the peer
+ * knows from the start that this end uses -k (see peer_silent()), even
+ * when traffic never leaves the stream quiet for long.
+ */
+static void
+begin_keepalives(struct stream *st, time_t now)
+{
+	st->last_received = now;
+	st->last_sent = now - opt.keepalive;	/* one is due at once */
+}
+
 /* Whether an empty frame came on this stream: the peer uses -k too. */
 static int
 peer_sends_keepalives(const struct stream *st)
@@ -2491,10 +2507,9 @@ start_command(struct tunpipe *tp)
 	st->bad_run = 0;
 	st->good_frames = 0;
 	tp->cmd.started = monotonic_seconds();
-	st->last_sent = st->last_received = tp->cmd.started;
+	begin_keepalives(st, tp->cmd.started);
 	st->peer_keepalives = st->dec.keepalives;
 	say(2, "started the -e command (pid %ld)", (long)tp->cmd.pid);
-	set_carrier(&tp->dev, 1);
 }
 
 /*
@@ -2776,7 +2791,7 @@ main(int argc, char *argv[])
 	confine();
 
 	init_stream(&tp.st);
-	tp.st.last_sent = tp.st.last_received = tp.started.tv_sec;
+	begin_keepalives(&tp.st, tp.started.tv_sec);
 	tp.stats.last = tp.stats.due = tp.started;
 	tp.stats.due.tv_sec += opt.stats;
 	if (tp.cap.fd != -1)

@@ -231,7 +231,7 @@ tls_client() {
 @test "each example without its arguments prints its usage on stderr and exits with status 2" {
 	local script
 	for script in nc-server.sh nc-client.sh tls-certs.sh tls-server.sh \
-	    tls-client.sh tap-bridge.sh; do
+	    tls-client.sh tap-bridge.sh mesh.sh; do
 		run -2 --separate-stderr "$EXAMPLES/$script"
 		[ -z "$output" ]
 		[[ "$stderr" == "usage: "*"$script "* ]]
@@ -241,6 +241,22 @@ tls_client() {
 	[[ "$stderr" == "usage: "* ]]
 	run -2 --separate-stderr "$EXAMPLES/tap-bridge.sh" relay 33962 br0
 	[[ "$stderr" == "usage: "* ]]
+	run -2 --separate-stderr "$EXAMPLES/mesh.sh" link mesh-ab root@b 10.77.0.129/30
+	[[ "$stderr" == "usage: "* ]]
+	run -2 --separate-stderr "$EXAMPLES/mesh.sh" hub 10.77.0.1
+	[[ "$stderr" == "usage: "* ]]
+}
+
+@test "mesh.sh refuses a link name outside bird's pattern and addresses with a prefix, before changing anything" {
+	run -2 --separate-stderr "$EXAMPLES/mesh.sh" link ab root@b 10.77.0.129/30 10.77.0.130/30
+	[[ "$stderr" == *"NAME must begin with mesh-"* ]]
+	run -2 --separate-stderr "$EXAMPLES/mesh.sh" link "mesh-a b" root@b 10.77.0.129/30 10.77.0.130/30
+	[[ "$stderr" == *"NAME must begin with mesh-"* ]]
+	run -2 --separate-stderr "$EXAMPLES/mesh.sh" router "$T/bird" 10.77.0.1/32 fd77::1
+	[[ "$stderr" == *"ADDRESS4 must be an IPv4 address, no prefix"* ]]
+	run -2 --separate-stderr "$EXAMPLES/mesh.sh" router "$T/bird" 10.77.0.1 fd77::1/128
+	[[ "$stderr" == *"ADDRESS6 must be an IPv6 address, no prefix"* ]]
+	[ ! -e "$T/bird" ]
 }
 
 @test "each pair of examples works in the minimal form its usage gives, with no extra option" {

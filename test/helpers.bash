@@ -50,36 +50,44 @@ ns_create() {
 	fi
 }
 
-# ns A|B COMMAND...: runs COMMAND inside namespace A or B.
+# ns_name A|B|C: the name of namespace A, B or C (C: root only, after
+# netns_c_setup).
+ns_name() {
+	case $1 in
+	A) echo "$NS_A" ;;
+	C) echo "$NS_C" ;;
+	*) echo "$NS_B" ;;
+	esac
+}
+
+# ns A|B|C COMMAND...: runs COMMAND inside namespace A, B or C.
 ns() {
-	local side=$1 name
+	local side=$1
 	shift
 	if [ "$NSMODE" = root ]; then
-		[ "$side" = A ] && name=$NS_A || name=$NS_B
-		ip netns exec "$name" "$@"
+		ip netns exec "$(ns_name "$side")" "$@"
 	else
 		nsenter --preserve-credentials -U -n -t "$(cat "$T/holder.$side")" "$@"
 	fi
 }
 
-# ns_prefix A|B: the words that run a command in namespace A or B, for
+# ns_prefix A|B|C: the words that run a command in that namespace, for
 # command lines that a shell other than this one runs (tunpipe -e, say).
 ns_prefix() {
 	if [ "$NSMODE" = root ]; then
-		[ "$1" = A ] && echo "ip netns exec $NS_A" || echo "ip netns exec $NS_B"
+		echo "ip netns exec $(ns_name "$1")"
 	else
 		echo "nsenter --preserve-credentials -U -n -t $(cat "$T/holder.$1")"
 	fi
 }
 
-# ns_bg A|B COMMAND... &: ns for background jobs.  It replaces the subshell
-# that & made, so $! is the command's own PID and kill reaches it.
+# ns_bg A|B|C COMMAND... &: ns for background jobs.  It replaces the
+# subshell that & made, so $! is the command's own PID and kill reaches it.
 ns_bg() {
 	local side=$1
 	shift
 	if [ "$NSMODE" = root ]; then
-		[ "$side" = A ] && exec ip netns exec "$NS_A" "$@" 3>&-
-		exec ip netns exec "$NS_B" "$@" 3>&-
+		exec ip netns exec "$(ns_name "$side")" "$@" 3>&-
 	fi
 	exec nsenter --preserve-credentials -U -n -t "$(cat "$T/holder.$side")" "$@" 3>&-
 }
@@ -208,12 +216,12 @@ address_tunnel() {
 	ns B ip link set tpb up
 }
 
-# transfer SIDE ADDRESS MEGABYTES: sends that many random megabytes over TCP
-# from the other namespace to ADDRESS (IPv4 or IPv6) in namespace SIDE, and
-# checks that they arrive intact.
+# transfer SIDE ADDRESS MEGABYTES [FROM]: sends that many random megabytes
+# over TCP from namespace FROM (default: the other of A and B) to ADDRESS
+# (IPv4 or IPv6) in namespace SIDE, and checks that they arrive intact.
 transfer() {
-	local to=$1 addr=$2 mb=$3 from=A port=5001 tcp=TCP
-	[ "$to" = A ] && from=B
+	local to=$1 addr=$2 mb=$3 from=${4:-A} port=5001 tcp=TCP
+	[ -n "${4:-}" ] || [ "$to" != A ] || from=B
 	case $addr in *:*) tcp=TCP6 addr="[$addr]" ;; esac
 	head -c "$((mb * 1024 * 1024))" /dev/urandom >"$T/sent"
 	ns_bg "$to" timeout 120 socat -u "$tcp-LISTEN:$port,bind=$addr,reuseaddr" \
@@ -458,22 +466,23 @@ example_teardown() {
 }
 # ---- end of examples/ scripts ----
 
-# ---- ssh: a real sshd in namespace A (ssh.bats) ----
+# ---- ssh: real sshds in the test's namespaces (ssh.bats, mesh.bats) ----
 # Root only (veth_link).  sshd_up, after netns_setup and veth_link, runs an
 # sshd in namespace A on 10.78.0.1:22 that lets root in with a key made for
-# this test alone; ssh_a runs a command through it from namespace B.  All
-# the files are the test's own, under $T/ssh: host and client keys,
-# authorized_keys, known_hosts, sshd_config, sshd.log.  Tear down with
-# netns_teardown_all: it also ends sshd's sessions and what they started.
+# this test alone; ssh_a runs a command through it from namespace B.
+# ssh_keys and sshd_start make the same for any namespace and addresses.
+# All the files are the test's own, under $T/ssh: host and client keys,
+# authorized_keys, known_hosts, and for each namespace SIDE sshd_config.SIDE
+# and sshd.SIDE.log.  Tear down with netns_teardown_all: it also ends
+# sshd's sessions and what they started.
 
-# sshd_up: starts that sshd and checks that the test's key gets in.  Sets
-# SSH_HOST (root@10.78.0.1) and SSH_OPTS, the ssh options that reach it
-# without reading any ssh configuration, key, agent or known_hosts of the
-# user's, and without prompting.
-sshd_up() {
+# ssh_keys: the host key all the test's sshds share, the client key that
+# they let in as root, and the files around them.  Sets SSH_OPTS, the ssh
+# options that use that key without reading any ssh configuration, key,
+# agent or known_hosts of the user's, and without prompting.
+ssh_keys() {
 	local d=$T/ssh
 	"$BATS_TEST_DIRNAME/sshd-keys" "$d" tunpipe-test
-	printf '%s\n' "PidFile $d/sshd.pid" "LogLevel VERBOSE" >>"$d/sshd_config"
 	# sshd will not start without its privilege separation directory,
 	# which openssh-server's service makes at boot: an empty directory.
 	[ -d /run/sshd ] || mkdir -m 0755 /run/sshd
@@ -482,23 +491,49 @@ sshd_up() {
 	# mount namespace (ip netns exec makes one, whose mounts stay
 	# inside), a shadow file of one line: root, no password, not locked.
 	printf 'root:*:::::::\n' >"$d/shadow"
-	# shellcheck disable=SC2016
-	ns_bg A sh -c 'mount --bind "$1" /etc/shadow && exec /usr/sbin/sshd -D -e -f "$2"' \
-	    sh "$d/shadow" "$d/sshd_config" </dev/null >"$d/sshd.log" 2>&1 &
-	remember $!
-	wait_for 5 eval "ns A ss -Hltn 'src 10.78.0.1 and sport = :22' | grep -q LISTEN" || {
-		echo "sshd does not listen:" >&2
-		cat "$d/sshd.log" >&2
-		return 1
-	}
-	SSH_HOST=root@10.78.0.1
 	SSH_OPTS=(-F /dev/null -i "$d/client_key" -o IdentitiesOnly=yes
 	    -o IdentityAgent=none -o "UserKnownHostsFile=$d/known_hosts"
 	    -o GlobalKnownHostsFile=/dev/null -o StrictHostKeyChecking=yes
 	    -o BatchMode=yes -o ConnectTimeout=5)
+}
+
+# sshd_start SIDE ADDRESS...: an sshd in namespace SIDE, on port 22 of each
+# ADDRESS, with the keys of ssh_keys; known_hosts learns the addresses.
+# Sets SSHD_PID.  Run again, it starts the same sshd anew.
+sshd_start() {
+	local side=$1 d=$T/ssh addr
+	shift
+	for addr; do
+		grep -q "^$addr " "$d/known_hosts" ||
+		    echo "$addr $(cut -d' ' -f1,2 "$d/host_key.pub")" >>"$d/known_hosts"
+	done
+	# sshd-keys' configuration, on these addresses.
+	{
+		printf 'ListenAddress %s:22\n' "$@"
+		grep -v '^ListenAddress ' "$d/sshd_config"
+		printf '%s\n' "PidFile $d/sshd.$side.pid" "LogLevel VERBOSE"
+	} >"$d/sshd_config.$side"
+	# shellcheck disable=SC2016
+	ns_bg "$side" sh -c 'mount --bind "$1" /etc/shadow && exec /usr/sbin/sshd -D -e -f "$2"' \
+	    sh "$d/shadow" "$d/sshd_config.$side" </dev/null >>"$d/sshd.$side.log" 2>&1 &
+	SSHD_PID=$!
+	remember $!
+	wait_for 5 eval "ns $side ss -Hltn 'src $1 and sport = :22' | grep -q LISTEN" || {
+		echo "sshd in namespace $side does not listen:" >&2
+		cat "$d/sshd.$side.log" >&2
+		return 1
+	}
+}
+
+# sshd_up: ssh_keys, and an sshd in namespace A on 10.78.0.1; checks that
+# the test's key gets in.  Sets SSH_HOST (root@10.78.0.1) and SSH_OPTS.
+sshd_up() {
+	ssh_keys
+	sshd_start A 10.78.0.1
+	SSH_HOST=root@10.78.0.1
 	ssh_a true || {
 		echo "sshd does not let the test's key in:" >&2
-		cat "$d/sshd.log" >&2
+		cat "$T/ssh/sshd.A.log" >&2
 		return 1
 	}
 }
@@ -512,9 +547,8 @@ ssh_a() {
 # ns_procs SIDE NAME: the PIDs of the processes called NAME (as in
 # /proc/PID/comm) inside namespace SIDE, one a line.
 ns_procs() {
-	local name=$NS_A pid
-	[ "$1" = A ] || name=$NS_B
-	for pid in $(ip netns pids "$name"); do
+	local pid
+	for pid in $(ip netns pids "$(ns_name "$1")"); do
 		[ "$(cat "/proc/$pid/comm" 2>/dev/null)" = "$2" ] && echo "$pid"
 	done
 	return 0

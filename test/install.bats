@@ -124,3 +124,28 @@ rendered() {
 	ns B ping -c 3 -i 0.2 -W 2 10.77.0.1
 	[ "$NSMODE" != root ] || grep -q 'running as nobody' "$T/a.err"
 }
+
+@test "need-tools waits for a lock another apt-get holds, rather than fail" {
+	[ "$(id -u)" = 0 ] || skip_or_fail "need-tools installs only as root"
+	# An apt-get that finds the lists locked twice, as while another
+	# apt-get runs, then works; it logs how it was called.
+	mkdir "$BATS_TEST_TMPDIR/bin"
+	cat >"$BATS_TEST_TMPDIR/bin/apt-get" <<-'STUB'
+		#!/bin/sh
+		echo "$*" >>"$STUB_LOG"
+		case "$*" in *update*)
+			[ "$(grep -c update "$STUB_LOG")" -gt 2 ] && exit 0
+			echo "E: Could not get lock /var/lib/apt/lists/lock. It is held by process 1 (apt-get)" >&2
+			exit 100;;
+		esac
+	STUB
+	chmod +x "$BATS_TEST_TMPDIR/bin/apt-get"
+	STUB_LOG=$BATS_TEST_TMPDIR/log NEED_TOOLS_WAIT=1 \
+	    PATH="$BATS_TEST_TMPDIR/bin:$PATH" \
+	    run "$BATS_TEST_DIRNAME/need-tools" tunpipe-test-no-such-tool
+	echo "$output"
+	[ "$status" = 0 ]
+	[ "$(grep -c update "$BATS_TEST_TMPDIR/log")" = 3 ]
+	grep -q -- '-o DPkg::Lock::Timeout=600 install .*tunpipe-test-no-such-tool' \
+	    "$BATS_TEST_TMPDIR/log"
+}

@@ -31,7 +31,7 @@ ssh_example() {
 # tunnel_ends: waits until both ends have their address, or shows why not.
 tunnel_ends() {
 	wait_for 10 addr_dev A 10.77.0.1 && wait_for 5 addr_dev B 10.77.0.2 || {
-		cat "$T/example.err" "$T/ssh/sshd.log" >&2
+		cat "$T/example.err" "$T/ssh/sshd.A.log" >&2
 		return 1
 	}
 }
@@ -69,7 +69,7 @@ tunnel_ends() {
 	kill -9 "$old_ssh"
 	# After 2 s tunpipe starts a new ssh, which starts a new remote end.
 	wait_for 10 ns B ping -c 1 -W 1 10.77.0.1 || {
-		cat "$T/example.err" "$T/ssh/sshd.log" >&2
+		cat "$T/example.err" "$T/ssh/sshd.A.log" >&2
 		return 1
 	}
 	new_ssh=$(ns_procs B ssh)
