@@ -198,6 +198,7 @@ struct stream {
 	time_t last_sent;	/* -k: when the stream last took bytes */
 	time_t last_received;	/* -k, -s: when it last gave bytes */
 	uint64_t read_total;	/* bytes read on this stream */
+	uint64_t decoded;	/* of them, those the decoder went past */
 	uint64_t peer_keepalives;	/* keepalives seen before this stream */
 	int dead;		/* -k found the peer silent */
 	unsigned bad_run;	/* frames in a row that were not good */
@@ -1674,6 +1675,35 @@ mismatch_of(enum frame_kind kind)
 }
 
 /*
+ * Why a stream whose frames stopped making sense most likely did.  A peer
+ * that never sent a good frame speaks another framing, mode or -O (kind
+ * says which it looks like); one that did lost bytes on the way, or had
+ * them reordered, as a datagram transport does when it loses a datagram,
+ * after which a length framing cannot find its place again (SLIP can).
+ */
+static void
+say_broken(const struct stream *st, enum frame_kind kind, const char *what)
+{
+	if (st->good_frames == 0 && st->framing == FRAMING_SLIP)
+		warnx("%s %s; or is the line's speed wrong?", what,
+		    mismatch_of(kind));
+	else if (st->good_frames == 0)
+		warnx("stream error: %s %s", what, mismatch_of(kind));
+	else if (st->framing == FRAMING_SLIP)
+		warnx("%s after %" PRIu64 " good frames, by byte %" PRIu64 " of "
+		    "the stream: bytes were lost on the way (a noisy line, or a "
+		    "datagram transport that lost a datagram)", what,
+		    st->good_frames, st->decoded);
+	else
+		warnx("stream error: %s after %" PRIu64 " good frames, by byte "
+		    "%" PRIu64 " of the stream: bytes were lost or reordered on "
+		    "the way, as a datagram transport (socat UDP) does when it "
+		    "loses a datagram, and -f %s cannot find its place again; "
+		    "over a datagram transport use -f slip at both ends", what,
+		    st->good_frames, st->decoded, framing_name(st->framing));
+}
+
+/*
  * Weighs a frame of len bytes.  A virtio-net header at one end only is
  * certain at once; otherwise, after BAD_RUN frames in a row that are not
  * packets of this mode and framing, the stream is taken as broken, naming
@@ -1684,6 +1714,8 @@ mismatch_of(enum frame_kind kind)
 static enum end
 judge_frame(struct stream *st, enum frame_kind kind, size_t len)
 {
+	char what[64];
+
 	if (kind == FRAME_GOOD) {
 		st->bad_run = 0;
 		st->good_frames++;
@@ -1696,15 +1728,12 @@ judge_frame(struct stream *st, enum frame_kind kind, size_t len)
 	st->bad_kind = kind;
 	if (++st->bad_run < BAD_RUN)
 		return RUNNING;
-	if (st->framing == FRAMING_SLIP) {
-		if (st->bad_run == BAD_RUN)
-			warnx("%d frames in a row held %s; or is the line's "
-			    "speed wrong?", BAD_RUN, mismatch_of(kind));
-		return RUNNING;
-	}
-	warnx("stream error: %d frames in a row held %s", BAD_RUN,
-	    mismatch_of(kind));
-	return END_BROKEN;
+	if (st->framing == FRAMING_SLIP && st->bad_run > BAD_RUN)
+		return RUNNING;		/* said once a run */
+	snprintf(what, sizeof(what), "%d frames in a row %s", BAD_RUN,
+	    st->good_frames == 0 ? "held" : "were no packets");
+	say_broken(st, kind, what);
+	return st->framing == FRAMING_SLIP ? RUNNING : END_BROKEN;
 }
 
 /*
@@ -1824,6 +1853,15 @@ deliver_packet(struct tunpipe *tp, const uint8_t *p, size_t len,
 		return judge_frame(&tp->st, FRAME_NO_VNET, len);
 	capture_packet(&tp->cap, PCAPNG_INBOUND, p + skip, len - skip);
 	kind = classify_frame(&tp->st, p + skip, len - skip, after_empty);
+	if (kind == FRAME_NOT_IP && len > skip + 20 &&
+	    (p[skip] >> 4 == 4 || p[skip] >> 4 == 6)) {
+		tp->count.drop_invalid++;
+		warn_limited(&tp->warn.invalid, "dropped a %zu-byte frame "
+		    "whose IP header gives another length: were bytes lost or "
+		    "reordered on the way (a noisy line, a datagram transport "
+		    "that lost a datagram)?", len - skip);
+		return judge_frame(&tp->st, kind, len);
+	}
 	if (kind == FRAME_NOT_IP || kind == FRAME_ETHERNET ||
 	    kind == FRAME_RUNT) {
 		tp->count.drop_invalid++;
@@ -1839,6 +1877,54 @@ deliver_packet(struct tunpipe *tp, const uint8_t *p, size_t len,
 		return end;
 	to_device(tp, p, len);
 	return RUNNING;
+}
+
+/* A frame announces len bytes, more than its framing carries. */
+static enum end
+too_big(const struct stream *st, size_t len)
+{
+	char what[128];
+
+	if (st->good_frames > 0) {
+		snprintf(what, sizeof(what), "a frame announces %zu bytes, "
+		    "more than -f %s carries (%zu),", len,
+		    framing_name(st->framing), st->max);
+		say_broken(st, FRAME_NOT_IP, what);
+	} else {
+		warnx("stream error: a frame announces %zu bytes, more than "
+		    "-f %s carries (%zu); the peer most likely uses another "
+		    "framing (-f)%s, or is not tunpipe", len,
+		    framing_name(st->framing), st->max, opt.offload ?
+		    ", or -O at one end only" : "");
+	}
+	return END_BROKEN;
+}
+
+/*
+ * TUN, a length framing, no -O: a frame half read whose packet, as far as
+ * it came, says it is not an IP packet of the frame's length.  The stream
+ * has lost its place (or is not what it should be), and waiting for the
+ * rest of a bogus length, up to 64 KiB, would leave the tunnel dead
+ * without a word.
+ */
+static enum end
+check_partial_frame(const struct stream *st)
+{
+	size_t have, want;
+	const uint8_t *p = st->assembly;
+	char what[128];
+
+	if (opt.tap || opt.offload || st->framing == FRAMING_SLIP ||
+	    framing_decoder_partial(&st->dec, &have, &want) !=
+	    FRAMING_IN_PACKET || have < 6)
+		return RUNNING;
+	if ((p[0] >> 4 == 4 && (size_t)(p[2] << 8 | p[3]) == want) ||
+	    (p[0] >> 4 == 6 && 40 + (size_t)(p[4] << 8 | p[5]) == want))
+		return RUNNING;
+	snprintf(what, sizeof(what), "a frame of %zu bytes, %zu of them read, "
+	    "holds no IP packet of its length:", want, have);
+	say_broken(st, FRAME_NOT_IP, what);
+	return END_BROKEN;
 }
 
 /* A frame that SLIP dropped: counted, warned about, and a bad frame. */
@@ -1908,16 +1994,14 @@ read_stream(struct tunpipe *tp)
 			end = drop_damaged(tp, r);
 			break;
 		case FRAMING_TOO_BIG:
-			warnx("stream error: a frame announces %zu bytes, more "
-			    "than -f %s carries (%zu); the peer most likely uses "
-			    "another framing (-f)%s, or is not tunpipe", pkt.len,
-			    framing_name(st->framing), st->max, opt.offload ?
-			    ", or -O at one end only" : "");
-			end = END_BROKEN;
+			end = too_big(st, pkt.len);
 			break;
 		}
 		pos += used;
+		st->decoded += used;
 	}
+	if (end == RUNNING)
+		end = check_partial_frame(st);
 	write_batch(tp);	/* before the next read overwrites the input */
 	return end;
 }

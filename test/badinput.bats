@@ -70,11 +70,32 @@ ipv4_of_length() {
 @test "8 frames in a row that are not IP packets are a stream error naming the cause; 7 are not" {
 	persistent_device A tpa
 	bad=68656c6c6f
+	# From the start: the peer speaks something else.
+	for i in $(seq 8); do echo $bad; done |
+	    "$BATS_TEST_DIRNAME/framing-driver" encode >"$T/stream"
+	run tunpipe_reads -i tpa
+	[ "$status" = 4 ]
+	[[ "$output" == *"stream error: 8 frames in a row held no packets at all: the peer most likely uses another framing (-f) or -O"* ]]
+	# After good packets: the stream lost its place.
 	{ for i in $(seq 7); do echo $bad; done; echo "$IPV4_PACKET"
 	  for i in $(seq 8); do echo $bad; done; echo "$IPV4_PACKET"; } |
 	    "$BATS_TEST_DIRNAME/framing-driver" encode >"$T/stream"
 	run tunpipe_reads -i tpa
 	[ "$status" = 4 ]
-	[[ "$output" == *"stream error: 8 frames in a row held no packets at all: the peer most likely uses another framing (-f) or -O"* ]]
+	[[ "$output" == *"stream error: 8 frames in a row were no packets after 1 good frames, by byte "*": bytes were lost or reordered on the way"* ]]
 	[ "$(rx_packets A tpa)" = 1 ]	# the packet between the runs
+}
+
+@test "a frame half read whose packet's own length disagrees ends the stream at once, rather than waiting for the rest" {
+	persistent_device A tpa
+	# A good packet, then a frame announcing 1500 bytes whose packet
+	# says 28, of which 28 or 30 bytes come; the stream stays open.
+	mkfifo "$T/in"
+	{ frames "$IPV4_PACKET"; printf '\005\334'; frames "$IPV4_PACKET" | tail -c 28; printf 'ab'
+	  sleep 20; } >"$T/in" &
+	remember $!
+	run ns A timeout 10 "$TUNPIPE" -i tpa <"$T/in" >/dev/null
+	echo "$output"
+	[ "$status" = 4 ]
+	[[ "$output" =~ "a frame of 1500 bytes, "(28|30)" of them read, holds no IP packet of its length: after 1 good frames" ]]
 }
