@@ -2586,7 +2586,7 @@ start_command(struct tunpipe *tp)
 	if (fcntl(fd, F_SETFL, O_NONBLOCK) == -1)
 		err(EXIT_FAIL, "-e: socket");
 	st->in = st->out = fd;
-	st->read_total = 0;
+	st->read_total = st->decoded = 0;
 	st->dead = 0;
 	st->bad_run = 0;
 	st->good_frames = 0;
