@@ -1166,13 +1166,14 @@ current_mtu(const struct device *dev)
 
 /*
  * -e -r: the carrier follows the stream.  From a stream's end until the
- * peer is heard on the next one, the device's carrier is off (ip link shows
+ * command starts again, the device's carrier is off (ip link shows
  * NO-CARRIER), so that a routing daemon sees the link go down at once,
  * rather than after its own dead interval, and routes around it; the
- * device and its addresses stay, and packets still leave through it.  A
- * command that starts but reaches no peer (ssh failing to connect) leaves
- * the carrier off.  Linux 5.0 has TUNSETCARRIER; where the kernel has not,
- * the carrier stays on, and -v says so once.
+ * device and its addresses stay.  It comes back when the command starts,
+ * not when the peer is first heard: a device without carrier drops what
+ * is sent through it, so two ends waiting to hear each other would wait
+ * for ever.  Linux 5.0 has TUNSETCARRIER; where the kernel has not, the
+ * carrier stays on, and -v says so once.
  */
 static void
 set_carrier(struct device *dev, int on)
@@ -1975,8 +1976,6 @@ read_stream(struct tunpipe *tp)
 		return END_INPUT;
 	if (opt.keepalive != 0 || opt.stats != 0)
 		st->last_received = monotonic_seconds();
-	if (tp->dev.carrier == 0)	/* the peer speaks: see set_carrier() */
-		set_carrier(&tp->dev, 1);
 	st->read_total += (size_t)n;
 	while (pos < (size_t)n && end == RUNNING) {
 		empty = st->dec.keepalives;
@@ -2594,6 +2593,7 @@ start_command(struct tunpipe *tp)
 	begin_keepalives(st, tp->cmd.started);
 	st->peer_keepalives = st->dec.keepalives;
 	say(2, "started the -e command (pid %ld)", (long)tp->cmd.pid);
+	set_carrier(&tp->dev, 1);
 }
 
 /*

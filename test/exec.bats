@@ -272,3 +272,26 @@ carrier() {
 	wait_for 10 eval '[ "$(carrier A tpa)" = 1 ]'
 	wait_for 10 ns A ping -c 1 -W 1 10.77.0.2
 }
+
+@test "-r at both ends of a TCP connection, without -k: after the connection closes, both carriers and the tunnel come back" {
+	# Neither end hears the other until a packet crosses, and a device
+	# without carrier sends none: the carrier must not wait for the peer.
+	veth_link
+	ns_bg B "$TUNPIPE" -v -i tpb -a 10.77.0.2/24 -r 1 \
+	    -e 'exec socat - TCP-LISTEN:5002,bind=10.78.0.2,reuseaddr' \
+	    </dev/null >/dev/null 2>"$T/b.err" &
+	remember $!
+	wait_for 5 eval "ns B ss -Hltn 'sport = :5002' | grep -q LISTEN"
+	ns_bg A "$TUNPIPE" -v -i tpa -a 10.77.0.1/24 -r 1 \
+	    -e 'exec socat - TCP:10.78.0.2:5002' \
+	    </dev/null >/dev/null 2>"$T/a.err" &
+	remember $!
+	wait_for 10 ns A ping -c 1 -W 1 10.77.0.2
+	pkill -xf 'socat - TCP:10.78.0.2:5002'
+	wait_for 5 grep -q 'tpb: carrier off' "$T/b.err"
+	wait_for 10 grep -q 'restarts of -e\|started the -e command (pid' "$T/a.err"
+	wait_for 15 ns A ping -c 1 -W 1 10.77.0.2
+	[ "$(carrier A tpa)" = 1 ]
+	[ "$(carrier B tpb)" = 1 ]
+	ns B ping -c 2 -i 0.2 -W 2 10.77.0.1
+}

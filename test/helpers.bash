@@ -120,13 +120,12 @@ kill_remembered() {
 }
 
 # wait_for SECONDS COMMAND...: retries COMMAND every 0.1 s until it succeeds
-# or the time is up.
+# or SECONDS have passed, however long each try takes.
 wait_for() {
-	local tries=$(($1 * 10))
+	local end=$((${EPOCHREALTIME/./} + $1 * 1000000))
 	shift
 	while ! "$@" >/dev/null 2>&1; do
-		tries=$((tries - 1))
-		[ "$tries" -gt 0 ] || return 1
+		[ "${EPOCHREALTIME/./}" -lt "$end" ] || return 1
 		sleep 0.1
 	done
 }
