@@ -128,18 +128,6 @@ stats_field() {
 	grep -qE '^tunpipe: tpa: t=[0-9.]+ out_pps=[0-9]+ out_bps=[0-9]+ in_pps=[0-9]+ in_bps=[0-9]+ out_packets=' "$T/a.err"
 }
 
-# hexdump FILE [FILTER]: each packet of the capture (those FILTER, a tshark
-# display filter, keeps) as tcpdump prints it, with its bytes in hex and
-# no time.
-hexdump() {
-	local file=$1
-	if [ -n "${2:-}" ]; then
-		quiet tshark -r "$1" -Y "$2" -w "$1.kept"
-		file=$1.kept
-	fi
-	quiet tcpdump -n -t -x -r "$file"
-}
-
 @test "-N: a recording made with tee gives the packets of the live capture, and exits as a live run would" {
 	# A's stream passes through tee on its way to B.
 	mkfifo "$T/ab" "$T/ba" "$T/a.out"
@@ -169,8 +157,8 @@ hexdump() {
 	echo "$output"
 	[ "$status" = 0 ]
 	[[ "$output" == *"stream (tun, no device, up "*"from stream: "*" packets"*"dropped: 0 not IP"* ]]
-	hexdump "$T/live.pcapng" 'frame.packet_flags_direction == 2' >"$T/live.txt"
-	hexdump "$NOBODY_DIR/rec.pcapng" >"$T/rec.txt"
+	capture_hex "$T/live.pcapng" 'frame.packet_flags_direction == 2' >"$T/live.txt"
+	capture_hex "$NOBODY_DIR/rec.pcapng" >"$T/rec.txt"
 	[ "$(grep -c '^IP ' "$T/rec.txt")" -gt 700 ]
 	cmp "$T/live.txt" "$T/rec.txt"
 	# Cut short, the recording is a stream error that says where.

@@ -614,7 +614,7 @@ expect() {
 }
 # ---- end of bytes spelled in hex ----
 
-# ---- captures read by tshark and tcpdump (pcapng.bats) ----
+# ---- captures read by tshark and tcpdump (pcapng.bats, capture.bats, pipeline.bats) ----
 
 # quiet COMMAND...: runs COMMAND with its stderr set aside, and shown only
 # if it fails: tshark warns there when run as root, tcpdump names its file.
@@ -638,4 +638,17 @@ capture_fields() {
 	done
 	quiet tshark -n -r "$file" -T fields "${args[@]}"
 }
+
+# capture_hex FILE [FILTER]: each packet of the capture FILE (those the
+# tshark display filter FILTER keeps) as tcpdump prints it, bytes in hex,
+# no time: two captures of the same packets give the same text.
+capture_hex() {
+	local file=$1
+	if [ -n "${2:-}" ]; then
+		quiet tshark -r "$1" -Y "$2" -w "$1.kept"
+		file=$1.kept
+	fi
+	quiet tcpdump -n -t -x -r "$file"
+}
+
 # ---- end of captures read by tshark and tcpdump ----

@@ -50,17 +50,6 @@ nc_tunnel_end() {
 # tunpipe_a: the PID of the server's tunpipe.
 tunpipe_a() { example_pid "$GROUP_A" tunpipe; }
 
-# packets FILE [FILTER]: each packet of the capture FILE (those the tshark
-# display filter FILTER keeps) as tcpdump prints it, bytes in hex, no time.
-packets() {
-	local file=$1
-	if [ -n "${2:-}" ]; then
-		quiet tshark -r "$1" -Y "$2" -w "$1.kept"
-		file=$1.kept
-	fi
-	quiet tcpdump -n -t -x -r "$file"
-}
-
 @test "pv in the middle shows each direction's bytes and rate; the transfers arrive intact" {
 	nc_tunnel "pv -f -cN in" "pv -f -cN out"
 	transfer B 10.77.0.2 8
@@ -82,10 +71,10 @@ packets() {
 	[ "$status" = 0 ]
 	run "$TUNPIPE" -N -w "$T/out.pcapng" <"$T/out.bin"
 	[ "$status" = 0 ]
-	packets "$T/live.pcapng" 'frame.packet_flags_direction == 1' >"$T/live.in"
-	packets "$T/live.pcapng" 'frame.packet_flags_direction == 2' >"$T/live.out"
-	packets "$T/in.pcapng" >"$T/rec.in"
-	packets "$T/out.pcapng" >"$T/rec.out"
+	capture_hex "$T/live.pcapng" 'frame.packet_flags_direction == 1' >"$T/live.in"
+	capture_hex "$T/live.pcapng" 'frame.packet_flags_direction == 2' >"$T/live.out"
+	capture_hex "$T/in.pcapng" >"$T/rec.in"
+	capture_hex "$T/out.pcapng" >"$T/rec.out"
 	[ "$(grep -c '^IP .*ICMP echo request' "$T/rec.in")" = 3 ]
 	[ "$(grep -c '^IP .*ICMP echo reply' "$T/rec.out")" = 3 ]
 	[ "$(grep -c '^IP ' "$T/rec.in")" -gt 700 ]
@@ -130,8 +119,8 @@ packets() {
 	wait_exit 5 "$tcpdump"
 	nc_tunnel_end
 	# Both see the pings ...
-	[ "$(packets "$T/device.pcap" | grep -c 'ICMP echo')" = 6 ]
-	[ "$(packets "$T/stream.pcapng" | grep -c 'ICMP echo')" = 6 ]
+	[ "$(capture_hex "$T/device.pcap" | grep -c 'ICMP echo')" = 6 ]
+	[ "$(capture_hex "$T/stream.pcapng" | grep -c 'ICMP echo')" = 6 ]
 	# ... but the transfer's segments as the kernel handed them to the
 	# device, and as tunpipe cut them for the stream.
 	local device stream
