@@ -2487,15 +2487,16 @@ print_stats(struct tunpipe *tp)
 	secs = ms_since(&tp->stats.last) / 1000.0;
 	if (secs <= 0)
 		secs = 0.001;
-	add_figure(more, sizeof(more), c->drop_invalid, opt.tap ?
+	add_figure(more, sizeof(more), c->drop_invalid != 0, opt.tap ?
 	    "drop_not_ethernet" : "drop_not_ip", c->drop_invalid);
-	add_figure(more, sizeof(more), c->drop_device, "drop_refused",
+	add_figure(more, sizeof(more), c->drop_device != 0, "drop_refused",
 	    c->drop_device);
-	add_figure(more, sizeof(more), c->drop_oversize, "drop_too_large",
+	add_figure(more, sizeof(more), c->drop_oversize != 0, "drop_too_large",
 	    c->drop_oversize);
-	add_figure(more, sizeof(more), c->drop_damaged, "drop_damaged",
+	add_figure(more, sizeof(more), c->drop_damaged != 0, "drop_damaged",
 	    c->drop_damaged);
-	add_figure(more, sizeof(more), c->drop_cut, "drop_cut", c->drop_cut);
+	add_figure(more, sizeof(more), c->drop_cut != 0, "drop_cut",
+	    c->drop_cut);
 	add_figure(more, sizeof(more), opt.keepalive, "keepalives_in",
 	    tp->st.dec.keepalives);
 	add_figure(more, sizeof(more), opt.keepalive, "keepalives_out",
