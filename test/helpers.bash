@@ -317,16 +317,24 @@ tunpipe_reads() {
 	ns A timeout 10 "$TUNPIPE" "$@" <"$in" >/dev/null
 }
 
+# veth_pair SIDE DEV ADDR/PREFIX OTHER ODEV OADDR/PREFIX: joins namespaces
+# SIDE and OTHER (A, B or C) by a veth pair, DEV in SIDE and ODEV in
+# OTHER, each with its address and up.  Root only.
+veth_pair() {
+	ip link add "$2" netns "$(ns_name "$1")" type veth \
+	    peer name "$5" netns "$(ns_name "$4")"
+	ns "$1" ip addr add "$3" dev "$2"
+	ns "$4" ip addr add "$6" dev "$5"
+	ns "$1" ip link set "$2" up
+	ns "$4" ip link set "$5" up
+}
+
 # veth_link: joins namespaces A and B by a veth pair, the "network" that
 # transports (nc, ssh, socat) cross: A is 10.78.0.1/24 on tra, B is
 # 10.78.0.2/24 on trb.  Tunnel addresses stay in 10.77.0.0/24.
 veth_link() {
 	[ "$NSMODE" = root ] || skip_or_fail "a veth pair between two namespaces needs root"
-	ip link add tra netns "$NS_A" type veth peer name trb netns "$NS_B"
-	ns A ip addr add 10.78.0.1/24 dev tra
-	ns B ip addr add 10.78.0.2/24 dev trb
-	ns A ip link set tra up
-	ns B ip link set trb up
+	veth_pair A tra 10.78.0.1/24 B trb 10.78.0.2/24
 }
 
 # ---- Namespace C and whole-namespace clean-up (hub.bats, vde.bats) ----
@@ -342,11 +350,7 @@ netns_c_setup() {
 	NS_C=tunpipe-test-$$-c
 	ip netns add "$NS_C"
 	ns_c ip link set lo up
-	ip link add trac netns "$NS_A" type veth peer name trc netns "$NS_C"
-	ns A ip addr add 10.79.0.1/24 dev trac
-	ns_c ip addr add 10.79.0.3/24 dev trc
-	ns A ip link set trac up
-	ns_c ip link set trc up
+	veth_pair A trac 10.79.0.1/24 C trc 10.79.0.3/24
 }
 
 # ns_c COMMAND...: runs COMMAND inside namespace C.

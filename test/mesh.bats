@@ -42,11 +42,7 @@ teardown() { example_teardown; }
 # veth_bc: the triangle's third side, B (10.78.1.2 on trbc) to C (10.78.1.3
 # on trcb); veth_link and netns_c_setup make the other two.
 veth_bc() {
-	ip link add trbc netns "$NS_B" type veth peer name trcb netns "$NS_C"
-	ns B ip addr add 10.78.1.2/24 dev trbc
-	ns C ip addr add 10.78.1.3/24 dev trcb
-	ns B ip link set trbc up
-	ns C ip link set trcb up
+	veth_pair B trbc 10.78.1.2/24 C trcb 10.78.1.3/24
 }
 
 # router SIDE N: `mesh.sh router` in namespace SIDE, site 10.77.0.N and
