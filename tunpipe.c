@@ -8,7 +8,7 @@
  * codec (framing.c) is pure code that it calls; -e's command is started
  * by a process of its own (starter.c).  Only this file prints.
  */
-#define _GNU_SOURCE		/* ppoll(), signalfd() */
+#define _GNU_SOURCE		/* ppoll(), signalfd(), fopencookie() */
 
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
@@ -37,6 +37,7 @@
 #include <getopt.h>
 #include <grp.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <poll.h>
 #include <pwd.h>
 #include <signal.h>
@@ -93,6 +94,9 @@ _Static_assert(READ_ROOM >= 4 + DEVICE_READ && OUTBUF_SIZE <= OUTBUF_SIZE_O,
 #define PIPE_SIZE	(256 * 1024)	/* asked for a pipe on stdin or stdout */
 #define FLUSH_MS	1000		/* at EOF, how long pending output may wait */
 #define WARN_INTERVAL	5		/* seconds between repeated warnings */
+#define MESSAGES_SIZE	(64 * 1024)	/* messages that may wait for stderr */
+#define MESSAGE_MAX	1024		/* a longer line is cut there */
+_Static_assert(MESSAGE_MAX <= PIPE_BUF, "a message goes out in one write");
 #define MAX_ADDRESSES	16		/* -a given this many times at most */
 #define MTU_MIN		68		/* the kernel's minimum for IPv4 */
 #define MTU_MIN_IPV6	1280
@@ -442,6 +446,187 @@ warn_limited(struct ratelimit *rl, const char *fmt, ...)
 		warnx("%s (and %lu more since the last warning)", text, held);
 	else
 		warnx("%s", text);
+}
+
+/*
+ * Messages written while the packet loop runs wait here for stderr, so
+ * that a stderr nobody reads (a stalled ssh channel, a logger that fell
+ * behind) never stops the tunnel, nor a stop signal: a write to a full
+ * pipe would block the loop for as long as it stays full.  stderr stays
+ * blocking, since the -e command and the caller share it; the loop writes
+ * only when poll says it can, at most PIPE_BUF bytes, which a pipe then
+ * takes without blocking (a regular file always takes them).  What waits
+ * is whole lines, in order, in a buffer of fixed size: a line that does
+ * not fit is dropped and counted, and the next one that fits comes after
+ * a line that says how many were lost.
+ *
+ * Every message of tunpipe goes through stdio's stderr (warnx(), say(),
+ * fprintf()), so defer_messages() points stderr at a stream of this
+ * buffer's instead of rewording every call.
+ */
+struct messages {
+	FILE *direct;		/* stderr as it was, for children */
+	size_t len;		/* waiting: buf[0..len), whole lines */
+	size_t line_len;	/* the line being written: line[0..line_len) */
+	uint64_t lost;		/* lines dropped since the last one kept */
+	int gone;		/* stderr failed: messages go nowhere */
+	struct timespec until;	/* at the end: how long they may wait */
+	char line[MESSAGE_MAX];
+	char stdio[MESSAGE_MAX];	/* the stream's own buffer */
+	char buf[MESSAGES_SIZE];
+};
+
+static struct messages messages;
+
+/*
+ * Adds a whole line, text[0..len) with its newline, to the messages
+ * waiting, after a line that counts those lost before it; or counts it
+ * lost when they do not both fit.
+ */
+static void
+keep_line(struct messages *m, const char *text, size_t len)
+{
+	char note[128];
+	int n = 0;
+
+	if (m->gone)
+		return;
+	if (m->lost > 0)
+		n = snprintf(note, sizeof(note), "tunpipe: %" PRIu64 " message%s "
+		    "lost: standard error did not take %s in time\n", m->lost,
+		    m->lost == 1 ? " was" : "s were", m->lost == 1 ? "it" :
+		    "them");
+	if (sizeof(m->buf) - m->len < (size_t)n + len) {
+		m->lost++;
+		return;
+	}
+	memcpy(m->buf + m->len, note, (size_t)n);
+	memcpy(m->buf + m->len + n, text, len);
+	m->len += (size_t)n + len;
+	m->lost = 0;
+}
+
+/*
+ * The write function of the stream that stands for stderr: gathers bytes
+ * into lines, and keeps each line once whole.  A line longer than
+ * MESSAGE_MAX is cut.  It never fails, so that stdio never gives up on
+ * the stream.
+ */
+static ssize_t
+messages_write(void *cookie, const char *data, size_t size)
+{
+	struct messages *m = cookie;
+	size_t i;
+
+	for (i = 0; i < size; i++) {
+		if (data[i] != '\n' && m->line_len < sizeof(m->line) - 1)
+			m->line[m->line_len++] = data[i];
+		if (data[i] != '\n')
+			continue;
+		m->line[m->line_len++] = '\n';
+		keep_line(m, m->line, m->line_len);
+		m->line_len = 0;
+	}
+	return (ssize_t)size;
+}
+
+/* Whether messages wait for stderr. */
+static int
+messages_waiting(void)
+{
+	return messages.len > 0;
+}
+
+/*
+ * Writes the first of the messages waiting, whole lines of at most
+ * PIPE_BUF bytes, once poll said that stderr takes more.  A stderr that
+ * fails (its reader gone) loses them all, and every one after.
+ */
+static void
+flush_messages(void)
+{
+	struct messages *m = &messages;
+	size_t n = 0;
+	const char *end;
+	ssize_t w;
+
+	if (m->len == 0)
+		return;
+	while (n < m->len && (end = memchr(m->buf + n, '\n', m->len - n)) !=
+	    NULL && (size_t)(end + 1 - m->buf) <= PIPE_BUF)
+		n = (size_t)(end + 1 - m->buf);
+	if (n == 0)
+		n = m->len < PIPE_BUF ? m->len : PIPE_BUF;
+	w = write(STDERR_FILENO, m->buf, n);
+	if (w == -1 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (w == -1) {
+		m->gone = 1;
+		m->len = 0;
+		return;
+	}
+	memmove(m->buf, m->buf + w, m->len - (size_t)w);
+	m->len -= (size_t)w;
+}
+
+/*
+ * At the end: gives the messages waiting, and the count of those lost
+ * after the last one kept, until FLUSH_MS after the first call to go
+ * out, so that a stuck stderr cannot hold tunpipe for longer.
+ */
+static void
+drain_messages(void)
+{
+	struct pollfd pfd = { .fd = STDERR_FILENO, .events = POLLOUT };
+	struct messages *m = &messages;
+	size_t before;
+	long left;
+
+	fflush(stderr);
+	if (m->until.tv_sec == 0) {
+		clock_gettime(CLOCK_MONOTONIC, &m->until);
+		m->until.tv_sec += FLUSH_MS / 1000;
+		m->until.tv_nsec += FLUSH_MS % 1000 * 1000000L;
+	}
+	while ((m->len > 0 || m->lost > 0) && !m->gone) {
+		if (m->len == 0)	/* the count of the last ones lost */
+			keep_line(m, "", 0);
+		left = -ms_since(&m->until);
+		if (poll(&pfd, 1, left > 0 ? (int)left : 0) != 1)
+			return;
+		before = m->len;
+		flush_messages();
+		if (left <= 0 && m->len == before)
+			return;
+	}
+}
+
+/*
+ * From now on, messages wait for stderr (see struct messages), and get a
+ * last, bounded chance at exit.  Before the packet loop; the processes
+ * forked before it keep stderr as it was.
+ */
+static void
+defer_messages(void)
+{
+	cookie_io_functions_t io = { .write = messages_write };
+	FILE *f;
+
+	fflush(stderr);
+	if ((f = fopencookie(&messages, "w", io)) == NULL)
+		return;		/* messages go out as they did */
+	setvbuf(f, messages.stdio, _IOLBF, sizeof(messages.stdio));
+	messages.direct = stderr;
+	stderr = f;
+	atexit(drain_messages);
+}
+
+/* In a child about to run a command: stderr as it was, to write at once. */
+static void
+undefer_messages(void)
+{
+	if (messages.direct != NULL)
+		stderr = messages.direct;
 }
 
 /* Checks a device name as the kernel would, but says what is wrong. */
@@ -1261,6 +1446,7 @@ run_hook(const char *which, const char *cmd)
 	if ((pid = fork()) == -1)
 		err(EXIT_FAIL, "%s: fork", which);
 	if (pid == 0) {
+		undefer_messages();
 		if ((fd = open("/dev/null", O_RDONLY)) == -1 ||
 		    dup2(fd, STDIN_FILENO) == -1 ||
 		    dup2(STDERR_FILENO, STDOUT_FILENO) == -1) {
@@ -2642,14 +2828,16 @@ command_gone(struct tunpipe *tp, int news)
  * full link would, and memory stays bounded.  The stream is read whenever
  * it has data, since device writes do not block, and its output side is
  * polled only while frames wait for it: an idle stdout whose reader is
- * gone would report POLLERR on every turn.  Returns why it ended.
+ * gone would report POLLERR on every turn.  So are stderr, while messages
+ * wait for it (see struct messages), and the capture's file.  Returns why
+ * it ended.
  */
 static enum end
 relay(struct tunpipe *tp)
 {
-	enum { DEV, IN, OUT, CTL, SIG, CAP };
+	enum { DEV, IN, OUT, CTL, SIG, CAP, MSG, SLOTS };
 	struct stream *st = &tp->st;
-	struct pollfd pfd[6];
+	struct pollfd pfd[SLOTS];
 	struct timespec wait;
 	enum end end = RUNNING;
 
@@ -2659,6 +2847,7 @@ relay(struct tunpipe *tp)
 	pfd[OUT].events = POLLOUT;
 	pfd[CTL].events = POLLIN;
 	pfd[CAP].events = POLLOUT;
+	pfd[MSG].events = POLLOUT;
 	while (end == RUNNING) {
 		pfd[DEV].fd = tp->dev.fd;
 		pfd[DEV].events = output_has_room(st) ? POLLIN : 0;
@@ -2667,10 +2856,13 @@ relay(struct tunpipe *tp)
 		pfd[CTL].fd = opt.exec != NULL && tp->cmd.pid != 0 ?
 		    tp->cmd.ctl : -1;
 		pfd[CAP].fd = tp->cap.head < tp->cap.tail ? tp->cap.fd : -1;
-		if (ppoll(pfd, 6, poll_wait(tp, &wait), NULL) == -1) {
+		pfd[MSG].fd = messages_waiting() ? STDERR_FILENO : -1;
+		if (ppoll(pfd, SLOTS, poll_wait(tp, &wait), NULL) == -1) {
 			warn("ppoll");
 			return END_FAILED;
 		}
+		if (pfd[MSG].revents)
+			flush_messages();
 		if (pfd[SIG].revents && (end = take_signals(tp)) != RUNNING)
 			return end;
 		if (pfd[OUT].revents)
@@ -2729,13 +2921,15 @@ discard_cut_frames(struct tunpipe *tp)
 /*
  * -r: sleeps before the command starts again: SECS at first, then twice
  * as long after each run shorter than RESPAWN_LIVED seconds, up to
- * RESPAWN_CAP (or SECS, if longer).  Signals are still taken.  Returns
+ * RESPAWN_CAP (or SECS, if longer).  Signals are still taken, and
+ * messages still go out.  Returns
  * RUNNING or END_SIGNAL.
  */
 static enum end
 wait_to_restart(struct tunpipe *tp)
 {
-	struct pollfd pfd = { .fd = tp->signals, .events = POLLIN };
+	struct pollfd pfd[2] = { { .fd = tp->signals, .events = POLLIN },
+	    { .fd = -1, .events = POLLOUT } };
 	int cap = opt.respawn > RESPAWN_CAP ? opt.respawn : RESPAWN_CAP;
 	struct timespec start, left;
 	struct command *cmd = &tp->cmd;
@@ -2753,8 +2947,12 @@ wait_to_restart(struct tunpipe *tp)
 	while ((waited = ms_since(&start)) < wait_ms) {
 		left.tv_sec = (wait_ms - waited) / 1000;
 		left.tv_nsec = (wait_ms - waited) % 1000 * 1000000;
-		if (ppoll(&pfd, 1, &left, NULL) == 1 &&
-		    take_signals(tp) != RUNNING)
+		pfd[1].fd = messages_waiting() ? STDERR_FILENO : -1;
+		if (ppoll(pfd, 2, &left, NULL) <= 0)
+			continue;
+		if (pfd[1].revents)
+			flush_messages();
+		if (pfd[0].revents && take_signals(tp) != RUNNING)
 			return END_SIGNAL;
 	}
 	tp->count.restarts++;
@@ -2883,6 +3081,7 @@ main(int argc, char *argv[])
 		start_capture(&tp.cap, tp.dev.name, tp.st.max);
 	if (opt.exec == NULL)
 		make_stdio_nonblocking();
+	defer_messages();
 	end = run(&tp);
 	if (opt.stats != 0)
 		print_stats(&tp);
@@ -2890,6 +3089,7 @@ main(int argc, char *argv[])
 		print_counters(&tp);
 	if (tp.cap.fd != -1)
 		finish_capture(&tp);
+	drain_messages();	/* before --down's own, which go at once */
 	if (opt.down != NULL && (status = run_hook("--down", opt.down)) != 0)
 		warnx("--down command %s", how_it_ended(status, how,
 		    sizeof(how)));

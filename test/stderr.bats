@@ -1,0 +1,126 @@
+#!/usr/bin/env bats
+# A stderr nobody reads: messages wait, or are lost and counted, and the
+# tunnel and its stop signals go on as if stderr were read.
+
+load helpers
+
+setup() {
+	netns_setup
+}
+
+teardown() {
+	netns_teardown
+}
+
+# stuck_stderr_tunnel [TUNPIPE OPTIONS...]: tunpipe A (device tpa) and B
+# (tpb) joined by two FIFOs and addressed; A's stderr is a FIFO whose
+# reader reads nothing until read_stderr, then copies it to $T/a.err.
+# Sets PID_A.
+stuck_stderr_tunnel() {
+	mkfifo "$T/ab" "$T/ba" "$T/err" "$T/go"
+	# shellcheck disable=SC2016
+	bash -c 'read -r _ <"$1"; exec cat' _ "$T/go" <"$T/err" >"$T/a.err" 3>&- &
+	READER=$!
+	remember $READER
+	ns_bg A "$TUNPIPE" -i tpa "$@" <"$T/ba" >"$T/ab" 2>"$T/err" &
+	PID_A=$!
+	remember $PID_A
+	ns_bg B "$TUNPIPE" -i tpb >"$T/ba" <"$T/ab" 2>"$T/b.err" &
+	remember $!
+	wait_for 5 has_link A tpa
+	wait_for 5 has_link B tpb
+	ipv6_off
+	ns A ip addr add 10.77.0.1/24 dev tpa
+	ns B ip addr add 10.77.0.2/24 dev tpb
+	ns A ip link set tpa up
+	ns B ip link set tpb up
+}
+
+# read_stderr: A's stderr begins to be read.
+read_stderr() {
+	echo >"$T/go"
+}
+
+# usr1_pending PID: whether a SIGUSR1 waits for PID to take it.
+usr1_pending() {
+	local key mask
+	while read -r key mask; do
+		[ "$key" = ShdPnd: ] || continue
+		[ $((0x$mask & 1 << 9)) != 0 ]
+		return
+	done <"/proc/$1/status"
+	return 1
+}
+
+# send_usr1 PID COUNT: COUNT SIGUSR1s, each once PID has taken the one
+# before, so that none merge with another: each makes one message.
+send_usr1() {
+	local i tries
+	for ((i = 0; i < $2; i++)); do
+		kill -USR1 "$1"
+		for ((tries = 0; tries < 1000; tries++)); do
+			usr1_pending "$1" || break
+			sleep 0.002
+		done
+		[ "$tries" -lt 1000 ] || { echo "SIGUSR1 $i not taken" >&2; return 1; }
+	done
+}
+
+@test "a stderr nobody reads: pings cross while messages pile up, and SIGTERM stops tunpipe at once with 0" {
+	stuck_stderr_tunnel -s 1
+	# Each SIGUSR1 prints a line of figures: 3000 of them fill the pipe
+	# many times over.
+	for ((i = 0; i < 3000; i++)); do
+		kill -USR1 "$PID_A"
+	done
+	run ns A ping -c 20 -i 0.1 -W 2 10.77.0.2
+	echo "$output"
+	[ "$status" = 0 ]
+	[[ "$output" == *" 20 received"* ]]
+	for ((i = 0; i < 1000; i++)); do
+		kill -USR1 "$PID_A"
+	done
+	ns A ping -c 3 -i 0.1 -W 2 10.77.0.2
+	kill -TERM "$PID_A"
+	wait_exit 3 "$PID_A"
+	[ "$status" = 0 ]
+	# What reached stderr is whole lines.
+	read_stderr
+	wait_exit 5 "$READER"
+	grep -q 'out_packets=' "$T/a.err"
+	! grep -v '^tunpipe: ' "$T/a.err"
+}
+
+@test "a stderr nobody reads: the messages kept and those counted lost add up to all that were written" {
+	stuck_stderr_tunnel -s 86400
+	send_usr1 "$PID_A" 1000
+	ns A ping -c 2 -i 0.2 -W 2 10.77.0.2
+	read_stderr
+	kill -TERM "$PID_A"
+	wait_exit 3 "$PID_A"
+	[ "$status" = 0 ]
+	wait_exit 5 "$READER"
+	# 1000 lines of figures for the signals, and one at exit.
+	kept=$(grep -c 'out_packets=' "$T/a.err")
+	lost=$(sed -En 's/^tunpipe: ([0-9]+) messages? (was|were) lost: .*/\1/p' "$T/a.err" |
+	    awk '{ n += $1 } END { print n + 0 }')
+	echo "kept $kept, lost $lost"
+	grep -Eq '^tunpipe: [0-9]+ messages were lost: standard error did not take them in time$' "$T/a.err"
+	[ "$lost" -gt 0 ]
+	[ "$kept" -gt 100 ]
+	[ $((kept + lost)) = 1001 ]
+}
+
+@test "a stderr that is read: every message arrives, in order, none lost" {
+	stuck_stderr_tunnel -s 86400
+	read_stderr
+	send_usr1 "$PID_A" 300
+	kill -TERM "$PID_A"
+	wait_exit 3 "$PID_A"
+	[ "$status" = 0 ]
+	wait_exit 5 "$READER"
+	[ "$(grep -c 'out_packets=' "$T/a.err")" = 301 ]
+	! grep -q 'lost: standard error' "$T/a.err"
+	# Each line whole: every one starts with the program's name.
+	! grep -v '^tunpipe: ' "$T/a.err"
+}
