@@ -90,6 +90,7 @@ _Static_assert(READ_ROOM >= 4 + DEVICE_READ && OUTBUF_SIZE <= OUTBUF_SIZE_O,
     "the output buffer holds, for either mode, a framed device read");
 #define BAD_RUN		8		/* frames in a row that break a stream */
 #define CAPTURE_SIZE	(512 * 1024)	/* -w: records that may wait */
+#define CAPTURE_RETRY	1		/* -w: seconds after a failed write */
 #define PIPE_SIZE	(256 * 1024)	/* asked for a pipe on stdin or stdout */
 #define FLUSH_MS	1000		/* at EOF, how long pending output may wait */
 #define WARN_INTERVAL	5		/* seconds between repeated warnings */
@@ -248,19 +249,29 @@ struct ratelimit {
 /* The warnings that may come with every packet. */
 struct warnings {
 	struct ratelimit invalid, device, oversize, damaged, capture;
+	struct ratelimit capture_again;	/* -w: writes work again */
 };
 
 /*
  * -w: the capture's file, and the records waiting for it.  They wait in a
  * buffer of fixed size, so that a slow or gone reader costs records, not
  * memory, and never slows the tunnel: a record that does not fit is lost
- * and counted, and the next one written says how many were.
+ * and counted, and the next one written says how many were.  The file
+ * gets whole records only: when a write fails (a full disk), the rest of
+ * the record it cut, or of the header, still waits, and goes first when
+ * writes work again; the records behind it are lost.
  */
 struct capture {
 	int fd;			/* -1 without -w */
 	size_t head, tail;	/* waiting: buf[head..tail) */
+	size_t whole;		/* a block boundary: buf[head..whole) goes
+				   out whatever happens */
 	uint64_t dropped;	/* lost since the last record written */
 	uint64_t lost;		/* lost in all */
+	int error;		/* the errno of the last failed write, or 0 */
+	int failing;		/* writes fail: the next waits until retry */
+	int unsaid;		/* a failure, or its end, not yet said */
+	struct timespec retry;
 	uint8_t buf[CAPTURE_SIZE];
 };
 
@@ -1484,6 +1495,7 @@ start_capture(struct capture *cap, const char *ifname, size_t snaplen)
 	cap->tail = pcapng_header(cap->buf, sizeof(cap->buf), opt.tap ?
 	    PCAPNG_LINKTYPE_ETHERNET : PCAPNG_LINKTYPE_RAW, (uint32_t)snaplen,
 	    ifname, "tunpipe " TUNPIPE_VERSION);
+	cap->whole = cap->tail;
 }
 
 /*
@@ -1508,6 +1520,7 @@ capture_packet(struct capture *cap, enum pcapng_direction dir,
 	    cap->head > 0) {
 		memmove(cap->buf, cap->buf + cap->head, cap->tail - cap->head);
 		cap->tail -= cap->head;
+		cap->whole -= cap->head;
 		cap->head = 0;
 	}
 	if ((n = pcapng_epb(cap->buf + cap->tail, sizeof(cap->buf) -
@@ -1521,52 +1534,144 @@ capture_packet(struct capture *cap, enum pcapng_direction dir,
 }
 
 /*
- * -w: writes what the capture's file takes now of the records waiting.
- * A record cut short stays first in line, so the file stays whole.  A
- * file that fails (a full disk) loses what waits, with a warning.
+ * -w: moves cap->whole past the records that the file has taken whole,
+ * so that buf[head..whole) is the rest of the one it took in part, if any.
+ */
+static void
+pass_whole_records(struct capture *cap)
+{
+	while (cap->whole < cap->head)
+		cap->whole += pcapng_block_len(cap->buf + cap->whole);
+}
+
+/*
+ * -w: drops the records that wait behind what must go out (the rest of
+ * the one the file took in part, or of the header), counting each lost.
+ */
+static void
+drop_waiting_records(struct capture *cap)
+{
+	size_t at;
+
+	for (at = cap->whole; at < cap->tail; at += pcapng_block_len(cap->buf +
+	    at)) {
+		cap->dropped++;
+		cap->lost++;
+	}
+	cap->tail = cap->whole;
+}
+
+/*
+ * -w: after a write failed with e, keeps only what must go out, and puts
+ * the next try off for CAPTURE_RETRY seconds: a regular file is always
+ * ready for poll(), so trying again on every turn would spin.
+ */
+static void
+capture_failed(struct capture *cap, int e)
+{
+	drop_waiting_records(cap);
+	cap->error = e;
+	cap->failing = cap->unsaid = 1;
+	clock_gettime(CLOCK_MONOTONIC, &cap->retry);
+	cap->retry.tv_sec += CAPTURE_RETRY;
+}
+
+/*
+ * -w: writes what the capture's file takes now of the records waiting,
+ * unless a failure put the next try off.  A record cut short stays first
+ * in line, so the file stays whole.
+ */
+static void
+write_capture(struct capture *cap)
+{
+	ssize_t n;
+	int e = 0;
+
+	if (cap->failing && ms_since(&cap->retry) < 0)
+		return;
+	while (cap->head < cap->tail) {
+		n = write(cap->fd, cap->buf + cap->head, cap->tail - cap->head);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && errno != EAGAIN)
+			e = errno;
+		if (n <= 0)
+			break;
+		cap->head += (size_t)n;
+		cap->unsaid |= cap->failing;
+		cap->failing = 0;
+	}
+	pass_whole_records(cap);
+	if (e != 0)
+		capture_failed(cap, e);
+	if (cap->head == cap->tail)
+		cap->head = cap->whole = cap->tail = 0;
+}
+
+/*
+ * -w: the loop's turn at the capture: writes what waits, and says when
+ * writes fail, naming the error, and when they work again.
  */
 static void
 flush_capture(struct tunpipe *tp)
 {
 	struct capture *cap = &tp->cap;
-	ssize_t n;
 
-	while (cap->head < cap->tail) {
-		n = write(cap->fd, cap->buf + cap->head, cap->tail - cap->head);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1 && errno != EAGAIN) {
-			warn_limited(&tp->warn.capture, "-w %s: lost %zu bytes "
-			    "of the capture", opt.capture, cap->tail - cap->head);
-			cap->head = cap->tail;
-		}
-		if (n == -1)
-			break;
-		cap->head += (size_t)n;
-	}
-	if (cap->head == cap->tail)
-		cap->head = cap->tail = 0;
+	if (cap->head < cap->tail)
+		write_capture(cap);
+	if (!cap->unsaid)
+		return;
+	cap->unsaid = 0;
+	if (cap->failing)
+		warn_limited(&tp->warn.capture, "-w %s: %s: %" PRIu64 " packets "
+		    "lost so far; the capture stays readable", opt.capture,
+		    strerror(cap->error), cap->lost);
+	else
+		warn_limited(&tp->warn.capture_again, "-w %s: writing again, "
+		    "after %" PRIu64 " packets lost", opt.capture, cap->lost);
+}
+
+/* -w: after a failed write, the milliseconds until the next try; else -1. */
+static long
+capture_due(const struct capture *cap)
+{
+	long ms;
+
+	if (!cap->failing || cap->head == cap->tail)
+		return -1;
+	ms = -ms_since(&cap->retry);
+	return ms > 0 ? ms : 0;
 }
 
 /*
  * -w: at the end, gives the records still waiting a last, bounded chance
- * to reach the capture's file, and says how many were lost.
+ * to reach the capture's file, at once even after a failed write; counts
+ * those that did not as lost, and says how many were, and why.
  */
 static void
 finish_capture(struct tunpipe *tp)
 {
-	struct pollfd pfd = { .fd = tp->cap.fd, .events = POLLOUT };
+	struct capture *cap = &tp->cap;
+	struct pollfd pfd = { .fd = cap->fd, .events = POLLOUT };
 	struct timespec start;
+	char why[128] = "a capture reader that could not keep up";
 
 	clock_gettime(CLOCK_MONOTONIC, &start);
-	while (tp->cap.head < tp->cap.tail && ms_since(&start) < FLUSH_MS &&
+	cap->retry = start;
+	write_capture(cap);
+	while (cap->head < cap->tail && !cap->failing &&
+	    ms_since(&start) < FLUSH_MS &&
 	    poll(&pfd, 1, FLUSH_MS - (int)ms_since(&start)) > 0)
-		flush_capture(tp);
-	if (tp->cap.lost > 0 || tp->cap.head < tp->cap.tail)
-		say(1, "-w %s: %" PRIu64 " packets lost to a capture reader "
-		    "that could not keep up%s", opt.capture, tp->cap.lost,
-		    tp->cap.head < tp->cap.tail ? ", and the capture ends cut "
-		    "short" : "");
+		write_capture(cap);
+	drop_waiting_records(cap);
+	if (cap->lost == 0 && cap->head == cap->tail)
+		return;
+	if (cap->error != 0)
+		snprintf(why, sizeof(why), "writes that failed (%s)",
+		    strerror(cap->error));
+	say(1, "-w %s: %" PRIu64 " packets lost to %s%s", opt.capture,
+	    cap->lost, why, cap->head < cap->tail ? ", and the capture ends "
+	    "cut short" : "");
 }
 
 /*
@@ -2377,16 +2482,24 @@ stats_due(const struct stats *stats)
 	return ms > 0 ? ms : 0;
 }
 
+/* The sooner of two waits in milliseconds, where -1 is for ever. */
+static long
+sooner(long a, long b)
+{
+	return a == -1 || (b != -1 && b < a) ? b : a;
+}
+
 /*
- * How long ppoll may wait: until the first of keepalive_due() and
- * stats_due(); NULL for ever, when neither is.
+ * How long ppoll may wait: until the first of keepalive_due(),
+ * stats_due() and capture_due(); NULL for ever, when none is.
  */
 static struct timespec *
 poll_wait(const struct tunpipe *tp, struct timespec *wait)
 {
-	long k = keepalive_due(&tp->st), s = stats_due(&tp->stats), ms;
+	long ms;
 
-	ms = k == -1 || (s != -1 && s < k) ? s : k;
+	ms = sooner(sooner(keepalive_due(&tp->st), stats_due(&tp->stats)),
+	    capture_due(&tp->cap));
 	if (ms == -1)
 		return NULL;
 	wait->tv_sec = ms / 1000;
@@ -2642,7 +2755,9 @@ command_gone(struct tunpipe *tp, int news)
  * full link would, and memory stays bounded.  The stream is read whenever
  * it has data, since device writes do not block, and its output side is
  * polled only while frames wait for it: an idle stdout whose reader is
- * gone would report POLLERR on every turn.  Returns why it ended.
+ * gone would report POLLERR on every turn.  -w's file is polled while
+ * records wait for it, but not after a failed write: the poll's timeout
+ * brings the next try (capture_due()).  Returns why it ended.
  */
 static enum end
 relay(struct tunpipe *tp)
@@ -2666,7 +2781,8 @@ relay(struct tunpipe *tp)
 		pfd[OUT].fd = st->out_head < st->out_tail ? st->out : -1;
 		pfd[CTL].fd = opt.exec != NULL && tp->cmd.pid != 0 ?
 		    tp->cmd.ctl : -1;
-		pfd[CAP].fd = tp->cap.head < tp->cap.tail ? tp->cap.fd : -1;
+		pfd[CAP].fd = tp->cap.head < tp->cap.tail && !tp->cap.failing ?
+		    tp->cap.fd : -1;
 		if (ppoll(pfd, 6, poll_wait(tp, &wait), NULL) == -1) {
 			warn("ppoll");
 			return END_FAILED;
@@ -2688,7 +2804,7 @@ relay(struct tunpipe *tp)
 			end = END_INPUT;
 		if (end == END_INPUT)
 			end = input_ended(st);
-		if (tp->cap.head < tp->cap.tail)
+		if (tp->cap.fd != -1)
 			flush_capture(tp);
 		if (stats_due(&tp->stats) == 0)
 			print_stats(tp);
@@ -2884,12 +3000,12 @@ main(int argc, char *argv[])
 	if (opt.exec == NULL)
 		make_stdio_nonblocking();
 	end = run(&tp);
+	if (tp.cap.fd != -1)	/* first, so that the figures count its losses */
+		finish_capture(&tp);
 	if (opt.stats != 0)
 		print_stats(&tp);
 	else if (opt.verbosity >= 2 || opt.no_device)
 		print_counters(&tp);
-	if (tp.cap.fd != -1)
-		finish_capture(&tp);
 	if (opt.down != NULL && (status = run_hook("--down", opt.down)) != 0)
 		warnx("--down command %s", how_it_ended(status, how,
 		    sizeof(how)));

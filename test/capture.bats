@@ -14,6 +14,7 @@ setup() {
 teardown() {
 	netns_teardown
 	[ -z "${NOBODY_DIR:-}" ] || rm -rf "$NOBODY_DIR"
+	[ -z "${SMALL_FS:-}" ] || umount "$SMALL_FS" || umount -l "$SMALL_FS"
 }
 
 # directions FILE: for each packet of the capture, its direction (1 in,
@@ -108,6 +109,59 @@ stats_field() {
 	wait_exit 5 "$PID_A"
 	wait "$reader" || true
 	[ "$(capture_fields "$T/live.pcapng" frame.len | wc -l)" = 10 ]
+}
+
+# small_fs: a file system of 128 KiB at $SMALL_FS, for a capture to fill;
+# teardown unmounts it.
+small_fs() {
+	need_root
+	SMALL_FS=$T/small
+	mkdir "$SMALL_FS"
+	mount -t tmpfs -o size=128k tunpipe-test "$SMALL_FS" || {
+		SMALL_FS=
+		return 1
+	}
+}
+
+# readable FILE: tshark and tcpdump read the whole capture FILE without
+# a complaint, each exiting 0.
+readable() {
+	local tool
+	for tool in tshark tcpdump; do
+		"$tool" -n -r "$1" >/dev/null 2>"$T/$tool.err" ||
+		    fail "$tool -r $1: status $?" "$(cat "$T/$tool.err")" || return 1
+		! grep -iE 'damaged|corrupt|cut short|truncated|error' \
+		    "$T/$tool.err" || fail "$tool -r $1 complained" || return 1
+	done
+}
+
+@test "-w on a file system that fills up, then has room again: the capture stays whole, and every record lost is counted and said" {
+	small_fs
+	A_OPTS=(-s 60 -w "$SMALL_FS/a.pcapng")
+	ipv4_only_tunnel
+	ns A ping -c 10 -i 0.05 -s 1000 -W 2 10.77.0.2 >/dev/null
+	# The filler takes what room is left, and dd stops at the full disk.
+	dd if=/dev/zero of="$SMALL_FS/filler" bs=4k 2>/dev/null || true
+	ns A ping -c 40 -i 0.05 -s 1000 -W 2 10.77.0.2 >/dev/null
+	rm "$SMALL_FS/filler"
+	ns A ping -c 10 -i 0.2 -s 1000 -W 2 10.77.0.2 >/dev/null
+	kill -TERM "$PID_A"
+	wait_exit 5 "$PID_A"
+	cat "$T/a.err"
+	readable "$SMALL_FS/a.pcapng"
+	local records crossed lost
+	records=$(capture_fields "$SMALL_FS/a.pcapng" frame.number | wc -l)
+	crossed=$(( $(stats_field "$T/a.err" out_packets) + $(stats_field "$T/a.err" in_packets) ))
+	lost=$(stats_field "$T/a.err" capture_lost)
+	echo "$records records, $lost lost, $crossed packets crossed"
+	[ "$crossed" = 120 ]
+	[ "$lost" -gt 0 ]
+	[ "$(( records + lost ))" = "$crossed" ]
+	# Said as it happened, naming the file and the error, and at the end.
+	local w="-w $SMALL_FS/a.pcapng"
+	grep -q ": $w: No space left on device: [0-9]* packets lost so far; the capture stays readable$" "$T/a.err"
+	grep -q ": $w: writing again, after [0-9]* packets lost$" "$T/a.err"
+	grep -q ": $w: $lost packets lost to writes that failed (No space left on device)$" "$T/a.err"
 }
 
 @test "-s: lines of key=value figures every second, whose totals agree with the traffic sent; SIGUSR1 prints one at once" {
