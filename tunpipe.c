@@ -256,10 +256,12 @@ struct warnings {
  * -w: the capture's file, and the records waiting for it.  They wait in a
  * buffer of fixed size, so that a slow or gone reader costs records, not
  * memory, and never slows the tunnel: a record that does not fit is lost
- * and counted, and the next one written says how many were.  The file
- * gets whole records only: when a write fails (a full disk), the rest of
- * the record it cut, or of the header, still waits, and goes first when
- * writes work again; the records behind it are lost.
+ * and counted, and the next one written says how many were.  A file that
+ * takes them at once (a regular file, a reader that keeps up) gets them
+ * whenever the buffer fills, so that it loses none.  The file gets whole
+ * records only: when a write fails (a full disk), the rest of the record
+ * it cut, or of the header, still waits, and goes first when writes work
+ * again; the records behind it are lost.
  */
 struct capture {
 	int fd;			/* -1 without -w */
@@ -268,6 +270,7 @@ struct capture {
 				   out whatever happens */
 	uint64_t dropped;	/* lost since the last record written */
 	uint64_t lost;		/* lost in all */
+	int stuck;		/* the last write met EAGAIN */
 	int error;		/* the errno of the last failed write, or 0 */
 	int failing;		/* writes fail: the next waits until retry */
 	int unsaid;		/* a failure, or its end, not yet said */
@@ -1499,41 +1502,6 @@ start_capture(struct capture *cap, const char *ifname, size_t snaplen)
 }
 
 /*
- * -w: adds a record of the packet p[0..len) that crossed in direction dir
- * (as the stream carries it: with -O, a GSO packet) to those waiting, or
- * counts it lost when they fill the buffer.
- */
-static void
-capture_packet(struct capture *cap, enum pcapng_direction dir,
-    const uint8_t *p, size_t len)
-{
-	struct pcapng_packet pkt = { .direction = dir, .data = p,
-	    .caplen = len, .len = len, .dropped = cap->dropped };
-	struct timespec now;
-	size_t n;
-
-	if (cap->fd == -1)
-		return;
-	clock_gettime(CLOCK_REALTIME, &now);
-	pkt.time = (uint64_t)now.tv_sec * 1000000000 + (uint64_t)now.tv_nsec;
-	if (sizeof(cap->buf) - cap->tail < pcapng_epb_len(len, 1) &&
-	    cap->head > 0) {
-		memmove(cap->buf, cap->buf + cap->head, cap->tail - cap->head);
-		cap->tail -= cap->head;
-		cap->whole -= cap->head;
-		cap->head = 0;
-	}
-	if ((n = pcapng_epb(cap->buf + cap->tail, sizeof(cap->buf) -
-	    cap->tail, &pkt)) == 0) {
-		cap->dropped++;
-		cap->lost++;
-		return;
-	}
-	cap->tail += n;
-	cap->dropped = 0;
-}
-
-/*
  * -w: moves cap->whole past the records that the file has taken whole,
  * so that buf[head..whole) is the rest of the one it took in part, if any.
  */
@@ -1595,6 +1563,7 @@ write_capture(struct capture *cap)
 			continue;
 		if (n == -1 && errno != EAGAIN)
 			e = errno;
+		cap->stuck = n == -1 && errno == EAGAIN;
 		if (n <= 0)
 			break;
 		cap->head += (size_t)n;
@@ -1606,6 +1575,47 @@ write_capture(struct capture *cap)
 		capture_failed(cap, e);
 	if (cap->head == cap->tail)
 		cap->head = cap->whole = cap->tail = 0;
+}
+
+/*
+ * -w: adds a record of the packet p[0..len) that crossed in direction dir
+ * (as the stream carries it: with -O, a GSO packet) to those waiting, or
+ * counts it lost when they fill the buffer.  When they do, the file gets
+ * them first, unless its last write met EAGAIN: one read of the stream
+ * may bring more than the buffer holds (with -O, eight GSO packets of 64
+ * KiB), and a reader that is stuck must not cost a write per packet.
+ */
+static void
+capture_packet(struct capture *cap, enum pcapng_direction dir,
+    const uint8_t *p, size_t len)
+{
+	struct pcapng_packet pkt = { .direction = dir, .data = p,
+	    .caplen = len, .len = len, .dropped = cap->dropped };
+	struct timespec now;
+	size_t n;
+
+	if (cap->fd == -1)
+		return;
+	clock_gettime(CLOCK_REALTIME, &now);
+	pkt.time = (uint64_t)now.tv_sec * 1000000000 + (uint64_t)now.tv_nsec;
+	if (sizeof(cap->buf) - cap->tail < pcapng_epb_len(len, 1) &&
+	    !cap->stuck)
+		write_capture(cap);
+	if (sizeof(cap->buf) - cap->tail < pcapng_epb_len(len, 1) &&
+	    cap->head > 0) {
+		memmove(cap->buf, cap->buf + cap->head, cap->tail - cap->head);
+		cap->tail -= cap->head;
+		cap->whole -= cap->head;
+		cap->head = 0;
+	}
+	if ((n = pcapng_epb(cap->buf + cap->tail, sizeof(cap->buf) -
+	    cap->tail, &pkt)) == 0) {
+		cap->dropped++;
+		cap->lost++;
+		return;
+	}
+	cap->tail += n;
+	cap->dropped = 0;
 }
 
 /*

@@ -123,6 +123,23 @@ small_fs() {
 	}
 }
 
+# recording COUNT LEN [-O]: a recorded stream, on stdout, of COUNT IPv4
+# packets of LEN bytes (20 to 65535), each with its number as its ID: in
+# len16 frames, or with -O as -O carries them, in len32 frames each with
+# a virtio-net header (an ordinary packet) first.
+recording() {
+	local vnet='' framing=len16 payload i
+	if [ "${3:-}" = -O ]; then
+		vnet=00000000000000000000
+		framing=len32
+	fi
+	payload=$(head -c "$(($2 - 20))" /dev/zero | od -An -v -tx1 | tr -d ' \n')
+	for ((i = 1; i <= $1; i++)); do
+		printf '%s4500%04x%04x400040fd00000a4d00010a4d0002%s\n' "$vnet" \
+		    "$2" "$i" "$payload"
+	done | "$BATS_TEST_DIRNAME/framing-driver" encode -f "$framing"
+}
+
 # readable FILE: tshark and tcpdump read the whole capture FILE without
 # a complaint, each exiting 0.
 readable() {
@@ -220,6 +237,21 @@ readable() {
 	run "$TUNPIPE" -N <"$T/cut.bin"
 	[ "$status" = 4 ]
 	[[ "$output" =~ "input stream ended inside a frame: "[0-9]+" of "[0-9]+" bytes of its packet arrived (the frame starts at byte "[0-9]+")" ]]
+}
+
+@test "-N -O -w of a recording of large GSO packets: a record for each, none lost, whatever one read of the stream brings" {
+	# 40 frames of 64 KiB: each read of the stream brings 8, more than
+	# the 512 KiB of records that may wait.
+	recording 40 65535 -O >"$T/gso.bin"
+	run "$TUNPIPE" -N -O -w "$T/gso.pcapng" <"$T/gso.bin"
+	echo "$output"
+	[ "$status" = 0 ]
+	[[ "$output" == *"from stream: 40 packets, 2621400 bytes"*"capture: 0 lost" ]]
+	[[ "$output" != *"lost to"* ]]
+	capture_fields "$T/gso.pcapng" frame.len ip.id >"$T/records"
+	[ "$(wc -l <"$T/records")" = 40 ]
+	[ "$(cut -f1 "$T/records" | sort -u)" = 65535 ]
+	[ "$(cut -f2 "$T/records" | tr '\n' ' ')" = "$(printf '0x%04x ' $(seq 1 40))" ]
 }
 
 @test "-w - and -N with device options are refused; -w's file is opened before -U, and the filter stays on" {
