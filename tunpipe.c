@@ -268,6 +268,9 @@ struct capture {
 	size_t head, tail;	/* waiting: buf[head..tail) */
 	size_t whole;		/* a block boundary: buf[head..whole) goes
 				   out whatever happens */
+	uint64_t written;	/* bytes the file took */
+	uint64_t begun;		/* where in the file the block that ends at
+				   whole begins */
 	uint64_t dropped;	/* lost since the last record written */
 	uint64_t lost;		/* lost in all */
 	int stuck;		/* the last write met EAGAIN */
@@ -828,7 +831,9 @@ make_stdio_nonblocking(void)
  * busy the loop is: a mask given to ppoll() would not do, since Linux's
  * ppoll() returns the ready descriptors without delivering a signal that
  * is pending.  SIGPIPE is ignored so that a closed stdout shows up as
- * EPIPE, and ends tunpipe with a message.  Returns the signalfd.
+ * EPIPE, and ends tunpipe with a message; SIGXFSZ so that a file that
+ * reaches the size limit (ulimit -f) fails a write with EFBIG, which -w
+ * survives, instead of killing tunpipe.  Returns the signalfd.
  */
 static int
 open_signals(void)
@@ -839,6 +844,7 @@ open_signals(void)
 	int fd;
 
 	signal(SIGPIPE, SIG_IGN);
+	signal(SIGXFSZ, SIG_IGN);
 	sigemptyset(&set);
 	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
 		sigaddset(&set, sigs[i]);
@@ -1223,8 +1229,8 @@ export_device(const struct device *dev)
 }
 
 /*
- * In a child, runs cmd through /bin/sh with the signal mask and SIGPIPE as
- * a shell expects them.
+ * In a child, runs cmd through /bin/sh with the signal mask, SIGPIPE and
+ * SIGXFSZ as a shell expects them.
  */
 static void __attribute__((noreturn))
 exec_shell(const char *which, const char *cmd)
@@ -1234,6 +1240,7 @@ exec_shell(const char *which, const char *cmd)
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	signal(SIGPIPE, SIG_DFL);
+	signal(SIGXFSZ, SIG_DFL);
 	execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
 	warn("%s: /bin/sh", which);
 	_exit(127);		/* not exit(): that would run tunpipe's atexit */
@@ -1322,6 +1329,7 @@ drop_privileges(void)
  */
 static const int allowed_syscalls[] = {
 	SYS_read, SYS_readv, SYS_write, SYS_writev, SYS_close, SYS_fcntl, SYS_ppoll,
+	SYS_ftruncate,		/* -w: a capture cut in a record, at the end */
 	SYS_sendmsg, SYS_recvmsg,	/* -e: to and from the starter */
 #ifdef SYS_poll
 	SYS_poll,
@@ -1508,8 +1516,10 @@ start_capture(struct capture *cap, const char *ifname, size_t snaplen)
 static void
 pass_whole_records(struct capture *cap)
 {
-	while (cap->whole < cap->head)
+	while (cap->whole < cap->head) {
+		cap->begun = cap->written - (cap->head - cap->whole);
 		cap->whole += pcapng_block_len(cap->buf + cap->whole);
+	}
 }
 
 /*
@@ -1567,6 +1577,7 @@ write_capture(struct capture *cap)
 		if (n <= 0)
 			break;
 		cap->head += (size_t)n;
+		cap->written += (uint64_t)n;
 		cap->unsaid |= cap->failing;
 		cap->failing = 0;
 	}
@@ -1656,7 +1667,9 @@ capture_due(const struct capture *cap)
 /*
  * -w: at the end, gives the records still waiting a last, bounded chance
  * to reach the capture's file, at once even after a failed write; counts
- * those that did not as lost, and says how many were, and why.
+ * those that did not as lost, and says how many were, and why.  A file
+ * left with part of a record is cut back to the records it holds whole
+ * (a FIFO cannot be: its reader sees the capture end cut short).
  */
 static void
 finish_capture(struct tunpipe *tp)
@@ -1665,6 +1678,7 @@ finish_capture(struct tunpipe *tp)
 	struct pollfd pfd = { .fd = cap->fd, .events = POLLOUT };
 	struct timespec start;
 	char why[128] = "a capture reader that could not keep up";
+	int cut;
 
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	cap->retry = start;
@@ -1674,14 +1688,17 @@ finish_capture(struct tunpipe *tp)
 	    poll(&pfd, 1, FLUSH_MS - (int)ms_since(&start)) > 0)
 		write_capture(cap);
 	drop_waiting_records(cap);
-	if (cap->lost == 0 && cap->head == cap->tail)
+	if ((cut = cap->head < cap->tail)) {
+		cap->lost += cap->begun > 0;	/* a record, not the header */
+		cut = ftruncate(cap->fd, (off_t)cap->begun) == -1;
+	}
+	if (cap->lost == 0 && !cut)
 		return;
 	if (cap->error != 0)
 		snprintf(why, sizeof(why), "writes that failed (%s)",
 		    strerror(cap->error));
 	say(1, "-w %s: %" PRIu64 " packets lost to %s%s", opt.capture,
-	    cap->lost, why, cap->head < cap->tail ? ", and the capture ends "
-	    "cut short" : "");
+	    cap->lost, why, cut ? ", and the capture ends cut short" : "");
 }
 
 /*

@@ -181,6 +181,26 @@ readable() {
 	grep -q ": $w: $lost packets lost to writes that failed (No space left on device)$" "$T/a.err"
 }
 
+@test "-w up to the file size limit (ulimit -f): the tunnel carries on, and the capture ends at its last whole record, every other counted lost" {
+	recording 300 1000 >"$T/rec.bin"
+	# 64 KiB: less than the 300 records of about 1 KiB.
+	run bash -c 'ulimit -f 64 && exec "$0" -N -w "$1"' "$TUNPIPE" \
+	    "$T/limit.pcapng" <"$T/rec.bin"
+	echo "$output"
+	[ "$status" = 0 ]
+	[[ "$output" == *"from stream: 300 packets"* ]]
+	[ "$(stat -c %s "$T/limit.pcapng")" -le 65536 ]
+	readable "$T/limit.pcapng"
+	local records lost
+	records=$(capture_fields "$T/limit.pcapng" frame.number | wc -l)
+	lost=$(grep -o 'capture: [0-9]* lost' <<<"$output" | tr -dc 0-9)
+	echo "$records records, $lost lost"
+	[ "$records" -gt 0 ]
+	[ "$(( records + lost ))" = 300 ]
+	[[ "$output" == *"-w $T/limit.pcapng: File too large: "*" packets lost so far; the capture stays readable"* ]]
+	[[ "$output" == *"-w $T/limit.pcapng: $lost packets lost to writes that failed (File too large)"* ]]
+}
+
 @test "-s: lines of key=value figures every second, whose totals agree with the traffic sent; SIGUSR1 prints one at once" {
 	A_OPTS=(-s 1)
 	ipv4_only_tunnel
