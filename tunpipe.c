@@ -1476,22 +1476,50 @@ confine(void)
 }
 
 /*
+ * -w: creates the capture's file, which then goes to -U's user and group,
+ * as tcpdump -Z gives it; or, when there is one (O_EXCL tells), opens it,
+ * and its owner stays.  Returns the descriptor, or -1.
+ */
+static int
+create_capture(const char *path, int flags)
+{
+	int fd;
+
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | flags, 0644)) == -1)
+		return errno == EEXIST ? open(path, O_WRONLY | O_TRUNC | flags) :
+		    -1;
+	if (opt.user != NULL && fchown(fd, opt.user_uid, opt.user_gid) == -1)
+		err(EXIT_FAIL, "-w %s: fchown to -U %s", path, opt.user);
+	return fd;
+}
+
+/*
  * -w: opens the capture's file, before privilege is dropped and before
- * the filter, as tcpdump does.  A FIFO is opened for reading too: the
- * open then never waits for a reader, a reader that goes never makes a
- * write fail, and one that comes late still reads from the start, the
+ * the filter, as tcpdump does.  A symbolic link is refused, and never
+ * followed (O_NOFOLLOW, should one appear after lstat()): whoever can
+ * write in a shared directory such as /tmp could point it at another
+ * file, which root would overwrite.  A FIFO is opened for reading too:
+ * the open then never waits for a reader, a reader that goes never makes
+ * a write fail, and one that comes late still reads from the start, the
  * header first, as long as the pipe holds it.
  */
 static int
 open_capture(const char *path)
 {
-	int flags = O_WRONLY | O_CREAT | O_TRUNC;
+	const int flags = O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC;
 	struct stat sb;
-	int fd;
+	int found, fd;
 
-	if (stat(path, &sb) == 0 && S_ISFIFO(sb.st_mode))
-		flags = O_RDWR;
-	if ((fd = open(path, flags | O_NONBLOCK | O_CLOEXEC, 0644)) == -1)
+	found = lstat(path, &sb) == 0;
+	if (found && S_ISLNK(sb.st_mode))
+		errx(EXIT_USAGE, "-w %s is a symbolic link, which -w does not "
+		    "follow: a link in a shared directory could point the "
+		    "capture at another file; name the file itself", path);
+	if (found && S_ISFIFO(sb.st_mode))
+		fd = open(path, O_RDWR | flags);
+	else
+		fd = create_capture(path, flags);
+	if (fd == -1)
 		err(EXIT_USAGE, "-w %s", path);
 	return fd;
 }

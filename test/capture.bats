@@ -295,3 +295,48 @@ readable() {
 	wait_exit 5 "$PID_A"
 	[ "$(capture_fields "$T/root/a.pcapng" frame.len | wc -l)" = 4 ]
 }
+
+@test "-w refuses a symbolic link, which could point the capture at another file, and leaves what it points at alone; a FIFO is still welcome" {
+	need_root
+	echo "root's own" >"$T/victim"
+	ln -s "$T/victim" "$T/cap.pcapng"
+	# As in /tmp, where anyone may leave a link: root, dropping to nobody.
+	run ns A "$TUNPIPE" -U nobody -i tpa -w "$T/cap.pcapng" </dev/null
+	echo "$output"
+	[ "$status" = 2 ]
+	[[ "$output" == *"-w $T/cap.pcapng is a symbolic link, which -w does not follow: a link in a shared directory could point the capture at another file; name the file itself"* ]]
+	[ "$(cat "$T/victim")" = "root's own" ]
+	[ "$(stat -c %U "$T/victim")" = root ]
+	no_link A tpa
+	# A link to nothing yet: refused, and nothing is created.
+	ln -s "$T/new" "$T/dangling.pcapng"
+	run "$TUNPIPE" -N -w "$T/dangling.pcapng" </dev/null
+	[ "$status" = 2 ]
+	[[ "$output" == *"-w $T/dangling.pcapng is a symbolic link"* ]]
+	[ ! -e "$T/new" ]
+	# A FIFO at its own path is welcome, through a link it is not.
+	mkfifo "$T/fifo"
+	ln -s "$T/fifo" "$T/fifo-link"
+	run "$TUNPIPE" -N -w "$T/fifo-link" </dev/null
+	[ "$status" = 2 ]
+	[[ "$output" == *"-w $T/fifo-link is a symbolic link"* ]]
+	run "$TUNPIPE" -N -w "$T/fifo" </dev/null
+	[ "$status" = 0 ]
+}
+
+@test "-w with -U: a capture that tunpipe creates belongs to that user and group, as with tcpdump -Z; a file that was there keeps its owner" {
+	need_root
+	A_OPTS=(-U nobody -w "$T/a.pcapng")
+	ipv4_only_tunnel
+	ns A ping -c 2 -i 0.2 -W 2 10.77.0.2
+	kill -TERM "$PID_A"
+	wait_exit 5 "$PID_A"
+	[ "$(stat -c %U:%G "$T/a.pcapng")" = "nobody:$(id -gn nobody)" ]
+	[ "$(capture_fields "$T/a.pcapng" frame.len | wc -l)" = 4 ]
+	# A file that was there: written over, still root's.
+	echo "an old capture" >"$T/old.pcapng"
+	run ns A "$TUNPIPE" -U nobody -i tpc -w "$T/old.pcapng" </dev/null
+	[ "$status" = 0 ]
+	[ "$(stat -c %U:%G "$T/old.pcapng")" = root:root ]
+	[ "$(hexof "$T/old.pcapng" | head -c 8)" = 0a0d0d0a ]
+}
