@@ -204,3 +204,10 @@ pcapng_epb(uint8_t *buf, size_t room, const struct pcapng_packet *pkt)
 	put32(p, (uint32_t)len);
 	return len;
 }
+
+size_t
+pcapng_block_len(const uint8_t *block)
+{
+	return (size_t)block[4] | (size_t)block[5] << 8 |
+	    (size_t)block[6] << 16 | (size_t)block[7] << 24;
+}

@@ -122,4 +122,15 @@ size_t	pcapng_epb_len(size_t caplen, uint64_t dropped);
  */
 size_t	pcapng_epb(uint8_t *buf, size_t room, const struct pcapng_packet *);
 
+/*
+ * pcapng_block_len(block): the length of the block that starts at block,
+ * as its header says (bytes 4-7): for an EPB, what pcapng_epb() returned;
+ * pcapng_header() writes two blocks, the SHB and then the IDB, whose
+ * lengths add up to what it returned.  A caller that keeps blocks one
+ * after another in a buffer so finds where each ends without keeping
+ * their lengths.  block must hold at least 8 bytes; the length is read,
+ * not checked.
+ */
+size_t	pcapng_block_len(const uint8_t *block);
+
 #endif

@@ -91,6 +91,7 @@ _Static_assert(READ_ROOM >= 4 + DEVICE_READ && OUTBUF_SIZE <= OUTBUF_SIZE_O,
     "the output buffer holds, for either mode, a framed device read");
 #define BAD_RUN		8		/* frames in a row that break a stream */
 #define CAPTURE_SIZE	(512 * 1024)	/* -w: records that may wait */
+#define CAPTURE_RETRY	1		/* -w: seconds after a failed write */
 #define PIPE_SIZE	(256 * 1024)	/* asked for a pipe on stdin or stdout */
 #define FLUSH_MS	1000		/* at EOF, how long pending output may wait */
 #define WARN_INTERVAL	5		/* seconds between repeated warnings */
@@ -252,19 +253,35 @@ struct ratelimit {
 /* The warnings that may come with every packet. */
 struct warnings {
 	struct ratelimit invalid, device, oversize, damaged, capture;
+	struct ratelimit capture_again;	/* -w: writes work again */
 };
 
 /*
  * -w: the capture's file, and the records waiting for it.  They wait in a
  * buffer of fixed size, so that a slow or gone reader costs records, not
  * memory, and never slows the tunnel: a record that does not fit is lost
- * and counted, and the next one written says how many were.
+ * and counted, and the next one written says how many were.  A file that
+ * takes them at once (a regular file, a reader that keeps up) gets them
+ * whenever the buffer fills, so that it loses none.  The file gets whole
+ * records only: when a write fails (a full disk), the rest of the record
+ * it cut, or of the header, still waits, and goes first when writes work
+ * again; the records behind it are lost.
  */
 struct capture {
 	int fd;			/* -1 without -w */
 	size_t head, tail;	/* waiting: buf[head..tail) */
+	size_t whole;		/* a block boundary: buf[head..whole) goes
+				   out whatever happens */
+	uint64_t written;	/* bytes the file took */
+	uint64_t begun;		/* where in the file the block that ends at
+				   whole begins */
 	uint64_t dropped;	/* lost since the last record written */
 	uint64_t lost;		/* lost in all */
+	int stuck;		/* the last write met EAGAIN */
+	int error;		/* the errno of the last failed write, or 0 */
+	int failing;		/* writes fail: the next waits until retry */
+	int unsaid;		/* a failure, or its end, not yet said */
+	struct timespec retry;
 	uint8_t buf[CAPTURE_SIZE];
 };
 
@@ -999,7 +1016,9 @@ make_stdio_nonblocking(void)
  * busy the loop is: a mask given to ppoll() would not do, since Linux's
  * ppoll() returns the ready descriptors without delivering a signal that
  * is pending.  SIGPIPE is ignored so that a closed stdout shows up as
- * EPIPE, and ends tunpipe with a message.  Returns the signalfd.
+ * EPIPE, and ends tunpipe with a message; SIGXFSZ so that a file that
+ * reaches the size limit (ulimit -f) fails a write with EFBIG, which -w
+ * survives, instead of killing tunpipe.  Returns the signalfd.
  */
 static int
 open_signals(void)
@@ -1010,6 +1029,7 @@ open_signals(void)
 	int fd;
 
 	signal(SIGPIPE, SIG_IGN);
+	signal(SIGXFSZ, SIG_IGN);
 	sigemptyset(&set);
 	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
 		sigaddset(&set, sigs[i]);
@@ -1394,8 +1414,8 @@ export_device(const struct device *dev)
 }
 
 /*
- * In a child, runs cmd through /bin/sh with the signal mask and SIGPIPE as
- * a shell expects them.
+ * In a child, runs cmd through /bin/sh with the signal mask, SIGPIPE and
+ * SIGXFSZ as a shell expects them.
  */
 static void __attribute__((noreturn))
 exec_shell(const char *which, const char *cmd)
@@ -1405,6 +1425,7 @@ exec_shell(const char *which, const char *cmd)
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	signal(SIGPIPE, SIG_DFL);
+	signal(SIGXFSZ, SIG_DFL);
 	execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
 	warn("%s: /bin/sh", which);
 	_exit(127);		/* not exit(): that would run tunpipe's atexit */
@@ -1494,6 +1515,7 @@ drop_privileges(void)
  */
 static const int allowed_syscalls[] = {
 	SYS_read, SYS_readv, SYS_write, SYS_writev, SYS_close, SYS_fcntl, SYS_ppoll,
+	SYS_ftruncate,		/* -w: a capture cut in a record, at the end */
 	SYS_sendmsg, SYS_recvmsg,	/* -e: to and from the starter */
 #ifdef SYS_poll
 	SYS_poll,
@@ -1640,22 +1662,50 @@ confine(void)
 }
 
 /*
+ * -w: creates the capture's file, which then goes to -U's user and group,
+ * as tcpdump -Z gives it; or, when there is one (O_EXCL tells), opens it,
+ * and its owner stays.  Returns the descriptor, or -1.
+ */
+static int
+create_capture(const char *path, int flags)
+{
+	int fd;
+
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | flags, 0644)) == -1)
+		return errno == EEXIST ? open(path, O_WRONLY | O_TRUNC | flags) :
+		    -1;
+	if (opt.user != NULL && fchown(fd, opt.user_uid, opt.user_gid) == -1)
+		err(EXIT_FAIL, "-w %s: fchown to -U %s", path, opt.user);
+	return fd;
+}
+
+/*
  * -w: opens the capture's file, before privilege is dropped and before
- * the filter, as tcpdump does.  A FIFO is opened for reading too: the
- * open then never waits for a reader, a reader that goes never makes a
- * write fail, and one that comes late still reads from the start, the
+ * the filter, as tcpdump does.  A symbolic link is refused, and never
+ * followed (O_NOFOLLOW, should one appear after lstat()): whoever can
+ * write in a shared directory such as /tmp could point it at another
+ * file, which root would overwrite.  A FIFO is opened for reading too:
+ * the open then never waits for a reader, a reader that goes never makes
+ * a write fail, and one that comes late still reads from the start, the
  * header first, as long as the pipe holds it.
  */
 static int
 open_capture(const char *path)
 {
-	int flags = O_WRONLY | O_CREAT | O_TRUNC;
+	const int flags = O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC;
 	struct stat sb;
-	int fd;
+	int found, fd;
 
-	if (stat(path, &sb) == 0 && S_ISFIFO(sb.st_mode))
-		flags = O_RDWR;
-	if ((fd = open(path, flags | O_NONBLOCK | O_CLOEXEC, 0644)) == -1)
+	found = lstat(path, &sb) == 0;
+	if (found && S_ISLNK(sb.st_mode))
+		errx(EXIT_USAGE, "-w %s is a symbolic link, which -w does not "
+		    "follow: a link in a shared directory could point the "
+		    "capture at another file; name the file itself", path);
+	if (found && S_ISFIFO(sb.st_mode))
+		fd = open(path, O_RDWR | flags);
+	else
+		fd = create_capture(path, flags);
+	if (fd == -1)
 		err(EXIT_USAGE, "-w %s", path);
 	return fd;
 }
@@ -1670,12 +1720,95 @@ start_capture(struct capture *cap, const char *ifname, size_t snaplen)
 	cap->tail = pcapng_header(cap->buf, sizeof(cap->buf), opt.tap ?
 	    PCAPNG_LINKTYPE_ETHERNET : PCAPNG_LINKTYPE_RAW, (uint32_t)snaplen,
 	    ifname, "tunpipe " TUNPIPE_VERSION);
+	cap->whole = cap->tail;
+}
+
+/*
+ * -w: moves cap->whole past the records that the file has taken whole,
+ * so that buf[head..whole) is the rest of the one it took in part, if any.
+ */
+static void
+pass_whole_records(struct capture *cap)
+{
+	while (cap->whole < cap->head) {
+		cap->begun = cap->written - (cap->head - cap->whole);
+		cap->whole += pcapng_block_len(cap->buf + cap->whole);
+	}
+}
+
+/*
+ * -w: drops the records that wait behind what must go out (the rest of
+ * the one the file took in part, or of the header), counting each lost.
+ */
+static void
+drop_waiting_records(struct capture *cap)
+{
+	size_t at;
+
+	for (at = cap->whole; at < cap->tail; at += pcapng_block_len(cap->buf +
+	    at)) {
+		cap->dropped++;
+		cap->lost++;
+	}
+	cap->tail = cap->whole;
+}
+
+/*
+ * -w: after a write failed with e, keeps only what must go out, and puts
+ * the next try off for CAPTURE_RETRY seconds: a regular file is always
+ * ready for poll(), so trying again on every turn would spin.
+ */
+static void
+capture_failed(struct capture *cap, int e)
+{
+	drop_waiting_records(cap);
+	cap->error = e;
+	cap->failing = cap->unsaid = 1;
+	clock_gettime(CLOCK_MONOTONIC, &cap->retry);
+	cap->retry.tv_sec += CAPTURE_RETRY;
+}
+
+/*
+ * -w: writes what the capture's file takes now of the records waiting,
+ * unless a failure put the next try off.  A record cut short stays first
+ * in line, so the file stays whole.
+ */
+static void
+write_capture(struct capture *cap)
+{
+	ssize_t n;
+	int e = 0;
+
+	if (cap->failing && ms_since(&cap->retry) < 0)
+		return;
+	while (cap->head < cap->tail) {
+		n = write(cap->fd, cap->buf + cap->head, cap->tail - cap->head);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && errno != EAGAIN)
+			e = errno;
+		cap->stuck = n == -1 && errno == EAGAIN;
+		if (n <= 0)
+			break;
+		cap->head += (size_t)n;
+		cap->written += (uint64_t)n;
+		cap->unsaid |= cap->failing;
+		cap->failing = 0;
+	}
+	pass_whole_records(cap);
+	if (e != 0)
+		capture_failed(cap, e);
+	if (cap->head == cap->tail)
+		cap->head = cap->whole = cap->tail = 0;
 }
 
 /*
  * -w: adds a record of the packet p[0..len) that crossed in direction dir
  * (as the stream carries it: with -O, a GSO packet) to those waiting, or
- * counts it lost when they fill the buffer.
+ * counts it lost when they fill the buffer.  When they do, the file gets
+ * them first, unless its last write met EAGAIN: one read of the stream
+ * may bring more than the buffer holds (with -O, eight GSO packets of 64
+ * KiB), and a reader that is stuck must not cost a write per packet.
  */
 static void
 capture_packet(struct capture *cap, enum pcapng_direction dir,
@@ -1691,9 +1824,13 @@ capture_packet(struct capture *cap, enum pcapng_direction dir,
 	clock_gettime(CLOCK_REALTIME, &now);
 	pkt.time = (uint64_t)now.tv_sec * 1000000000 + (uint64_t)now.tv_nsec;
 	if (sizeof(cap->buf) - cap->tail < pcapng_epb_len(len, 1) &&
+	    !cap->stuck)
+		write_capture(cap);
+	if (sizeof(cap->buf) - cap->tail < pcapng_epb_len(len, 1) &&
 	    cap->head > 0) {
 		memmove(cap->buf, cap->buf + cap->head, cap->tail - cap->head);
 		cap->tail -= cap->head;
+		cap->whole -= cap->head;
 		cap->head = 0;
 	}
 	if ((n = pcapng_epb(cap->buf + cap->tail, sizeof(cap->buf) -
@@ -1707,52 +1844,75 @@ capture_packet(struct capture *cap, enum pcapng_direction dir,
 }
 
 /*
- * -w: writes what the capture's file takes now of the records waiting.
- * A record cut short stays first in line, so the file stays whole.  A
- * file that fails (a full disk) loses what waits, with a warning.
+ * -w: the loop's turn at the capture: writes what waits, and says when
+ * writes fail, naming the error, and when they work again.
  */
 static void
 flush_capture(struct tunpipe *tp)
 {
 	struct capture *cap = &tp->cap;
-	ssize_t n;
 
-	while (cap->head < cap->tail) {
-		n = write(cap->fd, cap->buf + cap->head, cap->tail - cap->head);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1 && errno != EAGAIN) {
-			warn_limited(&tp->warn.capture, "-w %s: lost %zu bytes "
-			    "of the capture", opt.capture, cap->tail - cap->head);
-			cap->head = cap->tail;
-		}
-		if (n == -1)
-			break;
-		cap->head += (size_t)n;
-	}
-	if (cap->head == cap->tail)
-		cap->head = cap->tail = 0;
+	if (cap->head < cap->tail)
+		write_capture(cap);
+	if (!cap->unsaid)
+		return;
+	cap->unsaid = 0;
+	if (cap->failing)
+		warn_limited(&tp->warn.capture, "-w %s: %s: %" PRIu64 " packets "
+		    "lost so far; the capture stays readable", opt.capture,
+		    strerror(cap->error), cap->lost);
+	else
+		warn_limited(&tp->warn.capture_again, "-w %s: writing again, "
+		    "after %" PRIu64 " packets lost", opt.capture, cap->lost);
+}
+
+/* -w: after a failed write, the milliseconds until the next try; else -1. */
+static long
+capture_due(const struct capture *cap)
+{
+	long ms;
+
+	if (!cap->failing || cap->head == cap->tail)
+		return -1;
+	ms = -ms_since(&cap->retry);
+	return ms > 0 ? ms : 0;
 }
 
 /*
  * -w: at the end, gives the records still waiting a last, bounded chance
- * to reach the capture's file, and says how many were lost.
+ * to reach the capture's file, at once even after a failed write; counts
+ * those that did not as lost, and says how many were, and why.  A file
+ * left with part of a record is cut back to the records it holds whole
+ * (a FIFO cannot be: its reader sees the capture end cut short).
  */
 static void
 finish_capture(struct tunpipe *tp)
 {
-	struct pollfd pfd = { .fd = tp->cap.fd, .events = POLLOUT };
+	struct capture *cap = &tp->cap;
+	struct pollfd pfd = { .fd = cap->fd, .events = POLLOUT };
 	struct timespec start;
+	char why[128] = "a capture reader that could not keep up";
+	int cut;
 
 	clock_gettime(CLOCK_MONOTONIC, &start);
-	while (tp->cap.head < tp->cap.tail && ms_since(&start) < FLUSH_MS &&
+	cap->retry = start;
+	write_capture(cap);
+	while (cap->head < cap->tail && !cap->failing &&
+	    ms_since(&start) < FLUSH_MS &&
 	    poll(&pfd, 1, FLUSH_MS - (int)ms_since(&start)) > 0)
-		flush_capture(tp);
-	if (tp->cap.lost > 0 || tp->cap.head < tp->cap.tail)
-		say(1, "-w %s: %" PRIu64 " packets lost to a capture reader "
-		    "that could not keep up%s", opt.capture, tp->cap.lost,
-		    tp->cap.head < tp->cap.tail ? ", and the capture ends cut "
-		    "short" : "");
+		write_capture(cap);
+	drop_waiting_records(cap);
+	if ((cut = cap->head < cap->tail)) {
+		cap->lost += cap->begun > 0;	/* a record, not the header */
+		cut = ftruncate(cap->fd, (off_t)cap->begun) == -1;
+	}
+	if (cap->lost == 0 && !cut)
+		return;
+	if (cap->error != 0)
+		snprintf(why, sizeof(why), "writes that failed (%s)",
+		    strerror(cap->error));
+	say(1, "-w %s: %" PRIu64 " packets lost to %s%s", opt.capture,
+	    cap->lost, why, cut ? ", and the capture ends cut short" : "");
 }
 
 /*
@@ -2563,16 +2723,24 @@ stats_due(const struct stats *stats)
 	return ms > 0 ? ms : 0;
 }
 
+/* The sooner of two waits in milliseconds, where -1 is for ever. */
+static long
+sooner(long a, long b)
+{
+	return a == -1 || (b != -1 && b < a) ? b : a;
+}
+
 /*
- * How long ppoll may wait: until the first of keepalive_due() and
- * stats_due(); NULL for ever, when neither is.
+ * How long ppoll may wait: until the first of keepalive_due(),
+ * stats_due() and capture_due(); NULL for ever, when none is.
  */
 static struct timespec *
 poll_wait(const struct tunpipe *tp, struct timespec *wait)
 {
-	long k = keepalive_due(&tp->st), s = stats_due(&tp->stats), ms;
+	long ms;
 
-	ms = k == -1 || (s != -1 && s < k) ? s : k;
+	ms = sooner(sooner(keepalive_due(&tp->st), stats_due(&tp->stats)),
+	    capture_due(&tp->cap));
 	if (ms == -1)
 		return NULL;
 	wait->tv_sec = ms / 1000;
@@ -2828,9 +2996,10 @@ command_gone(struct tunpipe *tp, int news)
  * full link would, and memory stays bounded.  The stream is read whenever
  * it has data, since device writes do not block, and its output side is
  * polled only while frames wait for it: an idle stdout whose reader is
- * gone would report POLLERR on every turn.  So are stderr, while messages
- * wait for it (see struct messages), and the capture's file.  Returns why
- * it ended.
+ * gone would report POLLERR on every turn.  So is stderr, while messages
+ * wait for it (see struct messages).  -w's file is polled while records
+ * wait for it, but not after a failed write: the poll's timeout brings
+ * the next try (capture_due()).  Returns why it ended.
  */
 static enum end
 relay(struct tunpipe *tp)
@@ -2855,7 +3024,8 @@ relay(struct tunpipe *tp)
 		pfd[OUT].fd = st->out_head < st->out_tail ? st->out : -1;
 		pfd[CTL].fd = opt.exec != NULL && tp->cmd.pid != 0 ?
 		    tp->cmd.ctl : -1;
-		pfd[CAP].fd = tp->cap.head < tp->cap.tail ? tp->cap.fd : -1;
+		pfd[CAP].fd = tp->cap.head < tp->cap.tail && !tp->cap.failing ?
+		    tp->cap.fd : -1;
 		pfd[MSG].fd = messages_waiting() ? STDERR_FILENO : -1;
 		if (ppoll(pfd, SLOTS, poll_wait(tp, &wait), NULL) == -1) {
 			warn("ppoll");
@@ -2880,7 +3050,7 @@ relay(struct tunpipe *tp)
 			end = END_INPUT;
 		if (end == END_INPUT)
 			end = input_ended(st);
-		if (tp->cap.head < tp->cap.tail)
+		if (tp->cap.fd != -1)
 			flush_capture(tp);
 		if (stats_due(&tp->stats) == 0)
 			print_stats(tp);
@@ -3083,12 +3253,12 @@ main(int argc, char *argv[])
 		make_stdio_nonblocking();
 	defer_messages();
 	end = run(&tp);
+	if (tp.cap.fd != -1)	/* first, so that the figures count its losses */
+		finish_capture(&tp);
 	if (opt.stats != 0)
 		print_stats(&tp);
 	else if (opt.verbosity >= 2 || opt.no_device)
 		print_counters(&tp);
-	if (tp.cap.fd != -1)
-		finish_capture(&tp);
 	drain_messages();	/* before --down's own, which go at once */
 	if (opt.down != NULL && (status = run_hook("--down", opt.down)) != 0)
 		warnx("--down command %s", how_it_ended(status, how,

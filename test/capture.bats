@@ -14,6 +14,7 @@ setup() {
 teardown() {
 	netns_teardown
 	[ -z "${NOBODY_DIR:-}" ] || rm -rf "$NOBODY_DIR"
+	[ -z "${SMALL_FS:-}" ] || umount "$SMALL_FS" || umount -l "$SMALL_FS"
 }
 
 # directions FILE: for each packet of the capture, its direction (1 in,
@@ -110,6 +111,96 @@ stats_field() {
 	[ "$(capture_fields "$T/live.pcapng" frame.len | wc -l)" = 10 ]
 }
 
+# small_fs: a file system of 128 KiB at $SMALL_FS, for a capture to fill;
+# teardown unmounts it.
+small_fs() {
+	need_root
+	SMALL_FS=$T/small
+	mkdir "$SMALL_FS"
+	mount -t tmpfs -o size=128k tunpipe-test "$SMALL_FS" || {
+		SMALL_FS=
+		return 1
+	}
+}
+
+# recording COUNT LEN [-O]: a recorded stream, on stdout, of COUNT IPv4
+# packets of LEN bytes (20 to 65535), each with its number as its ID: in
+# len16 frames, or with -O as -O carries them, in len32 frames each with
+# a virtio-net header (an ordinary packet) first.
+recording() {
+	local vnet='' framing=len16 payload i
+	if [ "${3:-}" = -O ]; then
+		vnet=00000000000000000000
+		framing=len32
+	fi
+	payload=$(head -c "$(($2 - 20))" /dev/zero | od -An -v -tx1 | tr -d ' \n')
+	for ((i = 1; i <= $1; i++)); do
+		printf '%s4500%04x%04x400040fd00000a4d00010a4d0002%s\n' "$vnet" \
+		    "$2" "$i" "$payload"
+	done | "$BATS_TEST_DIRNAME/framing-driver" encode -f "$framing"
+}
+
+# readable FILE: tshark and tcpdump read the whole capture FILE without
+# a complaint, each exiting 0.
+readable() {
+	local tool
+	for tool in tshark tcpdump; do
+		"$tool" -n -r "$1" >/dev/null 2>"$T/$tool.err" ||
+		    fail "$tool -r $1: status $?" "$(cat "$T/$tool.err")" || return 1
+		! grep -iE 'damaged|corrupt|cut short|truncated|error' \
+		    "$T/$tool.err" || fail "$tool -r $1 complained" || return 1
+	done
+}
+
+@test "-w on a file system that fills up, then has room again: the capture stays whole, and every record lost is counted and said" {
+	small_fs
+	A_OPTS=(-s 60 -w "$SMALL_FS/a.pcapng")
+	ipv4_only_tunnel
+	ns A ping -c 10 -i 0.05 -s 1000 -W 2 10.77.0.2 >/dev/null
+	# The filler takes what room is left, and dd stops at the full disk.
+	dd if=/dev/zero of="$SMALL_FS/filler" bs=4k 2>/dev/null || true
+	ns A ping -c 40 -i 0.05 -s 1000 -W 2 10.77.0.2 >/dev/null
+	rm "$SMALL_FS/filler"
+	ns A ping -c 10 -i 0.2 -s 1000 -W 2 10.77.0.2 >/dev/null
+	kill -TERM "$PID_A"
+	wait_exit 5 "$PID_A"
+	cat "$T/a.err"
+	readable "$SMALL_FS/a.pcapng"
+	local records crossed lost
+	records=$(capture_fields "$SMALL_FS/a.pcapng" frame.number | wc -l)
+	crossed=$(( $(stats_field "$T/a.err" out_packets) + $(stats_field "$T/a.err" in_packets) ))
+	lost=$(stats_field "$T/a.err" capture_lost)
+	echo "$records records, $lost lost, $crossed packets crossed"
+	[ "$crossed" = 120 ]
+	[ "$lost" -gt 0 ]
+	[ "$(( records + lost ))" = "$crossed" ]
+	# Said as it happened, naming the file and the error, and at the end.
+	local w="-w $SMALL_FS/a.pcapng"
+	grep -q ": $w: No space left on device: [0-9]* packets lost so far; the capture stays readable$" "$T/a.err"
+	grep -q ": $w: writing again, after [0-9]* packets lost$" "$T/a.err"
+	grep -q ": $w: $lost packets lost to writes that failed (No space left on device)$" "$T/a.err"
+}
+
+@test "-w up to the file size limit (ulimit -f): the tunnel carries on, and the capture ends at its last whole record, every other counted lost" {
+	recording 300 1000 >"$T/rec.bin"
+	# 64 KiB: less than the 300 records of about 1 KiB.
+	run bash -c 'ulimit -f 64 && exec "$0" -N -w "$1"' "$TUNPIPE" \
+	    "$T/limit.pcapng" <"$T/rec.bin"
+	echo "$output"
+	[ "$status" = 0 ]
+	[[ "$output" == *"from stream: 300 packets"* ]]
+	[ "$(stat -c %s "$T/limit.pcapng")" -le 65536 ]
+	readable "$T/limit.pcapng"
+	local records lost
+	records=$(capture_fields "$T/limit.pcapng" frame.number | wc -l)
+	lost=$(grep -o 'capture: [0-9]* lost' <<<"$output" | tr -dc 0-9)
+	echo "$records records, $lost lost"
+	[ "$records" -gt 0 ]
+	[ "$(( records + lost ))" = 300 ]
+	[[ "$output" == *"-w $T/limit.pcapng: File too large: "*" packets lost so far; the capture stays readable"* ]]
+	[[ "$output" == *"-w $T/limit.pcapng: $lost packets lost to writes that failed (File too large)"* ]]
+}
+
 @test "-s: lines of key=value figures every second, whose totals agree with the traffic sent; SIGUSR1 prints one at once" {
 	A_OPTS=(-s 1)
 	ipv4_only_tunnel
@@ -168,6 +259,21 @@ stats_field() {
 	[[ "$output" =~ "input stream ended inside a frame: "[0-9]+" of "[0-9]+" bytes of its packet arrived (the frame starts at byte "[0-9]+")" ]]
 }
 
+@test "-N -O -w of a recording of large GSO packets: a record for each, none lost, whatever one read of the stream brings" {
+	# 40 frames of 64 KiB: each read of the stream brings 8, more than
+	# the 512 KiB of records that may wait.
+	recording 40 65535 -O >"$T/gso.bin"
+	run "$TUNPIPE" -N -O -w "$T/gso.pcapng" <"$T/gso.bin"
+	echo "$output"
+	[ "$status" = 0 ]
+	[[ "$output" == *"from stream: 40 packets, 2621400 bytes"*"capture: 0 lost" ]]
+	[[ "$output" != *"lost to"* ]]
+	capture_fields "$T/gso.pcapng" frame.len ip.id >"$T/records"
+	[ "$(wc -l <"$T/records")" = 40 ]
+	[ "$(cut -f1 "$T/records" | sort -u)" = 65535 ]
+	[ "$(cut -f2 "$T/records" | tr '\n' ' ')" = "$(printf '0x%04x ' $(seq 1 40))" ]
+}
+
 @test "-w - and -N with device options are refused; -w's file is opened before -U, and the filter stays on" {
 	run "$TUNPIPE" -w - </dev/null
 	[ "$status" = 2 ]
@@ -188,4 +294,49 @@ stats_field() {
 	kill -TERM "$PID_A"
 	wait_exit 5 "$PID_A"
 	[ "$(capture_fields "$T/root/a.pcapng" frame.len | wc -l)" = 4 ]
+}
+
+@test "-w refuses a symbolic link, which could point the capture at another file, and leaves what it points at alone; a FIFO is still welcome" {
+	need_root
+	echo "root's own" >"$T/victim"
+	ln -s "$T/victim" "$T/cap.pcapng"
+	# As in /tmp, where anyone may leave a link: root, dropping to nobody.
+	run ns A "$TUNPIPE" -U nobody -i tpa -w "$T/cap.pcapng" </dev/null
+	echo "$output"
+	[ "$status" = 2 ]
+	[[ "$output" == *"-w $T/cap.pcapng is a symbolic link, which -w does not follow: a link in a shared directory could point the capture at another file; name the file itself"* ]]
+	[ "$(cat "$T/victim")" = "root's own" ]
+	[ "$(stat -c %U "$T/victim")" = root ]
+	no_link A tpa
+	# A link to nothing yet: refused, and nothing is created.
+	ln -s "$T/new" "$T/dangling.pcapng"
+	run "$TUNPIPE" -N -w "$T/dangling.pcapng" </dev/null
+	[ "$status" = 2 ]
+	[[ "$output" == *"-w $T/dangling.pcapng is a symbolic link"* ]]
+	[ ! -e "$T/new" ]
+	# A FIFO at its own path is welcome, through a link it is not.
+	mkfifo "$T/fifo"
+	ln -s "$T/fifo" "$T/fifo-link"
+	run "$TUNPIPE" -N -w "$T/fifo-link" </dev/null
+	[ "$status" = 2 ]
+	[[ "$output" == *"-w $T/fifo-link is a symbolic link"* ]]
+	run "$TUNPIPE" -N -w "$T/fifo" </dev/null
+	[ "$status" = 0 ]
+}
+
+@test "-w with -U: a capture that tunpipe creates belongs to that user and group, as with tcpdump -Z; a file that was there keeps its owner" {
+	need_root
+	A_OPTS=(-U nobody -w "$T/a.pcapng")
+	ipv4_only_tunnel
+	ns A ping -c 2 -i 0.2 -W 2 10.77.0.2
+	kill -TERM "$PID_A"
+	wait_exit 5 "$PID_A"
+	[ "$(stat -c %U:%G "$T/a.pcapng")" = "nobody:$(id -gn nobody)" ]
+	[ "$(capture_fields "$T/a.pcapng" frame.len | wc -l)" = 4 ]
+	# A file that was there: written over, still root's.
+	echo "an old capture" >"$T/old.pcapng"
+	run ns A "$TUNPIPE" -U nobody -i tpc -w "$T/old.pcapng" </dev/null
+	[ "$status" = 0 ]
+	[ "$(stat -c %U:%G "$T/old.pcapng")" = root:root ]
+	[ "$(hexof "$T/old.pcapng" | head -c 8)" = 0a0d0d0a ]
 }

@@ -41,7 +41,8 @@
  * hands the count to the next one, for its epb_dropcount.  At the end the
  * whole capture is walked block by block: the header if it was written,
  * then one EPB per packet written, whose drop counts add up with them to
- * every packet tried.
+ * every packet tried, and pcapng_block_len() gives each block's length as
+ * the reader finds it.
  *
  * A broken promise prints what and aborts, which libFuzzer reports as a
  * crash and saves the input.
@@ -486,13 +487,15 @@ walk(const struct capture *c, int header, size_t written, size_t tried,
 
 	if (header) {
 		pos += read_block(c->bytes, c->len, &b);
-		CHECK(b.type == 0x0a0d0d0a);
-		pos += read_block(c->bytes + pos, c->len - pos, &b);
-		CHECK(b.type == 1);
+		CHECK(b.type == 0x0a0d0d0a && pcapng_block_len(c->bytes) == pos);
+		n = read_block(c->bytes + pos, c->len - pos, &b);
+		CHECK(b.type == 1 && pcapng_block_len(c->bytes + pos) == n);
+		pos += n;
 	}
 	while (pos < c->len) {
 		n = read_block(c->bytes + pos, c->len - pos, &b);
 		CHECK(b.type == 6);
+		CHECK(pcapng_block_len(c->bytes + pos) == n);
 		dropped += epb_dropcount(&b);
 		epbs++;
 		pos += n;

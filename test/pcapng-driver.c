@@ -6,6 +6,7 @@
  *
  *	pcapng-driver [-n] [-p] [-t tun|tap] [-s snaplen] [-i ifname]
  *	    [-a application] [-r room]
+ *	pcapng-driver -b
  *
  * It writes to standard output the start of a capture (pcapng_header():
  * -t tun, the default, gives LINKTYPE_RAW and -t tap LINKTYPE_ETHERNET; -s
@@ -34,12 +35,23 @@
  *	line N: dropped: B bytes, room R
  *
  * The driver checks what pcapng.h promises: a block's length is what the
- * _len function said, nothing is written in the room past it, and nothing
- * at all when the encoder returns 0.
+ * _len function said and what pcapng_block_len() reads in it (the SHB's
+ * and the IDB's adding up to the header's), nothing is written in the
+ * room past it, and nothing at all when the encoder returns 0.
+ *
+ * -b reads a capture on standard input instead, and prints for each block
+ * its offset and its length, as pcapng_block_len() reads it:
+ *
+ *	OFFSET LEN
+ *
+ * each from the block's first 8 bytes, alone in a buffer of 8, so that a
+ * sanitizer sees a read past them.  It stops at a length under 12 or not a
+ * multiple of 4, or a block cut short by the end of the input.
  *
  * Exit status: 0 when every line was read (whether or not blocks were
- * dropped), 1 for bad input or a header that does not fit, 2 for a bad
- * command line, 3 when the encoder broke a promise pcapng.h makes.
+ * dropped), or with -b every block; 1 for bad input or a header that does
+ * not fit, 2 for a bad command line, 3 when the encoder broke a promise
+ * pcapng.h makes.
  */
 #define _POSIX_C_SOURCE 200809L	/* getline() */
 
@@ -67,7 +79,8 @@ usage(void)
 {
 	fprintf(stderr, "usage: pcapng-driver [-n] [-p] [-t tun|tap] "
 	    "[-s snaplen] [-i ifname]\n"
-	    "           [-a application] [-r room]\n");
+	    "           [-a application] [-r room]\n"
+	    "       pcapng-driver -b\n");
 	exit(EXIT_USAGE);
 }
 
@@ -131,6 +144,11 @@ header(uint16_t linktype, uint32_t snaplen, const char *ifname,
 	len = pcapng_header(buf, room, linktype, snaplen, ifname,
 	    application);
 	check_untouched(buf, before, room, len, want, "header", 0);
+	if (len != 0 && pcapng_block_len(buf) + pcapng_block_len(buf +
+	    pcapng_block_len(buf)) != len)
+		errx(EXIT_CODEC, "encoder: a header of %zu bytes whose blocks "
+		    "say %zu and %zu", len, pcapng_block_len(buf),
+		    pcapng_block_len(buf + pcapng_block_len(buf)));
 	if (len == 0 && want <= room)
 		errx(EXIT_CODEC, "encoder: a header of %zu bytes did not go "
 		    "in a room of %zu", want, room);
@@ -222,6 +240,9 @@ packet(const struct line *l, uint32_t snaplen, uint64_t dropped,
 	memcpy(before, buf, room);
 	len = pcapng_epb(buf, room, &pkt);
 	check_untouched(buf, before, room, len, want, "packet", lineno);
+	if (len != 0 && pcapng_block_len(buf) != len)
+		errx(EXIT_CODEC, "encoder: line %zu: a packet of %zu bytes "
+		    "whose block says %zu", lineno, len, pcapng_block_len(buf));
 	if (len == 0)
 		fprintf(stderr, "line %zu: dropped: %zu bytes, room %zu\n",
 		    lineno, want, room);
@@ -232,6 +253,34 @@ packet(const struct line *l, uint32_t snaplen, uint64_t dropped,
 	return len != 0;
 }
 
+/* -b: each block's offset and length, as pcapng_block_len() reads it. */
+static void
+walk_blocks(void)
+{
+	uint8_t *start = driver_alloc(8);
+	uint64_t offset = 0;
+	size_t n, len, i;
+
+	while ((n = fread(start, 1, 8, stdin)) == 8) {
+		len = pcapng_block_len(start);
+		printf("%" PRIu64 " %zu\n", offset, len);
+		if (len < 12 || len % 4 != 0)
+			errx(EXIT_INPUT, "block at %" PRIu64 ": a length of %zu",
+			    offset, len);
+		for (i = 8; i < len; i++)
+			if (getchar() == EOF)
+				errx(EXIT_INPUT, "block at %" PRIu64 ": cut short "
+				    "after %zu of %zu bytes", offset, i, len);
+		offset += len;
+	}
+	if (ferror(stdin))
+		err(EXIT_INPUT, "stdin");
+	if (n != 0)
+		errx(EXIT_INPUT, "block at %" PRIu64 ": cut short after %zu "
+		    "bytes", offset, n);
+	free(start);
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -240,15 +289,18 @@ main(int argc, char *argv[])
 	const char *ifname = NULL, *application = NULL;
 	size_t room = 0, cap = 0, lineno = 0;
 	uint64_t dropped = 0;
-	int ch, with_header = 1, in_place = 0;
+	int ch, with_header = 1, in_place = 0, walk = 0;
 	struct line l;
 	char *text = NULL;
 	ssize_t n;
 
-	while ((ch = getopt(argc, argv, "a:i:npr:s:t:")) != -1) {
+	while ((ch = getopt(argc, argv, "a:bi:npr:s:t:")) != -1) {
 		switch (ch) {
 		case 'a':
 			application = optarg;
+			break;
+		case 'b':
+			walk = 1;
 			break;
 		case 'i':
 			ifname = optarg;
@@ -278,9 +330,15 @@ main(int argc, char *argv[])
 			usage();
 		}
 	}
-	if (optind != argc)
+	if (optind != argc || (walk && argc != 2))
 		usage();
 
+	if (walk) {
+		walk_blocks();
+		if (fflush(stdout) == EOF || ferror(stdout))
+			err(EXIT_INPUT, "stdout");
+		return 0;
+	}
 	if (with_header)
 		header(linktype, snaplen, ifname, application, room);
 	while ((n = getline(&text, &cap, stdin)) != -1) {

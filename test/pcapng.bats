@@ -321,6 +321,32 @@ line 4: dropped: 60 bytes, room 60
 line 5: dropped: 60 bytes, room 60" ]]
 }
 
+@test "each block's length, read back from its header: the SHB, the IDB, then every EPB, whatever its padding and options" {
+	# In a room of 100 bytes the header (52 + 40) fits; the 64-byte
+	# packet (108) does not, and the next one carries the drop count.
+	LINES=("0 out $IPV4_PACKET" "0 in $(seq_hex 64)" "0 in aabbccddee"
+	    "0 out")
+	encode -i tun0 -a 'tunpipe 0.1.0' -r 100
+	[[ $status -eq 0 && $(cat "$ERR") == "line 2: dropped: 108 bytes, room 100" ]]
+	cp "$CAP" "$BATS_TEST_TMPDIR/whole.pcapng"
+	run "$DRIVER" -b <"$BATS_TEST_TMPDIR/whole.pcapng"
+	# offset, length: the SHB naming tunpipe, the IDB naming tun0, the
+	# 28-byte packet (72), 5 bytes padded and the drop count (44 + 8 +
+	# 12), the empty packet (44).
+	expect 0 "0 52
+52 40
+92 72
+164 64
+228 44"
+	# A capture cut in a block, or in a block's first 8 bytes.
+	head -c 271 "$BATS_TEST_TMPDIR/whole.pcapng" >"$CAP"
+	run "$DRIVER" -b <"$CAP"
+	[[ $status -eq 1 && $output == *"block at 228: cut short after 43 of 44 bytes"* ]]
+	head -c 232 "$BATS_TEST_TMPDIR/whole.pcapng" >"$CAP"
+	run "$DRIVER" -b <"$CAP"
+	[[ $status -eq 1 && $output == *"block at 228: cut short after 4 bytes"* ]]
+}
+
 # --- end to end: tshark and tcpdump read the captures ---------------------
 
 # Packets of a tunnel between 10.77.0.1 and 10.77.0.2 (fd77::1 and
