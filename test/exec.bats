@@ -273,6 +273,32 @@ carrier() {
 	wait_for 10 ns A ping -c 1 -W 1 10.77.0.2
 }
 
+# tx_dropped SIDE DEVICE: the packets the kernel dropped on their way out
+# through the device (ip's TX dropped).
+tx_dropped() {
+	ns "$1" ip -s link show dev "$2" | awk '/TX:/ { getline; print $4; exit }'
+}
+
+@test "-r: while it waits, the device drops what is sent through it at once, and nothing of it reaches the new stream" {
+	ipv6_off			# no packet crosses unless the test sends it
+	A_OPTS=(-r 5)
+	exec_tunnel
+	ns A ping -c 1 -W 2 10.77.0.2
+	kill "$(peer_pid)"
+	wait_for 5 eval '[ "$(carrier A tpa)" = 0 ]'
+	local dropped
+	dropped=$(tx_dropped A tpa)
+	run ns A ping -c 5 -i 0.2 -W 1 10.77.0.2
+	[ "$status" = 1 ]
+	[ "$(carrier A tpa)" = 0 ]	# all 5 went while -r waited
+	[ "$(tx_dropped A tpa)" = $((dropped + 5)) ]
+	# The new stream carries the next ping, and that alone.
+	wait_for 10 eval '[ "$(carrier A tpa)" = 1 ]'
+	wait_for 5 eval 'ns B ip -4 addr show dev tpb | grep -q "inet 10.77.0.2/24"'
+	ns A ping -c 1 -W 2 10.77.0.2
+	[ "$(rx_packets B tpb)" = 1 ]
+}
+
 @test "-r at both ends of a TCP connection, without -k: after the connection closes, both carriers and the tunnel come back" {
 	# Neither end hears the other until a packet crosses, and a device
 	# without carrier sends none: the carrier must not wait for the peer.
