@@ -2472,8 +2472,9 @@ add_figure(char *text, size_t size, int show, const char *key,
  * (tunpipe.1 lists them): the rates each way since the last line, the
  * totals, the drops in all, the bytes waiting for the stream, the seconds
  * since the peer's last bytes; then, where they apply, each kind of drop
- * that happened, the keepalives (-k), the restarts (-e) and the records
- * the capture lost (-w).  out is to the stream, in from it.
+ * that happened, the keepalives (-k), the restarts and the carrier (-e)
+ * and the records the capture lost (-w).  out is to the stream, in from
+ * it.
  */
 static void
 print_stats(struct tunpipe *tp)

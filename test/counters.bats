@@ -1,5 +1,6 @@
 #!/usr/bin/env bats
-# Counters: SIGUSR1 prints them and tunpipe goes on; -v prints them at exit.
+# Counters: SIGUSR1 prints them and tunpipe goes on; -v prints them at exit;
+# -s prints the keys that README.md and tunpipe.1 list.
 
 load helpers
 
@@ -86,4 +87,69 @@ empty_frames() {
 	run "$TUNPIPE" -k 0 </dev/null
 	[ "$status" = 2 ]
 	[[ "$output" == *"-k 0: must be a number from 1 to 86400"* ]]
+}
+
+# stats_keys FILE...: the keys of the -s lines in FILEs, one a line, sorted.
+stats_keys() {
+	cat "$@" | grep -E '^tunpipe: [^ ]+: t=' | cut -d' ' -f3- | tr ' ' '\n' |
+	    cut -d= -f1 | sort -u
+}
+
+# man_stats_keys: the words that tunpipe.1's entry for -s sets as Cm.
+man_stats_keys() {
+	sed -n '/^\.It Fl s , Fl \\-stats/,/^\.It Fl T /p' \
+	    "$BATS_TEST_DIRNAME/../tunpipe.1" |
+	    awk '/^\./ { cm = 0; sub(/^\./, ""); for (i = 1; i <= NF; i++)
+		if ($i == "Cm") cm = 1
+		else if ($i ~ /^[A-Z][a-z]$/) cm = 0
+		else if (cm && $i != ",") print $i }' | sort -u
+}
+
+# readme_stats_keys: the words in backquotes in README.md's row for -s.
+readme_stats_keys() {
+	grep '^| `-s`' "$BATS_TEST_DIRNAME/../README.md" |
+	    grep -o '`[a-z_]*`' | tr -d '`' | sort -u
+}
+
+# stats_of NAME [FILE] OPTIONS...: tunpipe -s 1 with OPTIONS in namespace A
+# on the stream in FILE (default $T/stream); its stderr in $T/stats.NAME.
+stats_of() {
+	local name=$1
+	shift
+	run tunpipe_reads "$@" -s 1
+	printf '%s\n' "$output" >"$T/stats.$name"
+}
+
+@test "every key that -s prints is listed in README.md and tunpipe.1, and every key they list is printed (but one)" {
+	# -e, -k, -w and -r, the first run of the command sending a frame
+	# that is no IP packet and the start of one cut by its end.
+	persistent_device A tpa
+	{ frames 68656c6c6f "$IPV4_PACKET"; frames "$IPV4_PACKET" | head -c 3; } >"$T/first"
+	ns_bg A "$TUNPIPE" -i tpa -s 1 -k 1 -r 1 -w "$T/a.pcapng" -e "
+	    if [ -e $T/second ]; then exec sleep 30
+	    else touch $T/second; cat $T/first; fi" \
+	    </dev/null >/dev/null 2>"$T/stats.exec" &
+	PID_A=$!
+	remember "$PID_A"
+	wait_for 10 grep -q 'restarts=1' "$T/stats.exec"
+	kill -TERM "$PID_A"
+	wait_exit 5 "$PID_A"
+	# A damaged SLIP frame, and a frame too short for Ethernet.
+	printf '\300\333\001\300' >"$T/slip"
+	stats_of slip "$T/slip" -N -f slip
+	frames 0102 >"$T/short"
+	stats_of tap "$T/short" -N -T
+	# A device that is down refuses the packet.
+	ns A ip tuntap add dev tpr mode tun
+	frames "$IPV4_PACKET" >"$T/stream"
+	stats_of refused -i tpr
+	stats_keys "$T"/stats.* >"$T/printed"
+	man_stats_keys >"$T/man"
+	readme_stats_keys >"$T/readme"
+	cat "$T/printed"
+	# drop_too_large is the one left out: no device here hands over a
+	# packet larger than the framing carries (a TAP device's MTU stops
+	# at 65521, whose frames fit len16's 65535 bytes).
+	diff "$T/printed" <(grep -vx drop_too_large "$T/man")
+	diff "$T/printed" <(grep -vx drop_too_large "$T/readme")
 }
