@@ -444,7 +444,12 @@ warn_limited(struct ratelimit *rl, const char *fmt, ...)
 		warnx("%s", text);
 }
 
-/* Checks a device name as the kernel would, but says what is wrong. */
+/*
+ * Checks a device name as the kernel's dev_valid_name() does, and no more
+ * (as ip(8)'s own check does), but says what is wrong.  The kernel's
+ * isspace() takes byte 0xa0 too, a no-break space in Latin-1 and part of
+ * UTF-8 letters.
+ */
 static void
 check_ifname(const char *name)
 {
@@ -452,9 +457,11 @@ check_ifname(const char *name)
 		errx(EXIT_USAGE, "interface name '%s' is too long: at most %d "
 		    "characters", name, IFNAMSIZ - 1);
 	if (*name == '\0' || strcmp(name, ".") == 0 || strcmp(name, "..") == 0
-	    || strpbrk(name, "/: \t\n") != NULL)
-		errx(EXIT_USAGE, "interface name '%s' is not valid: use letters, "
-		    "digits and '-', and no '/', ':' or spaces", name);
+	    || strpbrk(name, "/: \t\n\v\f\r\240") != NULL)
+		errx(EXIT_USAGE, "interface name '%s' is not valid: the kernel "
+		    "refuses an empty name, '.' and '..', and any name with '/', "
+		    "':' or white space (space, \\t, \\n, \\v, \\f, \\r or byte "
+		    "0xa0) in it", name);
 }
 
 /* Parses -a's ADDRESS[/PREFIX]; no prefix means a single host. */
