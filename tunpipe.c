@@ -564,6 +564,20 @@ once(const char *old, const char *arg, int c)
 	return arg;
 }
 
+/*
+ * once() for -e, whose command may not be empty or only blanks, which sh
+ * skips: it would run nothing and end at once, and with -r for ever again.
+ */
+static const char *
+exec_once(const char *old, const char *arg)
+{
+	once(old, arg, 'e');
+	if (arg[strspn(arg, " \t\n")] == '\0')
+		errx(EXIT_USAGE, "-e '%s': an empty command carries no stream; "
+		    "give the command that does (ssh HOST tunpipe, say)", arg);
+	return arg;
+}
+
 /* Checks the options against each other, once all are known. */
 static void
 check_options(void)
@@ -618,7 +632,7 @@ parse_options(int argc, char *argv[])
 			opt.down = once(opt.down, optarg, c);
 			break;
 		case 'e':
-			opt.exec = once(opt.exec, optarg, c);
+			opt.exec = exec_once(opt.exec, optarg);
 			break;
 		case 'f':
 			opt.framing_name = once(opt.framing_name, optarg, c);

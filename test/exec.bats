@@ -71,6 +71,16 @@ a_keeps_address() {
 	[[ "$output" == *"exited with status 3"* ]]
 }
 
+@test "-e with an empty command, or one of only blanks, is a usage error, status 2" {
+	local cmd
+	for cmd in '' ' ' $' \t\n '; do
+		run ns A "$TUNPIPE" -i tpa -e "$cmd" </dev/null
+		[ "$status" = 2 ] && [[ "$output" == *"-e '$cmd': an empty command carries no stream; give the command that does"* ]] ||
+		    fail "-e $(printf %q "$cmd"): status $status: $output"
+	done
+	no_link A tpa
+}
+
 @test "-r without -e, and -r out of range, are usage errors" {
 	run "$TUNPIPE" -r 1 </dev/null
 	[ "$status" = 2 ]
