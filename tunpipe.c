@@ -100,6 +100,7 @@ _Static_assert(READ_ROOM >= 4 + DEVICE_READ && OUTBUF_SIZE <= OUTBUF_SIZE_O,
 #define DEAD_AFTER	3		/* keepalive intervals of silence */
 #define RESPAWN_CAP	60		/* -r: the longest wait, unless SECS is */
 #define RESPAWN_LIVED	10		/* -r: a run this long resets the wait */
+#define RATE_NS		1000000000	/* -s: the shortest span of a rate */
 
 /* Exit statuses; README.md and the man page list them for users. */
 enum {
@@ -400,6 +401,14 @@ ms_since(const struct timespec *start)
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	return (now.tv_sec - start->tv_sec) * 1000 +
 	    (now.tv_nsec - start->tv_nsec) / 1000000;
+}
+
+/* Nanoseconds from a to b, negative when b comes first. */
+static int64_t
+ns_between(const struct timespec *a, const struct timespec *b)
+{
+	return (int64_t)(b->tv_sec - a->tv_sec) * 1000000000 +
+	    (b->tv_nsec - a->tv_nsec);
 }
 
 /*
@@ -2386,16 +2395,21 @@ keepalive_due(const struct stream *st)
 	return left > 0 ? left * 1000 : 0;
 }
 
-/* With -s, the milliseconds until the next line of figures; else -1. */
+/*
+ * With -s, the milliseconds until the next line of figures, rounded up so
+ * that no line comes early (and none without its rates); else -1.
+ */
 static long
 stats_due(const struct stats *stats)
 {
-	long ms;
+	struct timespec now;
+	int64_t ns;
 
 	if (opt.stats == 0)
 		return -1;
-	ms = -ms_since(&stats->due);
-	return ms > 0 ? ms : 0;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ns = ns_between(&now, &stats->due);
+	return ns > 0 ? (long)((ns + 999999) / 1000000) : 0;
 }
 
 /*
@@ -2489,26 +2503,45 @@ add_figure(char *text, size_t size, int show, const char *key,
 }
 
 /*
+ * -s: the rates each way since the last line, as key=value pairs in text,
+ * but only over RATE_NS or more, -s's shortest interval: over less they
+ * mean nothing (a packet in a millisecond is a thousand a second).
+ */
+static void
+stats_rates(char *text, size_t size, const struct tunpipe *tp,
+    const struct timespec *now)
+{
+	const struct counters *c = &tp->count, *was = &tp->stats.then;
+	int64_t ns = ns_between(&tp->stats.last, now);
+	double secs = ns / 1e9;
+
+	if (ns < RATE_NS)
+		return;
+	snprintf(text, size, " out_pps=%.0f out_bps=%.0f in_pps=%.0f "
+	    "in_bps=%.0f", (double)(c->out_packets - was->out_packets) / secs,
+	    (double)(c->out_bytes - was->out_bytes) * 8 / secs,
+	    (double)(c->in_packets - was->in_packets) / secs,
+	    (double)(c->in_bytes - was->in_bytes) * 8 / secs);
+}
+
+/*
  * -s: one line of figures, as key=value pairs that a script can read
- * (tunpipe.1 lists them): the rates each way since the last line, the
- * totals, the drops in all, the bytes waiting for the stream, the seconds
- * since the peer's last bytes; then, where they apply, each kind of drop
- * that happened, the keepalives (-k), the restarts and the carrier (-e)
- * and the records the capture lost (-w).  out is to the stream, in from
- * it.
+ * (tunpipe.1 lists them): the rates each way since the last line (see
+ * stats_rates()), the totals, the drops in all, the bytes waiting for the
+ * stream, the seconds since the peer's last bytes; then, where they
+ * apply, each kind of drop that happened, the keepalives (-k), the
+ * restarts and the carrier (-e) and the records the capture lost (-w).
+ * out is to the stream, in from it.
  */
 static void
 print_stats(struct tunpipe *tp)
 {
-	const struct counters *c = &tp->count, *was = &tp->stats.then;
+	const struct counters *c = &tp->count;
 	struct timespec now;
-	char more[256] = "";
-	double secs;
+	char rates[128] = "", more[256] = "";
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	secs = ms_since(&tp->stats.last) / 1000.0;
-	if (secs <= 0)
-		secs = 0.001;
+	stats_rates(rates, sizeof(rates), tp, &now);
 	add_figure(more, sizeof(more), c->drop_invalid != 0, opt.tap ?
 	    "drop_not_ethernet" : "drop_not_ip", c->drop_invalid);
 	add_figure(more, sizeof(more), c->drop_device != 0, "drop_refused",
@@ -2529,16 +2562,11 @@ print_stats(struct tunpipe *tp)
 	    tp->dev.carrier == 0 ? 0 : 1);
 	add_figure(more, sizeof(more), tp->cap.fd != -1, "capture_lost",
 	    tp->cap.lost);
-	fprintf(stderr, "tunpipe: %s: t=%.1f out_pps=%.0f out_bps=%.0f "
-	    "in_pps=%.0f in_bps=%.0f out_packets=%" PRIu64 " out_bytes=%"
-	    PRIu64 " in_packets=%" PRIu64 " in_bytes=%" PRIu64 " drops=%"
-	    PRIu64 " backlog=%zu peer_idle=%ld%s\n", tp->dev.name,
-	    ms_since(&tp->started) / 1000.0,
-	    (double)(c->out_packets - was->out_packets) / secs,
-	    (double)(c->out_bytes - was->out_bytes) * 8 / secs,
-	    (double)(c->in_packets - was->in_packets) / secs,
-	    (double)(c->in_bytes - was->in_bytes) * 8 / secs,
-	    c->out_packets, c->out_bytes, c->in_packets, c->in_bytes,
+	fprintf(stderr, "tunpipe: %s: t=%.1f%s out_packets=%" PRIu64
+	    " out_bytes=%" PRIu64 " in_packets=%" PRIu64 " in_bytes=%" PRIu64
+	    " drops=%" PRIu64 " backlog=%zu peer_idle=%ld%s\n", tp->dev.name,
+	    ms_since(&tp->started) / 1000.0, rates, c->out_packets,
+	    c->out_bytes, c->in_packets, c->in_bytes,
 	    c->drop_invalid + c->drop_device + c->drop_oversize +
 	    c->drop_damaged + c->drop_cut, tp->st.out_tail - tp->st.out_head,
 	    (long)(monotonic_seconds() - tp->st.last_received), more);

@@ -153,3 +153,32 @@ stats_of() {
 	diff "$T/printed" <(grep -vx drop_too_large "$T/man")
 	diff "$T/printed" <(grep -vx drop_too_large "$T/readme")
 }
+
+# rate_keys: for each -s line on stdin, a line of its rate keys, in order
+# (an empty line for a line without).
+rate_keys() {
+	awk '/^tunpipe: [^ ]+: t=/ { keys = ""
+	    for (i = 4; i <= NF; i++)
+		if ($i ~ /^(out|in)_(pps|bps)=/)
+			keys = keys (keys == "" ? "" : " ") substr($i, 1, index($i, "=") - 1)
+	    print keys }'
+}
+
+@test "-s gives rates over a second or more only: none on the one line of a short -N run, every periodic line its four" {
+	frames "$IPV4_PACKET" "$IPV4_PACKET" >"$T/stream"
+	run "$TUNPIPE" -N -s 1 <"$T/stream"
+	[ "$status" = 0 ]
+	[[ "$output" == *": stream: t="*" in_packets=2 "* ]]
+	[ "$(rate_keys <<<"$output")" = "" ]
+
+	A_OPTS=(-s 1)
+	ipv4_only_tunnel
+	ns A ping -c 12 -i 0.25 -W 2 10.77.0.2
+	kill -TERM "$PID_A"
+	wait_exit 5 "$PID_A"
+	# Each line but the last, which came when TERM did, is a periodic one.
+	rate_keys <"$T/a.err" | head -n -1 >"$T/periodic"
+	cat "$T/periodic"
+	[ "$(grep -c '' "$T/periodic")" -ge 2 ]
+	[ -z "$(grep -vx 'out_pps out_bps in_pps in_bps' "$T/periodic")" ]
+}
