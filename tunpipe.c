@@ -2455,40 +2455,80 @@ keep_alive(struct tunpipe *tp)
 	return flush_output(st);
 }
 
+/* Adds ", N what" to text when show says that count applies. */
+static void
+add_count(char *text, size_t size, int show, uint64_t n, const char *what)
+{
+	size_t len = strlen(text);
+
+	if (show)
+		snprintf(text + len, size - len, ", %" PRIu64 " %s", n, what);
+}
+
 /*
- * The counters, with the device's name, mode, MTU and uptime (-v at the
- * end, and SIGUSR1 without -s).
+ * The drops of each kind that can happen in this run, for the counters:
+ * nothing goes to the device with -N, only SLIP frames are damaged, only
+ * -r breaks a stream.
+ */
+static void
+counted_drops(char *text, size_t size, const struct counters *c)
+{
+	snprintf(text, size, "%" PRIu64 " not %s", c->drop_invalid,
+	    opt.tap ? "Ethernet" : "IP");
+	add_count(text, size, !opt.no_device, c->drop_device,
+	    "device write failed");
+	add_count(text, size, !opt.no_device, c->drop_oversize,
+	    "too large to frame");
+	add_count(text, size, opt.framing == FRAMING_SLIP, c->drop_damaged,
+	    "damaged");
+	add_count(text, size, opt.respawn != 0, c->drop_cut,
+	    "cut by a stream break");
+}
+
+/*
+ * The counters (-v at the end, and SIGUSR1 without -s), in lines of what
+ * belongs together, each naming the device: its mode, MTU and uptime; the
+ * traffic; the empty frames; the drops; the restarts of -e; the records
+ * the capture lost.  A count that cannot move in this run is left out:
+ * nothing goes to the stream with -N, only -k sends empty frames, and
+ * see counted_drops().
  */
 static void
 print_counters(const struct tunpipe *tp)
 {
 	const struct counters *c = &tp->count;
+	const char *name = tp->dev.name;
+	char mtu[32] = "no device", to[80] = "", sent[32] = "", drops[160];
 	struct timespec now;
-	char lost[64] = "";
-
-	char mtu[32] = "no device";
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	if (tp->cap.fd != -1)
-		snprintf(lost, sizeof(lost), "; capture: %" PRIu64 " lost",
-		    tp->cap.lost);
-	if (!opt.no_device)
+	if (!opt.no_device) {
 		snprintf(mtu, sizeof(mtu), "mtu %d%s", current_mtu(&tp->dev),
 		    opt.exec == NULL ? "" : tp->dev.carrier == 0 ?
 		    ", carrier off" : ", carrier on");
-	fprintf(stderr, "tunpipe: %s (%s, %s, up %lds): "
-	    "to stream: %" PRIu64 " packets, %" PRIu64 " bytes; "
-	    "from stream: %" PRIu64 " packets, %" PRIu64 " bytes; "
-	    "empty frames: %" PRIu64 " in, %" PRIu64 " out; "
-	    "dropped: %" PRIu64 " not %s, %" PRIu64 " device write failed, %"
-	    PRIu64 " too large to frame, %" PRIu64 " damaged, %" PRIu64
-	    " cut by a stream break; restarts of -e: %" PRIu64 "%s\n",
-	    tp->dev.name, opt.tap ? "tap" : "tun", mtu,
+		snprintf(to, sizeof(to), "to stream: %" PRIu64 " packets, %"
+		    PRIu64 " bytes; ", c->out_packets, c->out_bytes);
+	}
+	if (opt.keepalive != 0)
+		snprintf(sent, sizeof(sent), ", %" PRIu64 " out",
+		    c->keepalives);
+	counted_drops(drops, sizeof(drops), c);
+	fprintf(stderr, "tunpipe: %s (%s, %s, up %lds)\n"
+	    "tunpipe: %s: %sfrom stream: %" PRIu64 " packets, %" PRIu64
+	    " bytes\n"
+	    "tunpipe: %s: empty frames: %" PRIu64 " in%s\n"
+	    "tunpipe: %s: dropped: %s\n",
+	    name, opt.tap ? "tap" : "tun", mtu,
 	    (long)(now.tv_sec - tp->started.tv_sec),
-	    c->out_packets, c->out_bytes, c->in_packets, c->in_bytes,
-	    tp->st.dec.keepalives, c->keepalives,
-	    c->drop_invalid, opt.tap ? "Ethernet" : "IP", c->drop_device,
-	    c->drop_oversize, c->drop_damaged, c->drop_cut, c->restarts, lost);
+	    name, to, c->in_packets, c->in_bytes,
+	    name, tp->st.dec.keepalives, sent,
+	    name, drops);
+	if (opt.exec != NULL)
+		fprintf(stderr, "tunpipe: %s: restarts of -e: %" PRIu64 "\n",
+		    name, c->restarts);
+	if (tp->cap.fd != -1)
+		fprintf(stderr, "tunpipe: %s: capture: %" PRIu64 " lost\n",
+		    name, tp->cap.lost);
 }
 
 /* Adds " key=value" to text when show says it applies. */
