@@ -54,7 +54,7 @@ static volatile sig_atomic_t child_exited;
 static int
 send_msg(int ctl, char kind, int value, int fd)
 {
-	struct msg m = { kind, value };
+	struct msg m;
 	struct iovec iov = { &m, sizeof(m) };
 	union {
 		struct cmsghdr h;
@@ -62,6 +62,9 @@ send_msg(int ctl, char kind, int value, int fd)
 	} u;
 	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
 
+	memset(&m, 0, sizeof(m));	/* its padding too, which is sent */
+	m.kind = kind;
+	m.value = value;
 	if (fd != -1) {
 		memset(&u, 0, sizeof(u));
 		msg.msg_control = u.space;

@@ -105,6 +105,7 @@ _Static_assert(MESSAGE_MAX <= PIPE_BUF, "a message goes out in one write");
 #define DEAD_AFTER	3		/* keepalive intervals of silence */
 #define RESPAWN_CAP	60		/* -r: the longest wait, unless SECS is */
 #define RESPAWN_LIVED	10		/* -r: a run this long resets the wait */
+#define RATE_NS		1000000000	/* -s: the shortest span of a rate */
 
 /* Exit statuses; README.md and the man page list them for users. */
 enum {
@@ -356,8 +357,10 @@ help(void)
 	    "  -d, --down CMD        run CMD through /bin/sh at exit\n"
 	    "  -e, --exec CMD        carry the stream over CMD's stdin and stdout\n"
 	    "                        instead of tunpipe's own (CMD runs in /bin/sh)\n"
+	    "  -f, --framing TYPE    len16 (default), len32 (QEMU, passt) or slip\n"
 	    "  -G, --no-gso          read and write the device one ordinary packet at\n"
 	    "                        a time, without its GSO packets and checksums\n"
+	    "  -h, --help            print this help and exit\n"
 	    "  -i, --interface NAME  device name, or a persistent device to attach to\n"
 	    "                        (default: the kernel picks tun%%d or tap%%d)\n"
 	    "  -k, --keepalive SECS  send an empty frame after SECS without traffic;\n"
@@ -370,6 +373,7 @@ help(void)
 	    "                        with a virtio-net header; both ends need -O\n"
 	    "  -o, --owner USER      make USER the device's owner\n"
 	    "  -p, --persist         create the device persistent: it outlives tunpipe\n"
+	    "  -q, --quiet           report errors only\n"
 	    "  -r, --respawn SECS    with -e, start CMD again SECS after it ends,\n"
 	    "                        doubling the wait while it keeps failing\n"
 	    "  -S, --no-seccomp      do not confine the packet loop's system calls\n"
@@ -379,13 +383,10 @@ help(void)
 	    "  -U, --user USER       run the packet loop as USER, without privilege\n"
 	    "  -u, --up CMD          run CMD through /bin/sh once the device is ready;\n"
 	    "                        it sees TUNPIPE_IFNAME, TUNPIPE_MTU, TUNPIPE_MODE\n"
+	    "  -V, --version         print the version and exit\n"
 	    "  -v, --verbose         report the device name, and counters at exit\n"
 	    "  -w, --write FILE      write every packet that crosses, both ways, to\n"
 	    "                        FILE (or a FIFO) as a pcapng capture\n"
-	    "  -q, --quiet           report errors only\n"
-	    "  -f, --framing TYPE    len16 (default), len32 (QEMU, passt) or slip\n"
-	    "  -h, --help            print this help and exit\n"
-	    "  -V, --version         print the version and exit\n"
 	    "\n"
 	    "SIGUSR1 prints the counters; SIGINT, SIGTERM and SIGHUP stop tunpipe.\n");
 }
@@ -421,6 +422,14 @@ ms_since(const struct timespec *start)
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	return (now.tv_sec - start->tv_sec) * 1000 +
 	    (now.tv_nsec - start->tv_nsec) / 1000000;
+}
+
+/* Nanoseconds from a to b, negative when b comes first. */
+static int64_t
+ns_between(const struct timespec *a, const struct timespec *b)
+{
+	return (int64_t)(b->tv_sec - a->tv_sec) * 1000000000 +
+	    (b->tv_nsec - a->tv_nsec);
 }
 
 /*
@@ -646,7 +655,12 @@ undefer_messages(void)
 		stderr = messages.direct;
 }
 
-/* Checks a device name as the kernel would, but says what is wrong. */
+/*
+ * Checks a device name as the kernel's dev_valid_name() does, and no more
+ * (as ip(8)'s own check does), but says what is wrong.  The kernel's
+ * isspace() takes byte 0xa0 too, a no-break space in Latin-1 and part of
+ * UTF-8 letters.
+ */
 static void
 check_ifname(const char *name)
 {
@@ -654,9 +668,11 @@ check_ifname(const char *name)
 		errx(EXIT_USAGE, "interface name '%s' is too long: at most %d "
 		    "characters", name, IFNAMSIZ - 1);
 	if (*name == '\0' || strcmp(name, ".") == 0 || strcmp(name, "..") == 0
-	    || strpbrk(name, "/: \t\n") != NULL)
-		errx(EXIT_USAGE, "interface name '%s' is not valid: use letters, "
-		    "digits and '-', and no '/', ':' or spaces", name);
+	    || strpbrk(name, "/: \t\n\v\f\r\240") != NULL)
+		errx(EXIT_USAGE, "interface name '%s' is not valid: the kernel "
+		    "refuses an empty name, '.' and '..', and any name with '/', "
+		    "':' or white space (space, \\t, \\n, \\v, \\f, \\r or byte "
+		    "0xa0) in it", name);
 }
 
 /* Parses -a's ADDRESS[/PREFIX]; no prefix means a single host. */
@@ -759,6 +775,20 @@ once(const char *old, const char *arg, int c)
 	return arg;
 }
 
+/*
+ * once() for -e, whose command may not be empty or only blanks, which sh
+ * skips: it would run nothing and end at once, and with -r for ever again.
+ */
+static const char *
+exec_once(const char *old, const char *arg)
+{
+	once(old, arg, 'e');
+	if (arg[strspn(arg, " \t\n")] == '\0')
+		errx(EXIT_USAGE, "-e '%s': an empty command carries no stream; "
+		    "give the command that does (ssh HOST tunpipe, say)", arg);
+	return arg;
+}
+
 /* Checks the options against each other, once all are known. */
 static void
 check_options(void)
@@ -813,7 +843,7 @@ parse_options(int argc, char *argv[])
 			opt.down = once(opt.down, optarg, c);
 			break;
 		case 'e':
-			opt.exec = once(opt.exec, optarg, c);
+			opt.exec = exec_once(opt.exec, optarg);
 			break;
 		case 'f':
 			opt.framing_name = once(opt.framing_name, optarg, c);
@@ -2711,16 +2741,21 @@ keepalive_due(const struct stream *st)
 	return left > 0 ? left * 1000 : 0;
 }
 
-/* With -s, the milliseconds until the next line of figures; else -1. */
+/*
+ * With -s, the milliseconds until the next line of figures, rounded up so
+ * that no line comes early (and none without its rates); else -1.
+ */
 static long
 stats_due(const struct stats *stats)
 {
-	long ms;
+	struct timespec now;
+	int64_t ns;
 
 	if (opt.stats == 0)
 		return -1;
-	ms = -ms_since(&stats->due);
-	return ms > 0 ? ms : 0;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ns = ns_between(&now, &stats->due);
+	return ns > 0 ? (long)((ns + 999999) / 1000000) : 0;
 }
 
 /* The sooner of two waits in milliseconds, where -1 is for ever. */
@@ -2774,40 +2809,80 @@ keep_alive(struct tunpipe *tp)
 	return flush_output(st);
 }
 
+/* Adds ", N what" to text when show says that count applies. */
+static void
+add_count(char *text, size_t size, int show, uint64_t n, const char *what)
+{
+	size_t len = strlen(text);
+
+	if (show)
+		snprintf(text + len, size - len, ", %" PRIu64 " %s", n, what);
+}
+
 /*
- * The counters, with the device's name, mode, MTU and uptime (-v at the
- * end, and SIGUSR1 without -s).
+ * The drops of each kind that can happen in this run, for the counters:
+ * nothing goes to the device with -N, only SLIP frames are damaged, only
+ * -r breaks a stream.
+ */
+static void
+counted_drops(char *text, size_t size, const struct counters *c)
+{
+	snprintf(text, size, "%" PRIu64 " not %s", c->drop_invalid,
+	    opt.tap ? "Ethernet" : "IP");
+	add_count(text, size, !opt.no_device, c->drop_device,
+	    "device write failed");
+	add_count(text, size, !opt.no_device, c->drop_oversize,
+	    "too large to frame");
+	add_count(text, size, opt.framing == FRAMING_SLIP, c->drop_damaged,
+	    "damaged");
+	add_count(text, size, opt.respawn != 0, c->drop_cut,
+	    "cut by a stream break");
+}
+
+/*
+ * The counters (-v at the end, and SIGUSR1 without -s), in lines of what
+ * belongs together, each naming the device: its mode, MTU and uptime; the
+ * traffic; the empty frames; the drops; the restarts of -e; the records
+ * the capture lost.  A count that cannot move in this run is left out:
+ * nothing goes to the stream with -N, only -k sends empty frames, and
+ * see counted_drops().
  */
 static void
 print_counters(const struct tunpipe *tp)
 {
 	const struct counters *c = &tp->count;
+	const char *name = tp->dev.name;
+	char mtu[32] = "no device", to[80] = "", sent[32] = "", drops[160];
 	struct timespec now;
-	char lost[64] = "";
-
-	char mtu[32] = "no device";
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	if (tp->cap.fd != -1)
-		snprintf(lost, sizeof(lost), "; capture: %" PRIu64 " lost",
-		    tp->cap.lost);
-	if (!opt.no_device)
+	if (!opt.no_device) {
 		snprintf(mtu, sizeof(mtu), "mtu %d%s", current_mtu(&tp->dev),
 		    opt.exec == NULL ? "" : tp->dev.carrier == 0 ?
 		    ", carrier off" : ", carrier on");
-	fprintf(stderr, "tunpipe: %s (%s, %s, up %lds): "
-	    "to stream: %" PRIu64 " packets, %" PRIu64 " bytes; "
-	    "from stream: %" PRIu64 " packets, %" PRIu64 " bytes; "
-	    "empty frames: %" PRIu64 " in, %" PRIu64 " out; "
-	    "dropped: %" PRIu64 " not %s, %" PRIu64 " device write failed, %"
-	    PRIu64 " too large to frame, %" PRIu64 " damaged, %" PRIu64
-	    " cut by a stream break; restarts of -e: %" PRIu64 "%s\n",
-	    tp->dev.name, opt.tap ? "tap" : "tun", mtu,
+		snprintf(to, sizeof(to), "to stream: %" PRIu64 " packets, %"
+		    PRIu64 " bytes; ", c->out_packets, c->out_bytes);
+	}
+	if (opt.keepalive != 0)
+		snprintf(sent, sizeof(sent), ", %" PRIu64 " out",
+		    c->keepalives);
+	counted_drops(drops, sizeof(drops), c);
+	fprintf(stderr, "tunpipe: %s (%s, %s, up %lds)\n"
+	    "tunpipe: %s: %sfrom stream: %" PRIu64 " packets, %" PRIu64
+	    " bytes\n"
+	    "tunpipe: %s: empty frames: %" PRIu64 " in%s\n"
+	    "tunpipe: %s: dropped: %s\n",
+	    name, opt.tap ? "tap" : "tun", mtu,
 	    (long)(now.tv_sec - tp->started.tv_sec),
-	    c->out_packets, c->out_bytes, c->in_packets, c->in_bytes,
-	    tp->st.dec.keepalives, c->keepalives,
-	    c->drop_invalid, opt.tap ? "Ethernet" : "IP", c->drop_device,
-	    c->drop_oversize, c->drop_damaged, c->drop_cut, c->restarts, lost);
+	    name, to, c->in_packets, c->in_bytes,
+	    name, tp->st.dec.keepalives, sent,
+	    name, drops);
+	if (opt.exec != NULL)
+		fprintf(stderr, "tunpipe: %s: restarts of -e: %" PRIu64 "\n",
+		    name, c->restarts);
+	if (tp->cap.fd != -1)
+		fprintf(stderr, "tunpipe: %s: capture: %" PRIu64 " lost\n",
+		    name, tp->cap.lost);
 }
 
 /* Adds " key=value" to text when show says it applies. */
@@ -2822,25 +2897,45 @@ add_figure(char *text, size_t size, int show, const char *key,
 }
 
 /*
+ * -s: the rates each way since the last line, as key=value pairs in text,
+ * but only over RATE_NS or more, -s's shortest interval: over less they
+ * mean nothing (a packet in a millisecond is a thousand a second).
+ */
+static void
+stats_rates(char *text, size_t size, const struct tunpipe *tp,
+    const struct timespec *now)
+{
+	const struct counters *c = &tp->count, *was = &tp->stats.then;
+	int64_t ns = ns_between(&tp->stats.last, now);
+	double secs = ns / 1e9;
+
+	if (ns < RATE_NS)
+		return;
+	snprintf(text, size, " out_pps=%.0f out_bps=%.0f in_pps=%.0f "
+	    "in_bps=%.0f", (double)(c->out_packets - was->out_packets) / secs,
+	    (double)(c->out_bytes - was->out_bytes) * 8 / secs,
+	    (double)(c->in_packets - was->in_packets) / secs,
+	    (double)(c->in_bytes - was->in_bytes) * 8 / secs);
+}
+
+/*
  * -s: one line of figures, as key=value pairs that a script can read
- * (tunpipe.1 lists them): the rates each way since the last line, the
- * totals, the drops in all, the bytes waiting for the stream, the seconds
- * since the peer's last bytes; then, where they apply, each kind of drop
- * that happened, the keepalives (-k), the restarts (-e) and the records
- * the capture lost (-w).  out is to the stream, in from it.
+ * (tunpipe.1 lists them): the rates each way since the last line (see
+ * stats_rates()), the totals, the drops in all, the bytes waiting for the
+ * stream, the seconds since the peer's last bytes; then, where they
+ * apply, each kind of drop that happened, the keepalives (-k), the
+ * restarts and the carrier (-e) and the records the capture lost (-w).
+ * out is to the stream, in from it.
  */
 static void
 print_stats(struct tunpipe *tp)
 {
-	const struct counters *c = &tp->count, *was = &tp->stats.then;
+	const struct counters *c = &tp->count;
 	struct timespec now;
-	char more[256] = "";
-	double secs;
+	char rates[128] = "", more[256] = "";
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	secs = ms_since(&tp->stats.last) / 1000.0;
-	if (secs <= 0)
-		secs = 0.001;
+	stats_rates(rates, sizeof(rates), tp, &now);
 	add_figure(more, sizeof(more), c->drop_invalid != 0, opt.tap ?
 	    "drop_not_ethernet" : "drop_not_ip", c->drop_invalid);
 	add_figure(more, sizeof(more), c->drop_device != 0, "drop_refused",
@@ -2861,16 +2956,11 @@ print_stats(struct tunpipe *tp)
 	    tp->dev.carrier == 0 ? 0 : 1);
 	add_figure(more, sizeof(more), tp->cap.fd != -1, "capture_lost",
 	    tp->cap.lost);
-	fprintf(stderr, "tunpipe: %s: t=%.1f out_pps=%.0f out_bps=%.0f "
-	    "in_pps=%.0f in_bps=%.0f out_packets=%" PRIu64 " out_bytes=%"
-	    PRIu64 " in_packets=%" PRIu64 " in_bytes=%" PRIu64 " drops=%"
-	    PRIu64 " backlog=%zu peer_idle=%ld%s\n", tp->dev.name,
-	    ms_since(&tp->started) / 1000.0,
-	    (double)(c->out_packets - was->out_packets) / secs,
-	    (double)(c->out_bytes - was->out_bytes) * 8 / secs,
-	    (double)(c->in_packets - was->in_packets) / secs,
-	    (double)(c->in_bytes - was->in_bytes) * 8 / secs,
-	    c->out_packets, c->out_bytes, c->in_packets, c->in_bytes,
+	fprintf(stderr, "tunpipe: %s: t=%.1f%s out_packets=%" PRIu64
+	    " out_bytes=%" PRIu64 " in_packets=%" PRIu64 " in_bytes=%" PRIu64
+	    " drops=%" PRIu64 " backlog=%zu peer_idle=%ld%s\n", tp->dev.name,
+	    ms_since(&tp->started) / 1000.0, rates, c->out_packets,
+	    c->out_bytes, c->in_packets, c->in_bytes,
 	    c->drop_invalid + c->drop_device + c->drop_oversize +
 	    c->drop_damaged + c->drop_cut, tp->st.out_tail - tp->st.out_head,
 	    (long)(monotonic_seconds() - tp->st.last_received), more);

@@ -3,6 +3,10 @@
 
 load helpers
 
+teardown() {
+	[ -z "${NS_A:-}" ] || netns_teardown
+}
+
 @test "--help describes every option and exits 0" {
 	run "$TUNPIPE" --help
 	[ "$status" = 0 ]
@@ -33,9 +37,23 @@ load helpers
 	run "$TUNPIPE" -i abcdefghijklmnop </dev/null
 	[ "$status" = 2 ]
 	[[ "$output" == *"'abcdefghijklmnop' is too long: at most 15 characters"* ]]
-	run "$TUNPIPE" -i a/b </dev/null
-	[ "$status" = 2 ]
-	[[ "$output" == *"'a/b' is not valid"* ]]
+}
+
+@test "-i refuses, naming them, the names the kernel refuses, and only those" {
+	local name refused="the kernel refuses an empty name, '.' and '..', and any name with '/', ':' or white space (space, \t, \n, \v, \f, \r or byte 0xa0) in it"
+	for name in '' . .. a/b a:b 'a b' $'a\tb' $'a\nb' $'a\vb' $'a\fb' $'a\rb' \
+	    $'a\240b' à; do
+		run "$TUNPIPE" -i "$name" </dev/null
+		[ "$status" = 2 ] && [[ "$output" == *": interface name '$name' is not valid: $refused" ]] ||
+		    fail "-i $(printf %q "$name"): status $status: $output"
+	done
+	# What the message allows, the kernel takes.
+	netns_setup
+	for name in 'a|b' "a'b" 'a*' é 'a@b' a.b a-b_c; do
+		run ns A timeout 5 "$TUNPIPE" -v -i "$name" </dev/null >/dev/null
+		[ "$status" = 0 ] && [[ "$output" == *"device $name (tun"* ]] ||
+		    fail "-i $(printf %q "$name"): status $status: $output"
+	done
 }
 
 @test "without the privilege to open the device, the error says how to fix it" {

@@ -3,6 +3,7 @@
 # B joined by a veth pair (10.78.0.1 and 10.78.0.2) are the two machines,
 # and the tunnel they make carries 10.77.0.0/24.  Each script runs in a
 # session of its own, killed with all its children at the end of the test.
+# So does the manual's TLS example, taken from tunpipe.1.
 
 # shellcheck disable=SC2154 # $stderr: from bats' run --separate-stderr
 load helpers
@@ -174,6 +175,54 @@ tls_client() {
 	[ "$status" != 0 ]
 	[ ! -e "$T/up.a" ]
 	no_link A tlsa
+}
+
+# man_tls_command server|client: that side's command in tunpipe.1's TLS
+# example, its lines joined, with the test's addresses for the example's:
+# the server at 10.78.0.1, the tunnel in 10.77.0.0/24.
+man_tls_command() {
+	awk -v side="$1" '
+	    /^Over TLS with/ { tls = 1 }
+	    tls && /^On the / { here = index($0, "On the " side) == 1 }
+	    tls && here && /^\.Bd -literal/ { inside = 1; next }
+	    inside && /^\.Ed/ { exit }
+	    inside { sub(/^# /, ""); sub(/\\e$/, ""); printf "%s ", $0 }' \
+	    "$BATS_TEST_DIRNAME/../tunpipe.1" |
+	    sed -e 's/  */ /g' -e 's/ $//' -e 's/OPENSSL:server:/OPENSSL:10.78.0.1:/' \
+	    -e 's/10\.0\.0\./10.77.0./g'
+}
+
+# man_example_bg SIDE DIR COMMAND &: runs COMMAND through sh in namespace
+# SIDE, in DIR, in a session of its own, with the test's tunpipe first on
+# PATH.  Then call example_started $!.
+man_example_bg() {
+	mkdir -p "$T/bin"
+	printf '#!/bin/sh\nexec %q "$@"\n' "$(readlink -f "$TUNPIPE")" >"$T/bin/tunpipe"
+	chmod +x "$T/bin/tunpipe"
+	ns_bg "$1" env PATH="$T/bin:$PATH" setsid sh -c 'cd "$1" && exec sh -c "$2"' \
+	    sh "$2" "$3"
+}
+
+@test "tunpipe.1's TLS example, with the files tls-certs.sh makes, in the test's addresses: ping crosses both ways" {
+	two_hosts
+	"$EXAMPLES/tls-certs.sh" "$T/tls" 10.78.0.1 >/dev/null
+	mkdir "$T/client"
+	cp "$T/tls/ca.crt" "$T/tls/client.crt" "$T/tls/client.key" "$T/client"
+	local server client
+	server=$(man_tls_command server)
+	client=$(man_tls_command client)
+	echo "server: $server"
+	echo "client: $client"
+	[[ "$server" == "socat "*"OPENSSL-LISTEN:33960,"* ]]
+	[[ "$client" == "socat "*"OPENSSL:10.78.0.1:33960,"* ]]
+	man_example_bg A "$T/tls" "$server" 2>"$T/server.err" &
+	example_started $!
+	wait_for 5 listening A 33960
+	man_example_bg B "$T/client" "$client" 2>"$T/client.err" &
+	example_started $!
+	ping_ready B 10.77.0.1 || { cat "$T/server.err" "$T/client.err"; return 1; }
+	ns B ping -c 3 -i 0.2 -W 2 10.77.0.1
+	ns A ping -c 3 -i 0.2 -W 2 10.77.0.2
 }
 
 @test "tap-bridge.sh: the client's tap device joins the server's bridge; ARP and ping cross, also to a host on that bridge" {

@@ -71,6 +71,16 @@ a_keeps_address() {
 	[[ "$output" == *"exited with status 3"* ]]
 }
 
+@test "-e with an empty command, or one of only blanks, is a usage error, status 2" {
+	local cmd
+	for cmd in '' ' ' $' \t\n '; do
+		run ns A "$TUNPIPE" -i tpa -e "$cmd" </dev/null
+		[ "$status" = 2 ] && [[ "$output" == *"-e '$cmd': an empty command carries no stream; give the command that does"* ]] ||
+		    fail "-e $(printf %q "$cmd"): status $status: $output"
+	done
+	no_link A tpa
+}
+
 @test "-r without -e, and -r out of range, are usage errors" {
 	run "$TUNPIPE" -r 1 </dev/null
 	[ "$status" = 2 ]
@@ -142,7 +152,7 @@ a_keeps_address() {
 	kill -USR1 "$PID_A"
 	wait_for 5 grep -q 'restarts of -e: 1$' "$T/a.err"
 	grep -q 'from stream: 1 packets, 28 bytes' "$T/a.err"
-	grep -q '0 not IP, 0 device write failed, 0 too large to frame, 0 damaged, 1 cut by a stream break' "$T/a.err"
+	grep -q 'dropped: 0 not IP, 0 device write failed, 0 too large to frame, 1 cut by a stream break$' "$T/a.err"
 }
 
 @test "-r backs off: the wait doubles while the command keeps failing" {
@@ -271,6 +281,32 @@ carrier() {
 	ns A ip -4 addr show dev tpa | grep -q 'inet 10.77.0.1/24'
 	wait_for 10 eval '[ "$(carrier A tpa)" = 1 ]'
 	wait_for 10 ns A ping -c 1 -W 1 10.77.0.2
+}
+
+# tx_dropped SIDE DEVICE: the packets the kernel dropped on their way out
+# through the device (ip's TX dropped).
+tx_dropped() {
+	ns "$1" ip -s link show dev "$2" | awk '/TX:/ { getline; print $4; exit }'
+}
+
+@test "-r: while it waits, the device drops what is sent through it at once, and nothing of it reaches the new stream" {
+	ipv6_off			# no packet crosses unless the test sends it
+	A_OPTS=(-r 5)
+	exec_tunnel
+	ns A ping -c 1 -W 2 10.77.0.2
+	kill "$(peer_pid)"
+	wait_for 5 eval '[ "$(carrier A tpa)" = 0 ]'
+	local dropped
+	dropped=$(tx_dropped A tpa)
+	run ns A ping -c 5 -i 0.2 -W 1 10.77.0.2
+	[ "$status" = 1 ]
+	[ "$(carrier A tpa)" = 0 ]	# all 5 went while -r waited
+	[ "$(tx_dropped A tpa)" = $((dropped + 5)) ]
+	# The new stream carries the next ping, and that alone.
+	wait_for 10 eval '[ "$(carrier A tpa)" = 1 ]'
+	wait_for 5 eval 'ns B ip -4 addr show dev tpb | grep -q "inet 10.77.0.2/24"'
+	ns A ping -c 1 -W 2 10.77.0.2
+	[ "$(rx_packets B tpb)" = 1 ]
 }
 
 @test "-r at both ends of a TCP connection, without -k: after the connection closes, both carriers and the tunnel come back" {

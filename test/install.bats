@@ -82,6 +82,20 @@ rendered() {
 	[ "${synopsis% }" = "${usage% }" ]
 }
 
+@test "tunpipe -h, the manual and the README list the options in the same order" {
+	local help page readme
+	help=$("$TUNPIPE" -h | sed -n 's/^  -\([[:alnum:]]\), --.*/\1/p' | tr -d '\n')
+	page=$(sed -n '/^The options are as follows:/,/^\.Sh /s/^\.It Fl \([[:alnum:]]\) .*/\1/p' \
+	    "$MANPAGE" | tr -d '\n')
+	readme=$(sed -n 's/^| `-\([[:alnum:]]\)`, `--.*/\1/p' "$TOP/README.md" | tr -d '\n')
+	echo "-h:        $help"
+	echo "tunpipe.1: $page"
+	echo "README.md: $readme"
+	[ -n "$page" ]
+	[ "$help" = "$page" ]
+	[ "$readme" = "$page" ]
+}
+
 @test "the manual page describes every long option of tunpipe --help" {
 	need mandoc mandoc
 	need col bsdextrautils
