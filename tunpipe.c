@@ -8,7 +8,7 @@
  * codec (framing.c) is pure code that it calls; -e's command is started
  * by a process of its own (starter.c).  Only this file prints.
  */
-#define _GNU_SOURCE		/* ppoll(), signalfd(), fopencookie() */
+#define _GNU_SOURCE		/* ppoll(), signalfd() */
 
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
@@ -31,7 +31,6 @@
 #include <linux/virtio_net.h>
 #include <arpa/inet.h>
 
-#include <err.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -391,19 +390,6 @@ help(void)
 	    "SIGUSR1 prints the counters; SIGINT, SIGTERM and SIGHUP stop tunpipe.\n");
 }
 
-/* Prints a message if the verbosity is at least level: 1 unless -q, 2 -v. */
-static void __attribute__((format(printf, 2, 3)))
-say(int level, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (opt.verbosity < level)
-		return;
-	va_start(ap, fmt);
-	vwarnx(fmt, ap);
-	va_end(ap);
-}
-
 static time_t
 monotonic_seconds(void)
 {
@@ -433,48 +419,6 @@ ns_between(const struct timespec *a, const struct timespec *b)
 }
 
 /*
- * Whether a warning of this kind may be printed now.  The first one always
- * is; later ones at most every WARN_INTERVAL seconds, with a count of those
- * held back in between.
- */
-static int
-ratelimit_pass(struct ratelimit *rl, unsigned long *suppressed)
-{
-	time_t now = monotonic_seconds();
-
-	if (rl->last != 0 && now - rl->last < WARN_INTERVAL) {
-		rl->suppressed++;
-		return 0;
-	}
-	*suppressed = rl->suppressed;
-	rl->last = now > 0 ? now : 1;
-	rl->suppressed = 0;
-	return 1;
-}
-
-/*
- * A warning that may repeat with every packet: printed unless -q, at most
- * every WARN_INTERVAL seconds for its kind, saying how many were held back.
- */
-static void __attribute__((format(printf, 2, 3)))
-warn_limited(struct ratelimit *rl, const char *fmt, ...)
-{
-	unsigned long held;
-	char text[512];
-	va_list ap;
-
-	if (opt.verbosity < 1 || !ratelimit_pass(rl, &held))
-		return;
-	va_start(ap, fmt);
-	vsnprintf(text, sizeof(text), fmt, ap);
-	va_end(ap);
-	if (held > 0)
-		warnx("%s (and %lu more since the last warning)", text, held);
-	else
-		warnx("%s", text);
-}
-
-/*
  * Messages written while the packet loop runs wait here for stderr, so
  * that a stderr nobody reads (a stalled ssh channel, a logger that fell
  * behind) never stops the tunnel, nor a stop signal: a write to a full
@@ -484,33 +428,27 @@ warn_limited(struct ratelimit *rl, const char *fmt, ...)
  * takes without blocking (a regular file always takes them).  What waits
  * is whole lines, in order, in a buffer of fixed size: a line that does
  * not fit is dropped and counted, and the next one that fits comes after
- * a line that says how many were lost.
- *
- * Every message of tunpipe goes through stdio's stderr (warnx(), say(),
- * fprintf()), so defer_messages() points stderr at a stream of this
- * buffer's instead of rewording every call.
+ * a line that says how many were lost.  Before the loop, and in children,
+ * messages go out at once, as err(3)'s do.
  */
 struct messages {
-	FILE *direct;		/* stderr as it was, for children */
+	int deferred;		/* they wait in buf: see defer_messages() */
 	size_t len;		/* waiting: buf[0..len), whole lines */
-	size_t line_len;	/* the line being written: line[0..line_len) */
 	uint64_t lost;		/* lines dropped since the last one kept */
 	int gone;		/* stderr failed: messages go nowhere */
 	struct timespec until;	/* at the end: how long they may wait */
-	char line[MESSAGE_MAX];
-	char stdio[MESSAGE_MAX];	/* the stream's own buffer */
 	char buf[MESSAGES_SIZE];
 };
 
 static struct messages messages;
 
 /*
- * Adds a whole line, text[0..len) with its newline, to the messages
- * waiting, after a line that counts those lost before it; or counts it
- * lost when they do not both fit.
+ * Adds text[0..len), whole lines, to the messages waiting, after a line
+ * that counts those lost before it; or counts it lost when they do not
+ * both fit.
  */
 static void
-keep_line(struct messages *m, const char *text, size_t len)
+keep_message(struct messages *m, const char *text, size_t len)
 {
 	char note[128];
 	int n = 0;
@@ -533,27 +471,98 @@ keep_line(struct messages *m, const char *text, size_t len)
 }
 
 /*
- * The write function of the stream that stands for stderr: gathers bytes
- * into lines, and keeps each line once whole.  A line longer than
- * MESSAGE_MAX is cut.  It never fails, so that stdio never gives up on
- * the stream.
+ * Sends a message of whole lines, text[0..len): to those waiting while
+ * the loop runs, else to stderr at once.
  */
-static ssize_t
-messages_write(void *cookie, const char *data, size_t size)
+static void
+send_message(const char *text, size_t len)
 {
-	struct messages *m = cookie;
-	size_t i;
+	if (messages.deferred)
+		keep_message(&messages, text, len);
+	else
+		fwrite(text, 1, len, stderr);
+}
 
-	for (i = 0; i < size; i++) {
-		if (data[i] != '\n' && m->line_len < sizeof(m->line) - 1)
-			m->line[m->line_len++] = data[i];
-		if (data[i] != '\n')
-			continue;
-		m->line[m->line_len++] = '\n';
-		keep_line(m, m->line, m->line_len);
-		m->line_len = 0;
-	}
-	return (ssize_t)size;
+/*
+ * printf() to stderr, through the messages: one message of one or more
+ * whole lines; one longer than MESSAGE_MAX is cut there.
+ */
+static void __attribute__((format(printf, 1, 2)))
+msg_printf(const char *fmt, ...)
+{
+	char text[MESSAGE_MAX];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n >= sizeof(text))
+		text[(n = sizeof(text) - 1) - 1] = '\n';
+	send_message(text, (size_t)n);
+}
+
+/*
+ * warn(3) and warnx(3), through the messages: "tunpipe: ", the message,
+ * and with e nonzero, strerror(e).
+ */
+static void
+msg_vwarn(int e, const char *fmt, va_list ap)
+{
+	char text[MESSAGE_MAX - 128];
+
+	vsnprintf(text, sizeof(text), fmt, ap);
+	if (e != 0)
+		msg_printf("tunpipe: %s: %s\n", text, strerror(e));
+	else
+		msg_printf("tunpipe: %s\n", text);
+}
+
+static void __attribute__((format(printf, 1, 2)))
+msg_warnx(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	msg_vwarn(0, fmt, ap);
+	va_end(ap);
+}
+
+static void __attribute__((format(printf, 1, 2)))
+msg_warn(const char *fmt, ...)
+{
+	int e = errno;
+	va_list ap;
+
+	va_start(ap, fmt);
+	msg_vwarn(e, fmt, ap);
+	va_end(ap);
+}
+
+/* errx(3) and err(3), through the messages: exit() then drains them. */
+static void __attribute__((format(printf, 2, 3), noreturn))
+msg_errx(int status, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	msg_vwarn(0, fmt, ap);
+	va_end(ap);
+	exit(status);
+}
+
+static void __attribute__((format(printf, 2, 3), noreturn))
+msg_err(int status, const char *fmt, ...)
+{
+	int e = errno;
+	va_list ap;
+
+	va_start(ap, fmt);
+	msg_vwarn(e, fmt, ap);
+	va_end(ap);
+	exit(status);
 }
 
 /* Whether messages wait for stderr. */
@@ -608,7 +617,6 @@ drain_messages(void)
 	size_t before;
 	long left;
 
-	fflush(stderr);
 	if (m->until.tv_sec == 0) {
 		clock_gettime(CLOCK_MONOTONIC, &m->until);
 		m->until.tv_sec += FLUSH_MS / 1000;
@@ -616,7 +624,7 @@ drain_messages(void)
 	}
 	while ((m->len > 0 || m->lost > 0) && !m->gone) {
 		if (m->len == 0)	/* the count of the last ones lost */
-			keep_line(m, "", 0);
+			keep_message(m, "", 0);
 		left = -ms_since(&m->until);
 		if (poll(&pfd, 1, left > 0 ? (int)left : 0) != 1)
 			return;
@@ -629,30 +637,76 @@ drain_messages(void)
 
 /*
  * From now on, messages wait for stderr (see struct messages), and get a
- * last, bounded chance at exit.  Before the packet loop; the processes
- * forked before it keep stderr as it was.
+ * last, bounded chance at exit.  Just before the packet loop.
  */
 static void
 defer_messages(void)
 {
-	cookie_io_functions_t io = { .write = messages_write };
-	FILE *f;
-
 	fflush(stderr);
-	if ((f = fopencookie(&messages, "w", io)) == NULL)
-		return;		/* messages go out as they did */
-	setvbuf(f, messages.stdio, _IOLBF, sizeof(messages.stdio));
-	messages.direct = stderr;
-	stderr = f;
+	messages.deferred = 1;
 	atexit(drain_messages);
 }
 
-/* In a child about to run a command: stderr as it was, to write at once. */
+/* In a child about to run a command: messages go out at once. */
 static void
 undefer_messages(void)
 {
-	if (messages.direct != NULL)
-		stderr = messages.direct;
+	messages.deferred = 0;
+}
+
+/* Prints a message if the verbosity is at least level: 1 unless -q, 2 -v. */
+static void __attribute__((format(printf, 2, 3)))
+say(int level, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (opt.verbosity < level)
+		return;
+	va_start(ap, fmt);
+	msg_vwarn(0, fmt, ap);
+	va_end(ap);
+}
+
+/*
+ * Whether a warning of this kind may be printed now.  The first one always
+ * is; later ones at most every WARN_INTERVAL seconds, with a count of those
+ * held back in between.
+ */
+static int
+ratelimit_pass(struct ratelimit *rl, unsigned long *suppressed)
+{
+	time_t now = monotonic_seconds();
+
+	if (rl->last != 0 && now - rl->last < WARN_INTERVAL) {
+		rl->suppressed++;
+		return 0;
+	}
+	*suppressed = rl->suppressed;
+	rl->last = now > 0 ? now : 1;
+	rl->suppressed = 0;
+	return 1;
+}
+
+/*
+ * A warning that may repeat with every packet: printed unless -q, at most
+ * every WARN_INTERVAL seconds for its kind, saying how many were held back.
+ */
+static void __attribute__((format(printf, 2, 3)))
+warn_limited(struct ratelimit *rl, const char *fmt, ...)
+{
+	unsigned long held;
+	char text[512];
+	va_list ap;
+
+	if (opt.verbosity < 1 || !ratelimit_pass(rl, &held))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	if (held > 0)
+		msg_warnx("%s (and %lu more since the last warning)", text, held);
+	else
+		msg_warnx("%s", text);
 }
 
 /*
@@ -665,11 +719,11 @@ static void
 check_ifname(const char *name)
 {
 	if (strlen(name) >= IFNAMSIZ)
-		errx(EXIT_USAGE, "interface name '%s' is too long: at most %d "
+		msg_errx(EXIT_USAGE, "interface name '%s' is too long: at most %d "
 		    "characters", name, IFNAMSIZ - 1);
 	if (*name == '\0' || strcmp(name, ".") == 0 || strcmp(name, "..") == 0
 	    || strpbrk(name, "/: \t\n\v\f\r\240") != NULL)
-		errx(EXIT_USAGE, "interface name '%s' is not valid: the kernel "
+		msg_errx(EXIT_USAGE, "interface name '%s' is not valid: the kernel "
 		    "refuses an empty name, '.' and '..', and any name with '/', "
 		    "':' or white space (space, \\t, \\n, \\v, \\f, \\r or byte "
 		    "0xa0) in it", name);
@@ -686,10 +740,10 @@ parse_address(const char *arg)
 	int bits;
 
 	if (opt.naddresses == MAX_ADDRESSES)
-		errx(EXIT_USAGE, "-a %s: at most %d addresses", arg,
+		msg_errx(EXIT_USAGE, "-a %s: at most %d addresses", arg,
 		    MAX_ADDRESSES);
 	if (strlen(arg) >= sizeof(text))
-		errx(EXIT_USAGE, "-a %s: not an address/prefix", arg);
+		msg_errx(EXIT_USAGE, "-a %s: not an address/prefix", arg);
 	strcpy(text, arg);
 	if ((slash = strchr(text, '/')) != NULL)
 		*slash = '\0';
@@ -698,7 +752,7 @@ parse_address(const char *arg)
 	else if (inet_pton(AF_INET6, text, a->bytes) == 1)
 		a->family = AF_INET6;
 	else
-		errx(EXIT_USAGE, "-a %s: '%s' is not an IPv4 or IPv6 address",
+		msg_errx(EXIT_USAGE, "-a %s: '%s' is not an IPv4 or IPv6 address",
 		    arg, text);
 	bits = a->family == AF_INET ? 32 : 128;
 	prefix = bits;
@@ -707,7 +761,7 @@ parse_address(const char *arg)
 		prefix = strtol(slash + 1, &end, 10);
 		if (slash[1] == '\0' || *end != '\0' || errno != 0 ||
 		    prefix < 0 || prefix > bits)
-			errx(EXIT_USAGE, "-a %s: the prefix must be a number "
+			msg_errx(EXIT_USAGE, "-a %s: the prefix must be a number "
 			    "from 0 to %d", arg, bits);
 	}
 	a->prefix = (int)prefix;
@@ -716,7 +770,7 @@ parse_address(const char *arg)
 		if (opt.addresses[i].family == a->family &&
 		    memcmp(opt.addresses[i].bytes, a->bytes, sizeof(a->bytes))
 		    == 0)
-			errx(EXIT_USAGE, "-a %s: %s is given twice", arg, text);
+			msg_errx(EXIT_USAGE, "-a %s: %s is given twice", arg, text);
 	opt.naddresses++;
 }
 
@@ -731,11 +785,11 @@ number_once(int old, const char *arg, int c, long min, long max)
 	long n;
 
 	if (old != 0)
-		errx(EXIT_USAGE, "-%c given twice", c);
+		msg_errx(EXIT_USAGE, "-%c given twice", c);
 	errno = 0;
 	n = strtol(arg, &end, 10);
 	if (*arg == '\0' || *end != '\0' || errno != 0 || n < min || n > max)
-		errx(EXIT_USAGE, "-%c %s: must be a number from %ld to %ld",
+		msg_errx(EXIT_USAGE, "-%c %s: must be a number from %ld to %ld",
 		    c, arg, min, max);
 	return (int)n;
 }
@@ -746,7 +800,7 @@ parse_framing(const char *arg)
 	enum framing_type type;
 
 	if (framing_by_name(arg, &type) == -1)
-		errx(EXIT_USAGE, "-f %s: the framings are len16 (the default), "
+		msg_errx(EXIT_USAGE, "-f %s: the framings are len16 (the default), "
 		    "len32 and slip", arg);
 	return type;
 }
@@ -762,7 +816,7 @@ lookup_user(const char *name, const char *what)
 	    strlen(name) && *name != '\0')
 		pw = getpwuid((uid_t)strtoul(name, NULL, 10));
 	if (pw == NULL)
-		errx(EXIT_USAGE, "%s %s: no such user", what, name);
+		msg_errx(EXIT_USAGE, "%s %s: no such user", what, name);
 	return pw;
 }
 
@@ -771,7 +825,7 @@ static const char *
 once(const char *old, const char *arg, int c)
 {
 	if (old != NULL)
-		errx(EXIT_USAGE, "-%c given twice", c);
+		msg_errx(EXIT_USAGE, "-%c given twice", c);
 	return arg;
 }
 
@@ -784,7 +838,7 @@ exec_once(const char *old, const char *arg)
 {
 	once(old, arg, 'e');
 	if (arg[strspn(arg, " \t\n")] == '\0')
-		errx(EXIT_USAGE, "-e '%s': an empty command carries no stream; "
+		msg_errx(EXIT_USAGE, "-e '%s': an empty command carries no stream; "
 		    "give the command that does (ssh HOST tunpipe, say)", arg);
 	return arg;
 }
@@ -798,33 +852,33 @@ check_options(void)
 	for (i = 0; i < opt.naddresses; i++)
 		if (opt.addresses[i].family == AF_INET6 && opt.mtu != 0 &&
 		    opt.mtu < MTU_MIN_IPV6)
-			errx(EXIT_USAGE, "-m %d: IPv6 needs an MTU of at least "
+			msg_errx(EXIT_USAGE, "-m %d: IPv6 needs an MTU of at least "
 			    "%d, and -a %s is IPv6", opt.mtu, MTU_MIN_IPV6,
 			    opt.addresses[i].text);
 	if (opt.offload && opt.no_gso)
-		errx(EXIT_USAGE, "-O carries the device's GSO packets, which -G "
+		msg_errx(EXIT_USAGE, "-O carries the device's GSO packets, which -G "
 		    "turns off: give one");
 	if (opt.offload && opt.framing_name != NULL &&
 	    opt.framing != FRAMING_LEN32)
-		errx(EXIT_USAGE, "-O sends frames too large for -f %s; leave "
+		msg_errx(EXIT_USAGE, "-O sends frames too large for -f %s; leave "
 		    "-f out (-O implies len32)", opt.framing_name);
 	if (opt.framing == FRAMING_SLIP && opt.tap)
-		errx(EXIT_USAGE, "-f slip carries IP packets only; leave -T "
+		msg_errx(EXIT_USAGE, "-f slip carries IP packets only; leave -T "
 		    "out, or use len16 or len32 for Ethernet frames");
 	if (opt.capture != NULL && strcmp(opt.capture, "-") == 0)
-		errx(EXIT_USAGE, "-w -: standard output is the stream; name a "
+		msg_errx(EXIT_USAGE, "-w -: standard output is the stream; name a "
 		    "file or a FIFO");
 	if (opt.no_device && (opt.naddresses > 0 || opt.mtu != 0 ||
 	    opt.up != NULL || opt.down != NULL || opt.exec != NULL ||
 	    opt.ifname != NULL || opt.persist || opt.owner != NULL ||
 	    opt.user != NULL || opt.keepalive != 0))
-		errx(EXIT_USAGE, "-N reads a recording and has no device: "
+		msg_errx(EXIT_USAGE, "-N reads a recording and has no device: "
 		    "-a, -d, -e, -i, -k, -m, -o, -p, -U and -u do not go with it");
 	if (opt.respawn != 0 && opt.exec == NULL)
-		errx(EXIT_USAGE, "-r needs -e: tunpipe can start again only a "
+		msg_errx(EXIT_USAGE, "-r needs -e: tunpipe can start again only a "
 		    "command it started");
 	if (opt.persist && opt.ifname == NULL)
-		warnx("-p without -i: the persistent device gets the "
+		msg_warnx("-p without -i: the persistent device gets the "
 		    "kernel's choice of name; -v prints it");
 }
 
@@ -901,7 +955,7 @@ parse_options(int argc, char *argv[])
 			opt.user_uid = pw->pw_uid;
 			opt.user_gid = pw->pw_gid;
 			if ((opt.user = strdup(pw->pw_name)) == NULL)
-				err(EXIT_FAIL, "strdup");
+				msg_err(EXIT_FAIL, "strdup");
 			break;
 		case 'u':
 			opt.up = once(opt.up, optarg, c);
@@ -921,12 +975,12 @@ parse_options(int argc, char *argv[])
 		}
 	}
 	if (optind < argc) {
-		warnx("unexpected argument '%s'", argv[optind]);
+		msg_warnx("unexpected argument '%s'", argv[optind]);
 		usage(stderr);
 		exit(EXIT_USAGE);
 	}
 	if (quiet && verbose)
-		errx(EXIT_USAGE, "-q and -v ask for opposite things: give one");
+		msg_errx(EXIT_USAGE, "-q and -v ask for opposite things: give one");
 	opt.verbosity = verbose ? 2 : quiet ? 0 : 1;
 	check_options();
 }
@@ -954,7 +1008,7 @@ fill_standard_fds(void)
 
 	do {
 		if ((fd = open("/dev/null", O_RDWR)) == -1)
-			err(EXIT_FAIL, "/dev/null");
+			msg_err(EXIT_FAIL, "/dev/null");
 	} while (fd <= STDERR_FILENO);
 	close(fd);
 }
@@ -982,12 +1036,12 @@ check_stdio(int closed)
 
 	for (fd = STDIN_FILENO; fd <= stdio_used(); fd++) {
 		if (closed & 1 << fd)
-			errx(EXIT_USAGE, "%s is closed: tunpipe carries the "
+			msg_errx(EXIT_USAGE, "%s is closed: tunpipe carries the "
 			    "stream on standard input and output; connect both "
 			    "to a pipe, a FIFO or a socket, or let a command "
 			    "carry it with -e", stdio_names[fd]);
 		if (tcgetattr(fd, &t) == 0 && (t.c_lflag & ICANON))
-			errx(EXIT_USAGE, "%s is a terminal in canonical mode: "
+			msg_errx(EXIT_USAGE, "%s is a terminal in canonical mode: "
 			    "tunpipe speaks a binary stream; connect it to a "
 			    "pipe, a FIFO, nc or ssh, or for a serial line set "
 			    "the line raw first (stty -F LINE raw -echo SPEED)",
@@ -1031,7 +1085,7 @@ make_stdio_nonblocking(void)
 	for (fd = STDIN_FILENO; fd <= stdio_used(); fd++) {
 		if ((flags = fcntl(fd, F_GETFL)) == -1 ||
 		    fcntl(fd, F_SETFL, flags | O_NONBLOCK) == -1)
-			err(EXIT_FAIL, "%s: cannot make it nonblocking",
+			msg_err(EXIT_FAIL, "%s: cannot make it nonblocking",
 			    stdio_names[fd]);
 		stdio_flags[fd] = flags;
 		/* A larger pipe: fewer wake-ups per byte; it may be refused. */
@@ -1065,7 +1119,7 @@ open_signals(void)
 		sigaddset(&set, sigs[i]);
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	if ((fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC)) == -1)
-		err(EXIT_FAIL, "signalfd");
+		msg_err(EXIT_FAIL, "signalfd");
 	return fd;
 }
 
@@ -1104,14 +1158,14 @@ invalid_device(const char *name, int e)
 	struct ethtool_drvinfo info;
 
 	if (device_driver(name, &info) == -1)
-		errx(EXIT_DEVICE, "TUNSETIFF %s: %s: the kernel takes no such "
+		msg_errx(EXIT_DEVICE, "TUNSETIFF %s: %s: the kernel takes no such "
 		    "name: at most one %%d, which it replaces with a number",
 		    name, strerror(e));
 	if (strcmp(info.driver, "tun") == 0 && strcmp(info.bus_info, mode) != 0)
-		errx(EXIT_DEVICE, "TUNSETIFF %s: %s: %s is a %s device: %s",
+		msg_errx(EXIT_DEVICE, "TUNSETIFF %s: %s: %s is a %s device: %s",
 		    name, strerror(e), name, opt.tap ? "TUN" : "TAP", opt.tap ?
 		    "leave -T out" : "add -T");
-	errx(EXIT_DEVICE, "TUNSETIFF %s: %s: a device of that name exists and "
+	msg_errx(EXIT_DEVICE, "TUNSETIFF %s: %s: a device of that name exists and "
 	    "is not a %s device%s%s%s; pick another name with -i", name,
 	    strerror(e), mode, *info.driver ? " (its driver is " : "",
 	    info.driver, *info.driver ? ")" : "");
@@ -1126,20 +1180,20 @@ device_error(const char *name, int e)
 	switch (e) {
 	case EPERM:
 	case EACCES:
-		errx(EXIT_DEVICE, "TUNSETIFF %s: %s: creating a device, or "
+		msg_errx(EXIT_DEVICE, "TUNSETIFF %s: %s: creating a device, or "
 		    "attaching to one owned by another user, needs "
 		    "CAP_NET_ADMIN; run as root, or create a persistent device "
 		    "owned by you (ip tuntap add dev NAME mode %s user USER) "
 		    "and pass -i NAME", name, strerror(e), mode);
 	case EBUSY:
-		errx(EXIT_DEVICE, "TUNSETIFF %s: %s: another process has the "
+		msg_errx(EXIT_DEVICE, "TUNSETIFF %s: %s: another process has the "
 		    "device open; stop it, or pick another name with -i", name,
 		    strerror(e));
 	case EINVAL:
 		invalid_device(name, e);
 	default:
 		errno = e;
-		err(EXIT_DEVICE, "TUNSETIFF %s", name);
+		msg_err(EXIT_DEVICE, "TUNSETIFF %s", name);
 	}
 }
 
@@ -1208,14 +1262,14 @@ open_clone(void)
 	if ((fd = open(TUN_PATH, O_RDWR | O_NONBLOCK | O_CLOEXEC)) != -1)
 		return fd;
 	if (errno == ENOENT || errno == ENODEV || errno == ENXIO)
-		err(EXIT_DEVICE, "%s: the kernel has no TUN/TAP support "
+		msg_err(EXIT_DEVICE, "%s: the kernel has no TUN/TAP support "
 		    "loaded; try modprobe tun", TUN_PATH);
 	if (errno == EACCES || errno == EPERM)
-		err(EXIT_DEVICE, "%s: run as root, or give this user read and "
+		msg_err(EXIT_DEVICE, "%s: run as root, or give this user read and "
 		    "write access to %s and a persistent device (ip tuntap add "
 		    "dev NAME mode %s user USER), then pass -i NAME", TUN_PATH,
 		    TUN_PATH, opt.tap ? "tap" : "tun");
-	err(EXIT_DEVICE, "%s", TUN_PATH);
+	msg_err(EXIT_DEVICE, "%s", TUN_PATH);
 }
 
 /*
@@ -1270,7 +1324,7 @@ open_device(struct device *dev)
 	}
 	errno = e;
 	if (e != 0 && *dev->name != '\0')	/* TUNSETIFF took it, not -O */
-		err(EXIT_DEVICE, "%s: the kernel refuses the virtio-net header "
+		msg_err(EXIT_DEVICE, "%s: the kernel refuses the virtio-net header "
 		    "that -O needs; leave -O out", dev->name);
 	if (e != 0)
 		device_error(want, e);
@@ -1279,10 +1333,10 @@ open_device(struct device *dev)
 
 	if (opt.owner != NULL &&
 	    ioctl(dev->fd, TUNSETOWNER, (unsigned long)opt.owner_uid) == -1)
-		err(EXIT_DEVICE, "TUNSETOWNER %s %s%s", dev->name, opt.owner,
+		msg_err(EXIT_DEVICE, "TUNSETOWNER %s %s%s", dev->name, opt.owner,
 		    privilege_hint(errno));
 	if (opt.persist && ioctl(dev->fd, TUNSETPERSIST, 1UL) == -1)
-		err(EXIT_DEVICE, "TUNSETPERSIST %s%s", dev->name,
+		msg_err(EXIT_DEVICE, "TUNSETPERSIST %s%s", dev->name,
 		    privilege_hint(errno));
 }
 
@@ -1326,13 +1380,13 @@ add_address(int nl, int ifindex, const struct address *a, const char *ifname)
 		    RTA_SPACE(alen);
 	}
 	if (send(nl, &req, req.nh.nlmsg_len, 0) == -1)
-		err(EXIT_DEVICE, "rtnetlink");
+		msg_err(EXIT_DEVICE, "rtnetlink");
 	if (recv(nl, &ack, sizeof(ack), 0) < (ssize_t)sizeof(ack) ||
 	    ack.nh.nlmsg_type != NLMSG_ERROR)
-		errx(EXIT_DEVICE, "rtnetlink: no answer to adding %s", a->text);
+		msg_errx(EXIT_DEVICE, "rtnetlink: no answer to adding %s", a->text);
 	if (ack.err.error != 0) {
 		errno = -ack.err.error;
-		err(EXIT_DEVICE, "adding address %s to %s%s", a->text, ifname,
+		msg_err(EXIT_DEVICE, "adding address %s to %s%s", a->text, ifname,
 		    privilege_hint(errno));
 	}
 }
@@ -1345,10 +1399,10 @@ add_addresses(const struct device *dev, int ctl)
 	int nl;
 
 	if (ioctl(ctl, SIOCGIFINDEX, &ifr) == -1)
-		err(EXIT_DEVICE, "SIOCGIFINDEX %s", dev->name);
+		msg_err(EXIT_DEVICE, "SIOCGIFINDEX %s", dev->name);
 	if ((nl = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC,
 	    NETLINK_ROUTE)) == -1)
-		err(EXIT_DEVICE, "rtnetlink socket");
+		msg_err(EXIT_DEVICE, "rtnetlink socket");
 	for (i = 0; i < opt.naddresses; i++)
 		add_address(nl, ifr.ifr_ifindex, &opt.addresses[i],
 		    dev->name);
@@ -1363,24 +1417,24 @@ configure_device(struct device *dev)
 	int ctl;
 
 	if ((ctl = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1)
-		err(EXIT_DEVICE, "socket");
+		msg_err(EXIT_DEVICE, "socket");
 	if (opt.mtu != 0) {
 		ifr.ifr_mtu = opt.mtu;
 		if (ioctl(ctl, SIOCSIFMTU, &ifr) == -1)
-			err(EXIT_DEVICE, "SIOCSIFMTU %s %d%s", dev->name,
+			msg_err(EXIT_DEVICE, "SIOCSIFMTU %s %d%s", dev->name,
 			    opt.mtu, privilege_hint(errno));
 	}
 	if (opt.naddresses > 0) {
 		add_addresses(dev, ctl);
 		if (ioctl(ctl, SIOCGIFFLAGS, &ifr) == -1)
-			err(EXIT_DEVICE, "SIOCGIFFLAGS %s", dev->name);
+			msg_err(EXIT_DEVICE, "SIOCGIFFLAGS %s", dev->name);
 		ifr.ifr_flags |= IFF_UP;
 		if (ioctl(ctl, SIOCSIFFLAGS, &ifr) == -1)
-			err(EXIT_DEVICE, "SIOCSIFFLAGS %s up%s", dev->name,
+			msg_err(EXIT_DEVICE, "SIOCSIFFLAGS %s up%s", dev->name,
 			    privilege_hint(errno));
 	}
 	if (ioctl(ctl, SIOCGIFMTU, &ifr) == -1)
-		err(EXIT_DEVICE, "SIOCGIFMTU %s", dev->name);
+		msg_err(EXIT_DEVICE, "SIOCGIFMTU %s", dev->name);
 	dev->sock = ctl;	/* kept to read the MTU again: current_mtu() */
 	dev->mtu = ifr.ifr_mtu;
 	dev->carrier = 1;	/* a tun device with a reader has it */
@@ -1440,7 +1494,7 @@ export_device(const struct device *dev)
 	if (setenv("TUNPIPE_IFNAME", dev->name, 1) == -1 ||
 	    setenv("TUNPIPE_MTU", mtu, 1) == -1 ||
 	    setenv("TUNPIPE_MODE", opt.tap ? "tap" : "tun", 1) == -1)
-		err(EXIT_FAIL, "setenv");
+		msg_err(EXIT_FAIL, "setenv");
 }
 
 /*
@@ -1457,7 +1511,7 @@ exec_shell(const char *which, const char *cmd)
 	signal(SIGPIPE, SIG_DFL);
 	signal(SIGXFSZ, SIG_DFL);
 	execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
-	warn("%s: /bin/sh", which);
+	msg_warn("%s: /bin/sh", which);
 	_exit(127);		/* not exit(): that would run tunpipe's atexit */
 }
 
@@ -1495,20 +1549,20 @@ run_hook(const char *which, const char *cmd)
 	pid_t pid;
 
 	if ((pid = fork()) == -1)
-		err(EXIT_FAIL, "%s: fork", which);
+		msg_err(EXIT_FAIL, "%s: fork", which);
 	if (pid == 0) {
 		undefer_messages();
 		if ((fd = open("/dev/null", O_RDONLY)) == -1 ||
 		    dup2(fd, STDIN_FILENO) == -1 ||
 		    dup2(STDERR_FILENO, STDOUT_FILENO) == -1) {
-			warn("%s", which);
+			msg_warn("%s", which);
 			_exit(127);
 		}
 		exec_shell(which, cmd);
 	}
 	while (waitpid(pid, &status, 0) == -1)
 		if (errno != EINTR)
-			err(EXIT_FAIL, "%s: waitpid", which);
+			msg_err(EXIT_FAIL, "%s: waitpid", which);
 	return status;
 }
 
@@ -1520,13 +1574,13 @@ static void
 drop_privileges(void)
 {
 	if (initgroups(opt.user, opt.user_gid) == -1)
-		err(EXIT_FAIL, "-U %s: initgroups", opt.user);
+		msg_err(EXIT_FAIL, "-U %s: initgroups", opt.user);
 	if (setgid(opt.user_gid) == -1)
-		err(EXIT_FAIL, "-U %s: setgid", opt.user);
+		msg_err(EXIT_FAIL, "-U %s: setgid", opt.user);
 	if (setuid(opt.user_uid) == -1)
-		err(EXIT_FAIL, "-U %s: setuid", opt.user);
+		msg_err(EXIT_FAIL, "-U %s: setuid", opt.user);
 	if (opt.user_uid != 0 && setuid(0) != -1)
-		errx(EXIT_FAIL, "-U %s: could become root again", opt.user);
+		msg_errx(EXIT_FAIL, "-U %s: could become root again", opt.user);
 	say(2, "running as %s", opt.user);
 }
 
@@ -1681,7 +1735,7 @@ confine(void)
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1 ||
 	    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) == -1) {
 		if (errno != EINVAL)
-			err(EXIT_FAIL, "seccomp");
+			msg_err(EXIT_FAIL, "seccomp");
 		say(2, "seccomp: off (not in this kernel)");
 		return;
 	}
@@ -1705,7 +1759,7 @@ create_capture(const char *path, int flags)
 		return errno == EEXIST ? open(path, O_WRONLY | O_TRUNC | flags) :
 		    -1;
 	if (opt.user != NULL && fchown(fd, opt.user_uid, opt.user_gid) == -1)
-		err(EXIT_FAIL, "-w %s: fchown to -U %s", path, opt.user);
+		msg_err(EXIT_FAIL, "-w %s: fchown to -U %s", path, opt.user);
 	return fd;
 }
 
@@ -1728,7 +1782,7 @@ open_capture(const char *path)
 
 	found = lstat(path, &sb) == 0;
 	if (found && S_ISLNK(sb.st_mode))
-		errx(EXIT_USAGE, "-w %s is a symbolic link, which -w does not "
+		msg_errx(EXIT_USAGE, "-w %s is a symbolic link, which -w does not "
 		    "follow: a link in a shared directory could point the "
 		    "capture at another file; name the file itself", path);
 	if (found && S_ISFIFO(sb.st_mode))
@@ -1736,7 +1790,7 @@ open_capture(const char *path)
 	else
 		fd = create_capture(path, flags);
 	if (fd == -1)
-		err(EXIT_USAGE, "-w %s", path);
+		msg_err(EXIT_USAGE, "-w %s", path);
 	return fd;
 }
 
@@ -2062,17 +2116,17 @@ static void
 say_broken(const struct stream *st, enum frame_kind kind, const char *what)
 {
 	if (st->good_frames == 0 && st->framing == FRAMING_SLIP)
-		warnx("%s %s; or is the line's speed wrong?", what,
+		msg_warnx("%s %s; or is the line's speed wrong?", what,
 		    mismatch_of(kind));
 	else if (st->good_frames == 0)
-		warnx("stream error: %s %s", what, mismatch_of(kind));
+		msg_warnx("stream error: %s %s", what, mismatch_of(kind));
 	else if (st->framing == FRAMING_SLIP)
-		warnx("%s after %" PRIu64 " good frames, by byte %" PRIu64 " of "
+		msg_warnx("%s after %" PRIu64 " good frames, by byte %" PRIu64 " of "
 		    "the stream: bytes were lost on the way (a noisy line, or a "
 		    "datagram transport that lost a datagram)", what,
 		    st->good_frames, st->decoded);
 	else
-		warnx("stream error: %s after %" PRIu64 " good frames, by byte "
+		msg_warnx("stream error: %s after %" PRIu64 " good frames, by byte "
 		    "%" PRIu64 " of the stream: bytes were lost or reordered on "
 		    "the way, as a datagram transport (socat UDP) does when it "
 		    "loses a datagram, and -f %s cannot find its place again; "
@@ -2099,7 +2153,7 @@ judge_frame(struct stream *st, enum frame_kind kind, size_t len)
 		return RUNNING;
 	}
 	if (kind == FRAME_NO_VNET || kind == FRAME_VNET) {
-		warnx("stream error: a %zu-byte frame %s", len, mismatch[kind]);
+		msg_warnx("stream error: a %zu-byte frame %s", len, mismatch[kind]);
 		return END_BROKEN;
 	}
 	st->bad_kind = kind;
@@ -2268,7 +2322,7 @@ too_big(const struct stream *st, size_t len)
 		    framing_name(st->framing), st->max);
 		say_broken(st, FRAME_NOT_IP, what);
 	} else {
-		warnx("stream error: a frame announces %zu bytes, more than "
+		msg_warnx("stream error: a frame announces %zu bytes, more than "
 		    "-f %s carries (%zu); the peer most likely uses another "
 		    "framing (-f)%s, or is not tunpipe", len,
 		    framing_name(st->framing), st->max, opt.offload ?
@@ -2345,7 +2399,7 @@ read_stream(struct tunpipe *tp)
 			return RUNNING;
 		if (opt.exec != NULL && errno == ECONNRESET)
 			return END_COMMAND;
-		warn("read from %s", stream_name("standard input"));
+		msg_warn("read from %s", stream_name("standard input"));
 		return END_FAILED;
 	}
 	if (n == 0)
@@ -2437,7 +2491,7 @@ mismatched_stream(const struct stream *st)
 {
 	if (st->good_frames > 0 || st->bad_run == 0)
 		return 0;
-	warnx("stream error: the stream ended after %u frames, which held %s",
+	msg_warnx("stream error: the stream ended after %u frames, which held %s",
 	    st->bad_run, mismatch_of(st->bad_kind));
 	return 1;
 }
@@ -2470,7 +2524,7 @@ flush_output(struct stream *st)
 				    "reader; stopping");
 				return END_OUTPUT;
 			}
-			warn("write to %s", stream_name("standard output"));
+			msg_warn("write to %s", stream_name("standard output"));
 			return END_FAILED;
 		}
 		st->out_head += (size_t)n;
@@ -2504,9 +2558,9 @@ read_device(struct tunpipe *tp, uint8_t *packet, struct offload_vnet *v)
 	if (n == -1 && (errno == EAGAIN || errno == EINTR))
 		return 0;
 	if (n == -1 && errno == EBADFD)
-		warnx("device %s was removed", tp->dev.name);
+		msg_warnx("device %s was removed", tp->dev.name);
 	else if (n == -1)
-		warn("read from %s", tp->dev.name);
+		msg_warn("read from %s", tp->dev.name);
 	if (n == -1 || !offloads_inside(tp))
 		return n;
 	offload_vnet_parse(raw, sizeof(raw), v);	/* the kernel's: valid */
@@ -2647,18 +2701,18 @@ input_cut(const struct stream *st)
 
 	switch (framing_decoder_partial(&st->dec, &have, &want)) {
 	case FRAMING_IN_HEADER:
-		warnx("input stream ended inside a frame header: %zu of %zu "
+		msg_warnx("input stream ended inside a frame header: %zu of %zu "
 		    "bytes arrived (the frame starts at byte %" PRIu64 ")%s",
 		    have, want, st->read_total - have, no_frame_yet(st));
 		return 1;
 	case FRAMING_IN_PACKET:
 		if (want == 0)		/* SLIP does not say */
-			warnx("input stream ended inside a frame, after %zu "
+			msg_warnx("input stream ended inside a frame, after %zu "
 			    "bytes of its packet (the stream stops at byte %"
 			    PRIu64 ")%s", have, st->read_total,
 			    no_frame_yet(st));
 		else
-			warnx("input stream ended inside a frame: %zu of %zu "
+			msg_warnx("input stream ended inside a frame: %zu of %zu "
 			    "bytes of its packet arrived (the frame starts at "
 			    "byte %" PRIu64 ")%s", have, want, st->read_total -
 			    have - hlen, no_frame_yet(st));
@@ -2794,7 +2848,7 @@ keep_alive(struct tunpipe *tp)
 	struct stream *st = &tp->st;
 
 	if (peer_silent(st)) {
-		warnx("nothing arrived for %d s from a peer that sends "
+		msg_warnx("nothing arrived for %d s from a peer that sends "
 		    "keepalives: the transport seems dead", DEAD_AFTER *
 		    opt.keepalive);
 		st->dead = 1;
@@ -2867,7 +2921,7 @@ print_counters(const struct tunpipe *tp)
 		snprintf(sent, sizeof(sent), ", %" PRIu64 " out",
 		    c->keepalives);
 	counted_drops(drops, sizeof(drops), c);
-	fprintf(stderr, "tunpipe: %s (%s, %s, up %lds)\n"
+	msg_printf("tunpipe: %s (%s, %s, up %lds)\n"
 	    "tunpipe: %s: %sfrom stream: %" PRIu64 " packets, %" PRIu64
 	    " bytes\n"
 	    "tunpipe: %s: empty frames: %" PRIu64 " in%s\n"
@@ -2878,10 +2932,10 @@ print_counters(const struct tunpipe *tp)
 	    name, tp->st.dec.keepalives, sent,
 	    name, drops);
 	if (opt.exec != NULL)
-		fprintf(stderr, "tunpipe: %s: restarts of -e: %" PRIu64 "\n",
+		msg_printf("tunpipe: %s: restarts of -e: %" PRIu64 "\n",
 		    name, c->restarts);
 	if (tp->cap.fd != -1)
-		fprintf(stderr, "tunpipe: %s: capture: %" PRIu64 " lost\n",
+		msg_printf("tunpipe: %s: capture: %" PRIu64 " lost\n",
 		    name, tp->cap.lost);
 }
 
@@ -2956,7 +3010,7 @@ print_stats(struct tunpipe *tp)
 	    tp->dev.carrier == 0 ? 0 : 1);
 	add_figure(more, sizeof(more), tp->cap.fd != -1, "capture_lost",
 	    tp->cap.lost);
-	fprintf(stderr, "tunpipe: %s: t=%.1f%s out_packets=%" PRIu64
+	msg_printf("tunpipe: %s: t=%.1f%s out_packets=%" PRIu64
 	    " out_bytes=%" PRIu64 " in_packets=%" PRIu64 " in_bytes=%" PRIu64
 	    " drops=%" PRIu64 " backlog=%zu peer_idle=%ld%s\n", tp->dev.name,
 	    ms_since(&tp->started) / 1000.0, rates, c->out_packets,
@@ -3012,7 +3066,7 @@ exec_command(void)
 static void __attribute__((noreturn))
 starter_gone(void)
 {
-	errx(EXIT_FAIL, "-e: the process that starts the command is gone");
+	msg_errx(EXIT_FAIL, "-e: the process that starts the command is gone");
 }
 
 /* -e: starts the command, through the starter, and takes its stream. */
@@ -3025,10 +3079,10 @@ start_command(struct tunpipe *tp)
 	if ((fd = starter_start(tp->cmd.ctl, &tp->cmd.pid)) == -1) {
 		if (errno == ECONNRESET)
 			starter_gone();
-		err(EXIT_FAIL, "-e: the command could not be started");
+		msg_err(EXIT_FAIL, "-e: the command could not be started");
 	}
 	if (fcntl(fd, F_SETFL, O_NONBLOCK) == -1)
-		err(EXIT_FAIL, "-e: socket");
+		msg_err(EXIT_FAIL, "-e: socket");
 	st->in = st->out = fd;
 	st->read_total = st->decoded = 0;
 	st->dead = 0;
@@ -3118,7 +3172,7 @@ relay(struct tunpipe *tp)
 		    tp->cap.fd : -1;
 		pfd[MSG].fd = messages_waiting() ? STDERR_FILENO : -1;
 		if (ppoll(pfd, SLOTS, poll_wait(tp, &wait), NULL) == -1) {
-			warn("ppoll");
+			msg_warn("ppoll");
 			return END_FAILED;
 		}
 		if (pfd[MSG].revents)
@@ -3318,7 +3372,7 @@ main(int argc, char *argv[])
 	}
 	clock_gettime(CLOCK_MONOTONIC, &tp.started);
 	if (opt.up != NULL && (status = run_hook("--up", opt.up)) != 0) {
-		warnx("--up command %s; stopping",
+		msg_warnx("--up command %s; stopping",
 		    how_it_ended(status, how, sizeof(how)));
 		return shell_status(status);
 	}
@@ -3329,7 +3383,7 @@ main(int argc, char *argv[])
 	loop_fds[2] = tp.cap.fd;
 	if (opt.exec != NULL && (tp.cmd.ctl = starter_fork(exec_command,
 	    loop_fds, 3)) == -1)
-		err(EXIT_FAIL, "-e: starting the process that starts the "
+		msg_err(EXIT_FAIL, "-e: starting the process that starts the "
 		    "command");
 	confine();
 
@@ -3351,7 +3405,7 @@ main(int argc, char *argv[])
 		print_counters(&tp);
 	drain_messages();	/* before --down's own, which go at once */
 	if (opt.down != NULL && (status = run_hook("--down", opt.down)) != 0)
-		warnx("--down command %s", how_it_ended(status, how,
+		msg_warnx("--down command %s", how_it_ended(status, how,
 		    sizeof(how)));
 	close(tp.dev.fd);
 	return exit_status(end);
