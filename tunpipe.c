@@ -198,7 +198,7 @@ struct stream {
 	time_t last_sent;	/* -k: when the stream last took bytes */
 	time_t last_received;	/* -k, -s: when it last gave bytes */
 	uint64_t read_total;	/* bytes read on this stream */
-	uint64_t decoded;	/* of them, those the decoder went past */
+	uint64_t frame_at;	/* where the frame being judged starts */
 	uint64_t peer_keepalives;	/* keepalives seen before this stream */
 	int dead;		/* -k found the peer silent */
 	unsigned bad_run;	/* frames in a row that were not good */
@@ -1694,14 +1694,14 @@ say_broken(const struct stream *st, enum frame_kind kind, const char *what)
 		warnx("%s after %" PRIu64 " good frames, by byte %" PRIu64 " of "
 		    "the stream: bytes were lost on the way (a noisy line, or a "
 		    "datagram transport that lost a datagram)", what,
-		    st->good_frames, st->decoded);
+		    st->good_frames, st->frame_at);
 	else
 		warnx("stream error: %s after %" PRIu64 " good frames, by byte "
 		    "%" PRIu64 " of the stream: bytes were lost or reordered on "
 		    "the way, as a datagram transport (socat UDP) does when it "
 		    "loses a datagram, and -f %s cannot find its place again; "
 		    "over a datagram transport use -f slip at both ends", what,
-		    st->good_frames, st->decoded, framing_name(st->framing));
+		    st->good_frames, st->frame_at, framing_name(st->framing));
 }
 
 /*
@@ -1909,7 +1909,7 @@ too_big(const struct stream *st, size_t len)
  * without a word.
  */
 static enum end
-check_partial_frame(const struct stream *st)
+check_partial_frame(struct stream *st)
 {
 	size_t have, want;
 	const uint8_t *p = st->assembly;
@@ -1922,6 +1922,7 @@ check_partial_frame(const struct stream *st)
 	if ((p[0] >> 4 == 4 && (size_t)(p[2] << 8 | p[3]) == want) ||
 	    (p[0] >> 4 == 6 && 40 + (size_t)(p[4] << 8 | p[5]) == want))
 		return RUNNING;
+	st->frame_at = st->read_total - have - framing_header_len(st->framing);
 	snprintf(what, sizeof(what), "a frame of %zu bytes, %zu of them read, "
 	    "holds no IP packet of its length:", want, have);
 	say_broken(st, FRAME_NOT_IP, what);
@@ -1937,6 +1938,23 @@ drop_damaged(struct tunpipe *tp, enum framing_result r)
 	    "is the line noisy, or its speed or framing wrong?",
 	    r == FRAMING_OVERLONG ? "longer than 65535 bytes" : "bad escape");
 	return judge_frame(&tp->st, FRAME_DAMAGED, 0);
+}
+
+/*
+ * Notes where the frame that the decoder just handed back (r, with a
+ * packet of len bytes) starts in the stream, for messages; end is the
+ * byte after it, or after the header of one too big.  However the reads
+ * cut the stream, it is the same.  SLIP's escapes hide where a frame
+ * starts: there, where it ends.
+ */
+static void
+mark_frame_start(struct stream *st, enum framing_result r, size_t len,
+    uint64_t end)
+{
+	st->frame_at = end;
+	if (st->framing != FRAMING_SLIP)
+		st->frame_at -= framing_header_len(st->framing) +
+		    (r == FRAMING_PACKET ? len : 0);
 }
 
 /* The stream, for messages: stdio's side, or the -e command's socket. */
@@ -1981,6 +1999,10 @@ read_stream(struct tunpipe *tp)
 		empty = st->dec.keepalives;
 		r = framing_decode(&st->dec, st->inbuf + pos, (size_t)n - pos,
 		    &used, &pkt);
+		pos += used;
+		if (r != FRAMING_AGAIN)
+			mark_frame_start(st, r, pkt.len,
+			    st->read_total - ((size_t)n - pos));
 		switch (r) {
 		case FRAMING_PACKET:
 			end = deliver_packet(tp, pkt.data, pkt.len,
@@ -1996,8 +2018,6 @@ read_stream(struct tunpipe *tp)
 			end = too_big(st, pkt.len);
 			break;
 		}
-		pos += used;
-		st->decoded += used;
 	}
 	if (end == RUNNING)
 		end = check_partial_frame(st);
@@ -2586,7 +2606,7 @@ start_command(struct tunpipe *tp)
 	if (fcntl(fd, F_SETFL, O_NONBLOCK) == -1)
 		err(EXIT_FAIL, "-e: socket");
 	st->in = st->out = fd;
-	st->read_total = st->decoded = 0;
+	st->read_total = 0;
 	st->dead = 0;
 	st->bad_run = 0;
 	st->good_frames = 0;
