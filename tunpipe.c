@@ -201,6 +201,7 @@ struct stream {
 	uint64_t read_total;	/* bytes read on this stream */
 	uint64_t frame_at;	/* where the frame being judged starts */
 	uint64_t peer_keepalives;	/* keepalives seen before this stream */
+	uint64_t keepalives_at;	/* dec.keepalives as the last frame ended */
 	int dead;		/* -k found the peer silent */
 	unsigned bad_run;	/* frames in a row that were not good */
 	enum frame_kind bad_kind;	/* the last of them */
@@ -1957,6 +1958,16 @@ too_big(const struct stream *st, size_t len)
 }
 
 /*
+ * Whether one empty frame, no more, came between the last frame and the
+ * one being read, wherever the reads cut the stream between them.
+ */
+static int
+after_empty(const struct stream *st)
+{
+	return st->dec.keepalives == st->keepalives_at + 1;
+}
+
+/*
  * A frame half read (a length framing) whose first bytes already show
  * that it is refused (is_refused()) is judged then, once, as it will be
  * whole: counted, warned about and weighed in the run of bad frames at
@@ -1980,7 +1991,7 @@ judge_partial_frame(struct tunpipe *tp)
 	if (st->judged || framing_decoder_partial(&st->dec, &have, &want) !=
 	    FRAMING_IN_PACKET || want == 0 || have < skip + CLASSIFY_BYTES)
 		return RUNNING;
-	kind = kind_of_frame(st, st->assembly, want, 0);	/* refused: either */
+	kind = kind_of_frame(st, st->assembly, want, after_empty(st));
 	if (!is_refused(kind))
 		return RUNNING;		/* judged whole */
 	st->judged = 1;
@@ -2037,7 +2048,6 @@ read_stream(struct tunpipe *tp)
 	enum framing_result r;
 	enum end end = RUNNING;
 	size_t pos = 0, used;
-	uint64_t empty;
 	ssize_t n;
 
 	n = read(st->in, st->inbuf, st->inbuf_size);
@@ -2055,7 +2065,6 @@ read_stream(struct tunpipe *tp)
 		st->last_received = monotonic_seconds();
 	st->read_total += (size_t)n;
 	while (pos < (size_t)n && end == RUNNING) {
-		empty = st->dec.keepalives;
 		r = framing_decode(&st->dec, st->inbuf + pos, (size_t)n - pos,
 		    &used, &pkt);
 		pos += used;
@@ -2065,7 +2074,7 @@ read_stream(struct tunpipe *tp)
 		switch (r) {
 		case FRAMING_PACKET:
 			end = deliver_packet(tp, pkt.data, pkt.len,
-			    st->dec.keepalives == empty + 1);
+			    after_empty(st));
 			break;
 		case FRAMING_AGAIN:
 			break;
@@ -2077,6 +2086,8 @@ read_stream(struct tunpipe *tp)
 			end = too_big(st, pkt.len);
 			break;
 		}
+		if (r != FRAMING_AGAIN)
+			st->keepalives_at = st->dec.keepalives;
 	}
 	if (end == RUNNING)
 		end = judge_partial_frame(tp);
@@ -2794,6 +2805,7 @@ discard_cut_frames(struct tunpipe *tp)
 	}
 	framing_decoder_reset(&st->dec);
 	st->judged = 0;
+	st->keepalives_at = st->dec.keepalives;
 	skip_sent_frames(st);
 	if (st->out_frame < st->out_head) {
 		st->out_head = st->out_frame + framing_frame_len(st->framing,

@@ -137,3 +137,11 @@ same_at_every_cut() {
 	[[ "$output" == *"status 4"* ]]
 	[[ "$output" == *" in_packets=6 in_bytes=168 drops=1 "*" drop_not_ip=1" ]]
 }
+
+@test "a len32 stream read with -f len16: each packet right after an empty frame, and the 8th ends the stream (status 4), wherever a read ends" {
+	record -f len32 $(repeat 8 "$IPV4_PACKET")
+	same_at_every_cut
+	[[ "$output" == *"stream error: 8 frames in a row held packets each right after an empty frame, as a -f len32 stream (or one of -O) reads with -f len16"* ]]
+	[[ "$output" == *"status 4"* ]]
+	[[ "$output" == *" in_packets=7 in_bytes=196 drops=0 "* ]]
+}
