@@ -145,6 +145,25 @@ a_keeps_address() {
 	grep -q '0 not IP, 0 device write failed, 0 too large to frame, 0 damaged, 1 cut by a stream break' "$T/a.err"
 }
 
+@test "-r: a frame half read and dropped as no packet before the break counts once, as not IP, not also as cut" {
+	# The first run sends a packet and 20 bytes of a 100-byte frame
+	# whose IPv4 header says 28, then ends; the second a packet.
+	{ frames "$IPV4_PACKET"; printf '\000\144'; frames "$IPV4_PACKET" |
+	    tail -c 28 | head -c 20; } >"$T/cut"
+	frames "$IPV4_PACKET" >"$T/whole"
+	persistent_device A tpa
+	ns_bg A "$TUNPIPE" -s 1 -i tpa -r 1 -e "
+	    if [ -e $T/second ]; then cat $T/whole; sleep 30
+	    else touch $T/second; cat $T/cut; fi" \
+	    </dev/null >/dev/null 2>"$T/a.err" &
+	remember $!
+	wait_for 10 grep -q ' in_packets=2 .* restarts=1 ' "$T/a.err"
+	cat "$T/a.err"
+	grep -q 'dropped a 100-byte frame whose IP header gives another length' "$T/a.err"
+	tail -n 1 "$T/a.err" | grep ' drop_not_ip=1 '
+	! grep -q 'drop_cut=' "$T/a.err"
+}
+
 @test "-r backs off: the wait doubles while the command keeps failing" {
 	ns_bg A "$TUNPIPE" -i tpa -r 1 -e 'exit 1' </dev/null >/dev/null \
 	    2>"$T/a.err" &
