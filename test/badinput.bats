@@ -108,19 +108,3 @@ ipv4_of_length() {
 	grep -q "dropped: 1 not IP" "$T/err"
 	[ "$(rx_packets A tpa)" = 2 ]
 }
-
-@test "-e: a command's stream cut 10 bytes into a frame whose IP header gives another length: the frame is dropped, and the packets after it delivered" {
-	persistent_device A tpa
-	{ for i in 1 2 3 4 5; do ipv4_of_length 84; echo; done
-	  ipv4_of_length 60; printf '00%.0s' $(seq 40); echo
-	  for i in 1 2 3 4 5; do ipv4_of_length 84; echo; done; } |
-	    "$BATS_TEST_DIRNAME/framing-driver" encode >"$T/stream"
-	# test/splitter writes the first 442 bytes, then, once tunpipe
-	# has read them, the rest.
-	run ns A timeout 10 "$TUNPIPE" -i tpa \
-	    -e "exec '$BATS_TEST_DIRNAME/splitter' 442 <'$T/stream'"
-	echo "$output"
-	[ "$status" = 5 ]	# the command exited, and no -r
-	[[ "$output" == *"dropped a 100-byte frame whose IP header gives another length"* ]]
-	[ "$(rx_packets A tpa)" = 10 ]
-}
