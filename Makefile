@@ -15,7 +15,7 @@ PROG = tunpipe
 OBJS = tunpipe.o framing.o offload.o pcapng.o starter.o
 SRCS = tunpipe.c framing.c offload.c pcapng.c starter.c
 TEST_PROGS = test/framing-driver test/offload-driver test/pcapng-driver \
-	test/relay test/lossy \
+	test/relay test/lossy test/splitter \
 	test/seccomp-shim.so
 
 all: $(PROG)
@@ -82,6 +82,9 @@ test/relay: test/relay.c
 
 test/lossy: test/lossy.c
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ test/lossy.c
+
+test/splitter: test/splitter.c
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ test/splitter.c
 
 test/seccomp-shim.so: test/seccomp-shim.c
 	$(CC) $(CPPFLAGS) $(CFLAGS) -shared -fPIC $(LDFLAGS) -o $@ \

@@ -89,6 +89,7 @@
 _Static_assert(READ_ROOM >= 4 + DEVICE_READ && OUTBUF_SIZE <= OUTBUF_SIZE_O,
     "the output buffer holds, for either mode, a framed device read");
 #define BAD_RUN		8		/* frames in a row that break a stream */
+#define CLASSIFY_BYTES	16		/* of a frame, all classify_frame() reads */
 #define CAPTURE_SIZE	(512 * 1024)	/* -w: records that may wait */
 #define CAPTURE_RETRY	1		/* -w: seconds after a failed write */
 #define PIPE_SIZE	(256 * 1024)	/* asked for a pipe on stdin or stdout */
@@ -203,11 +204,13 @@ struct stream {
 	time_t last_sent;	/* -k: when the stream last took bytes */
 	time_t last_received;	/* -k, -s: when it last gave bytes */
 	uint64_t read_total;	/* bytes read on this stream */
-	uint64_t decoded;	/* of them, those the decoder went past */
+	uint64_t frame_at;	/* where the frame being judged starts */
 	uint64_t peer_keepalives;	/* keepalives seen before this stream */
+	uint64_t keepalives_at;	/* dec.keepalives as the last frame ended */
 	int dead;		/* -k found the peer silent */
 	unsigned bad_run;	/* frames in a row that were not good */
 	enum frame_kind bad_kind;	/* the last of them */
+	int judged;		/* the frame half read was judged already */
 	uint64_t good_frames;	/* the good ones on this stream */
 	size_t out_head, out_tail;	/* waiting: outbuf[head..tail) */
 	size_t out_frame;	/* where the frame at out_head starts */
@@ -2055,7 +2058,10 @@ is_vnet_ip_frame(const uint8_t *p, size_t len)
 /*
  * What a frame of the stream st holds, as far as the mode, -O and the
  * framing can tell; after_empty says that an empty frame came right
- * before it.  With -O, p is the packet after the virtio-net header.
+ * before it.  With -O, p is the packet after the virtio-net header.  It
+ * reads no more than the first CLASSIFY_BYTES of p (an IP header's
+ * length, an Ethernet type, a virtio-net header and the IP length after
+ * it), so that a frame half read can be judged: judge_partial_frame().
  */
 static enum frame_kind
 classify_frame(const struct stream *st, const uint8_t *p, size_t len,
@@ -2124,14 +2130,14 @@ say_broken(const struct stream *st, enum frame_kind kind, const char *what)
 		msg_warnx("%s after %" PRIu64 " good frames, by byte %" PRIu64 " of "
 		    "the stream: bytes were lost on the way (a noisy line, or a "
 		    "datagram transport that lost a datagram)", what,
-		    st->good_frames, st->decoded);
+		    st->good_frames, st->frame_at);
 	else
 		msg_warnx("stream error: %s after %" PRIu64 " good frames, by byte "
 		    "%" PRIu64 " of the stream: bytes were lost or reordered on "
 		    "the way, as a datagram transport (socat UDP) does when it "
 		    "loses a datagram, and -f %s cannot find its place again; "
 		    "over a datagram transport use -f slip at both ends", what,
-		    st->good_frames, st->decoded, framing_name(st->framing));
+		    st->good_frames, st->frame_at, framing_name(st->framing));
 }
 
 /*
@@ -2266,45 +2272,95 @@ to_device(struct tunpipe *tp, const uint8_t *p, size_t len)
 }
 
 /*
- * Hands one packet from the stream to the device, or drops and counts it;
- * after_empty says that an empty frame came right before it.  Returns
- * RUNNING, or END_BROKEN when the frames show that the peer disagrees
- * about -O, the mode or the framing.
+ * What a frame of len bytes at p holds, as classify_frame() says, after
+ * -O's virtio-net header, which it checks first.
  */
-static enum end
-deliver_packet(struct tunpipe *tp, const uint8_t *p, size_t len,
+static enum frame_kind
+kind_of_frame(const struct stream *st, const uint8_t *p, size_t len,
     int after_empty)
 {
 	size_t skip = opt.offload ? OFFLOAD_VNET_LEN : 0;
 	struct offload_vnet v;
-	enum frame_kind kind;
-	enum end end;
 
 	if (opt.offload && offload_vnet_parse(p, len, &v) == -1)
-		return judge_frame(&tp->st, FRAME_NO_VNET, len);
-	capture_packet(&tp->cap, PCAPNG_INBOUND, p + skip, len - skip);
-	kind = classify_frame(&tp->st, p + skip, len - skip, after_empty);
+		return FRAME_NO_VNET;
+	return classify_frame(st, p + skip, len - skip, after_empty);
+}
+
+/* Whether a frame of this kind is dropped, or ends the stream at once. */
+static int
+is_refused(enum frame_kind kind)
+{
+	return kind == FRAME_NOT_IP || kind == FRAME_ETHERNET ||
+	    kind == FRAME_RUNT || kind == FRAME_NO_VNET || kind == FRAME_VNET;
+}
+
+/*
+ * A frame of len bytes at p, of a kind that is_refused(): dropped, counted
+ * and warned about, or the end of the stream.  Only its first bytes are
+ * read (see classify_frame()).  A frame that is no packet after good
+ * ones, or whose IP header gives another length, most likely means lost
+ * bytes; before any good one, a peer of the other mode.
+ */
+static enum end
+refuse_frame(struct tunpipe *tp, const uint8_t *p, size_t len,
+    enum frame_kind kind)
+{
+	size_t skip = opt.offload ? OFFLOAD_VNET_LEN : 0;
+
+	if (kind == FRAME_NO_VNET || kind == FRAME_VNET)
+		return judge_frame(&tp->st, kind, len);
+	tp->count.drop_invalid++;
 	if (kind == FRAME_NOT_IP && len > skip + 20 &&
-	    (p[skip] >> 4 == 4 || p[skip] >> 4 == 6)) {
-		tp->count.drop_invalid++;
+	    (p[skip] >> 4 == 4 || p[skip] >> 4 == 6))
 		warn_limited(&tp->warn.invalid, "dropped a %zu-byte frame "
 		    "whose IP header gives another length: were bytes lost or "
 		    "reordered on the way (a noisy line, a datagram transport "
 		    "that lost a datagram)?", len - skip);
-		return judge_frame(&tp->st, kind, len);
-	}
-	if (kind == FRAME_NOT_IP || kind == FRAME_ETHERNET ||
-	    kind == FRAME_RUNT) {
-		tp->count.drop_invalid++;
+	else if (kind == FRAME_NOT_IP && tp->st.good_frames > 0)
+		warn_limited(&tp->warn.invalid, "dropped a %zu-byte frame "
+		    "that is not an IPv4 or IPv6 packet (first byte 0x%02x), "
+		    "after %" PRIu64 " good ones: were bytes lost or reordered "
+		    "on the way (a noisy line, a datagram transport that lost "
+		    "a datagram)?", len - skip, len > skip ? p[skip] : 0,
+		    tp->st.good_frames);
+	else
 		warn_limited(&tp->warn.invalid, "dropped a %zu-byte frame "
 		    "that is not %s (first byte 0x%02x); is the peer %s, or "
 		    "using another framing?", len - skip, opt.tap ?
 		    "an Ethernet frame" : "an IPv4 or IPv6 packet",
 		    len > skip ? p[skip] : 0, opt.tap ? "without -T" :
 		    "in TAP mode (-T)");
-		return judge_frame(&tp->st, kind, len);
+	return judge_frame(&tp->st, kind, len);
+}
+
+/*
+ * Hands one packet from the stream to the device, or drops and counts it;
+ * after_empty says that an empty frame came right before it.  Returns
+ * RUNNING, or END_BROKEN when the frames show that the peer disagrees
+ * about -O, the mode or the framing.  A frame judged while half read is
+ * only captured now.
+ */
+static enum end
+deliver_packet(struct tunpipe *tp, const uint8_t *p, size_t len,
+    int after_empty)
+{
+	size_t skip = opt.offload ? OFFLOAD_VNET_LEN : 0;
+	struct stream *st = &tp->st;
+	enum frame_kind kind;
+	enum end end;
+
+	if (st->judged) {
+		st->judged = 0;
+		capture_packet(&tp->cap, PCAPNG_INBOUND, p + skip, len - skip);
+		return RUNNING;
 	}
-	if ((end = judge_frame(&tp->st, kind, len)) != RUNNING)
+	kind = kind_of_frame(st, p, len, after_empty);
+	if (kind != FRAME_NO_VNET)
+		capture_packet(&tp->cap, PCAPNG_INBOUND, p + skip, len - skip);
+	if (is_refused(kind))
+		return refuse_frame(tp, p, len, kind);
+	if ((end = judge_frame(st, kind, len)) != RUNNING)
 		return end;
 	to_device(tp, p, len);
 	return RUNNING;
@@ -2332,30 +2388,45 @@ too_big(const struct stream *st, size_t len)
 }
 
 /*
- * TUN, a length framing, no -O: a frame half read whose packet, as far as
- * it came, says it is not an IP packet of the frame's length.  The stream
- * has lost its place (or is not what it should be), and waiting for the
- * rest of a bogus length, up to 64 KiB, would leave the tunnel dead
- * without a word.
+ * Whether one empty frame, no more, came between the last frame and the
+ * one being read, wherever the reads cut the stream between them.
+ */
+static int
+after_empty(const struct stream *st)
+{
+	return st->dec.keepalives == st->keepalives_at + 1;
+}
+
+/*
+ * A frame half read (a length framing) whose first bytes already show
+ * that it is refused (is_refused()) is judged then, once, as it will be
+ * whole: counted, warned about and weighed in the run of bad frames at
+ * once, and only captured when its rest comes.  So what the frames of a
+ * stream do (the counters, whether and where a run ends the stream, the
+ * messages) does not depend on where its reads end.  A stream that lost
+ * its place, reading a length of up to 64 KiB from inside a packet, says
+ * so as soon as that frame's first bytes come, rather than waiting in
+ * silence for bytes that no packet will fill; it still waits for them,
+ * and a run of such frames ends it, as whole frames would.  To end the
+ * stream at the first such frame half read would end a tunnel for one odd
+ * frame whenever a read happened to cut that frame.
  */
 static enum end
-check_partial_frame(const struct stream *st)
+judge_partial_frame(struct tunpipe *tp)
 {
-	size_t have, want;
-	const uint8_t *p = st->assembly;
-	char what[128];
+	size_t skip = opt.offload ? OFFLOAD_VNET_LEN : 0, have, want;
+	struct stream *st = &tp->st;
+	enum frame_kind kind;
 
-	if (opt.tap || opt.offload || st->framing == FRAMING_SLIP ||
-	    framing_decoder_partial(&st->dec, &have, &want) !=
-	    FRAMING_IN_PACKET || have < 6)
+	if (st->judged || framing_decoder_partial(&st->dec, &have, &want) !=
+	    FRAMING_IN_PACKET || want == 0 || have < skip + CLASSIFY_BYTES)
 		return RUNNING;
-	if ((p[0] >> 4 == 4 && (size_t)(p[2] << 8 | p[3]) == want) ||
-	    (p[0] >> 4 == 6 && 40 + (size_t)(p[4] << 8 | p[5]) == want))
-		return RUNNING;
-	snprintf(what, sizeof(what), "a frame of %zu bytes, %zu of them read, "
-	    "holds no IP packet of its length:", want, have);
-	say_broken(st, FRAME_NOT_IP, what);
-	return END_BROKEN;
+	kind = kind_of_frame(st, st->assembly, want, after_empty(st));
+	if (!is_refused(kind))
+		return RUNNING;		/* judged whole */
+	st->judged = 1;
+	st->frame_at = st->read_total - have - framing_header_len(st->framing);
+	return refuse_frame(tp, st->assembly, want, kind);
 }
 
 /* A frame that SLIP dropped: counted, warned about, and a bad frame. */
@@ -2367,6 +2438,23 @@ drop_damaged(struct tunpipe *tp, enum framing_result r)
 	    "is the line noisy, or its speed or framing wrong?",
 	    r == FRAMING_OVERLONG ? "longer than 65535 bytes" : "bad escape");
 	return judge_frame(&tp->st, FRAME_DAMAGED, 0);
+}
+
+/*
+ * Notes where the frame that the decoder just handed back (r, with a
+ * packet of len bytes) starts in the stream, for messages; end is the
+ * byte after it, or after the header of one too big.  However the reads
+ * cut the stream, it is the same.  SLIP's escapes hide where a frame
+ * starts: there, where it ends.
+ */
+static void
+mark_frame_start(struct stream *st, enum framing_result r, size_t len,
+    uint64_t end)
+{
+	st->frame_at = end;
+	if (st->framing != FRAMING_SLIP)
+		st->frame_at -= framing_header_len(st->framing) +
+		    (r == FRAMING_PACKET ? len : 0);
 }
 
 /* The stream, for messages: stdio's side, or the -e command's socket. */
@@ -2390,7 +2478,6 @@ read_stream(struct tunpipe *tp)
 	enum framing_result r;
 	enum end end = RUNNING;
 	size_t pos = 0, used;
-	uint64_t empty;
 	ssize_t n;
 
 	n = read(st->in, st->inbuf, st->inbuf_size);
@@ -2408,13 +2495,16 @@ read_stream(struct tunpipe *tp)
 		st->last_received = monotonic_seconds();
 	st->read_total += (size_t)n;
 	while (pos < (size_t)n && end == RUNNING) {
-		empty = st->dec.keepalives;
 		r = framing_decode(&st->dec, st->inbuf + pos, (size_t)n - pos,
 		    &used, &pkt);
+		pos += used;
+		if (r != FRAMING_AGAIN)
+			mark_frame_start(st, r, pkt.len,
+			    st->read_total - ((size_t)n - pos));
 		switch (r) {
 		case FRAMING_PACKET:
 			end = deliver_packet(tp, pkt.data, pkt.len,
-			    st->dec.keepalives == empty + 1);
+			    after_empty(st));
 			break;
 		case FRAMING_AGAIN:
 			break;
@@ -2426,11 +2516,11 @@ read_stream(struct tunpipe *tp)
 			end = too_big(st, pkt.len);
 			break;
 		}
-		pos += used;
-		st->decoded += used;
+		if (r != FRAMING_AGAIN)
+			st->keepalives_at = st->dec.keepalives;
 	}
 	if (end == RUNNING)
-		end = check_partial_frame(st);
+		end = judge_partial_frame(tp);
 	write_batch(tp);	/* before the next read overwrites the input */
 	return end;
 }
@@ -3084,7 +3174,7 @@ start_command(struct tunpipe *tp)
 	if (fcntl(fd, F_SETFL, O_NONBLOCK) == -1)
 		msg_err(EXIT_FAIL, "-e: socket");
 	st->in = st->out = fd;
-	st->read_total = st->decoded = 0;
+	st->read_total = 0;
 	st->dead = 0;
 	st->bad_run = 0;
 	st->good_frames = 0;
@@ -3214,12 +3304,14 @@ discard_cut_frames(struct tunpipe *tp)
 	size_t have, want;
 
 	if (framing_decoder_partial(&st->dec, &have, &want) !=
-	    FRAMING_BETWEEN) {
+	    FRAMING_BETWEEN && !st->judged) {	/* else dropped already */
 		tp->count.drop_cut++;
 		say(2, "dropped a frame from the stream cut after %zu of %zu "
 		    "bytes", have, want);
 	}
 	framing_decoder_reset(&st->dec);
+	st->judged = 0;
+	st->keepalives_at = st->dec.keepalives;
 	skip_sent_frames(st);
 	if (st->out_frame < st->out_head) {
 		st->out_head = st->out_frame + framing_frame_len(st->framing,

@@ -155,6 +155,44 @@ a_keeps_address() {
 	grep -q 'dropped: 0 not IP, 0 device write failed, 0 too large to frame, 1 cut by a stream break$' "$T/a.err"
 }
 
+@test "-r: a frame half read and dropped as no packet before the break counts once, as not IP, not also as cut" {
+	# The first run sends a packet and 20 bytes of a 100-byte frame
+	# whose IPv4 header says 28, then ends; the second a packet.
+	{ frames "$IPV4_PACKET"; printf '\000\144'; frames "$IPV4_PACKET" |
+	    tail -c 28 | head -c 20; } >"$T/cut"
+	frames "$IPV4_PACKET" >"$T/whole"
+	persistent_device A tpa
+	ns_bg A "$TUNPIPE" -s 1 -i tpa -r 1 -e "
+	    if [ -e $T/second ]; then cat $T/whole; sleep 30
+	    else touch $T/second; cat $T/cut; fi" \
+	    </dev/null >/dev/null 2>"$T/a.err" &
+	remember $!
+	wait_for 10 grep -q ' in_packets=2 .* restarts=1 ' "$T/a.err"
+	cat "$T/a.err"
+	grep -q 'dropped a 100-byte frame whose IP header gives another length' "$T/a.err"
+	tail -n 1 "$T/a.err" | grep ' drop_not_ip=1 '
+	! grep -q 'drop_cut=' "$T/a.err"
+}
+
+@test "-e: a command's stream cut 10 bytes into a frame whose IP header gives another length: the frame is dropped, and the packets after it delivered" {
+	persistent_device A tpa
+	# 5 packets of 84 bytes, a frame of 100 whose IPv4 header says 60,
+	# and 5 packets: test/splitter writes the first 442 bytes, then, once
+	# tunpipe has read them, the rest.
+	local ping head='4500%04x0000000040fd00000a4d00020a4d0001'
+	ping=$(printf "$head" 84; printf '00%.0s' $(seq 64))
+	{ for i in 1 2 3 4 5; do echo "$ping"; done
+	  printf "$head" 60; printf '00%.0s' $(seq 80); echo
+	  for i in 1 2 3 4 5; do echo "$ping"; done; } |
+	    "$BATS_TEST_DIRNAME/framing-driver" encode >"$T/stream"
+	run ns A timeout 10 "$TUNPIPE" -i tpa \
+	    -e "exec '$BATS_TEST_DIRNAME/splitter' 442 <'$T/stream'"
+	echo "$output"
+	[ "$status" = 5 ]	# the command exited, and no -r
+	[[ "$output" == *"dropped a 100-byte frame whose IP header gives another length"* ]]
+	[ "$(rx_packets A tpa)" = 10 ]
+}
+
 @test "-r backs off: the wait doubles while the command keeps failing" {
 	ns_bg A "$TUNPIPE" -i tpa -r 1 -e 'exit 1' </dev/null >/dev/null \
 	    2>"$T/a.err" &
