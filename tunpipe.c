@@ -707,7 +707,8 @@ warn_limited(struct ratelimit *rl, const char *fmt, ...)
 	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
 	if (held > 0)
-		msg_warnx("%s (and %lu more since the last warning)", text, held);
+		msg_warnx("%s (and %lu more since the last warning)", text,
+		    held);
 	else
 		msg_warnx("%s", text);
 }
@@ -722,14 +723,14 @@ static void
 check_ifname(const char *name)
 {
 	if (strlen(name) >= IFNAMSIZ)
-		msg_errx(EXIT_USAGE, "interface name '%s' is too long: at most %d "
-		    "characters", name, IFNAMSIZ - 1);
+		msg_errx(EXIT_USAGE, "interface name '%s' is too long: at most "
+		    "%d characters", name, IFNAMSIZ - 1);
 	if (*name == '\0' || strcmp(name, ".") == 0 || strcmp(name, "..") == 0
 	    || strpbrk(name, "/: \t\n\v\f\r\240") != NULL)
-		msg_errx(EXIT_USAGE, "interface name '%s' is not valid: the kernel "
-		    "refuses an empty name, '.' and '..', and any name with '/', "
-		    "':' or white space (space, \\t, \\n, \\v, \\f, \\r or byte "
-		    "0xa0) in it", name);
+		msg_errx(EXIT_USAGE, "interface name '%s' is not valid: the "
+		    "kernel refuses an empty name, '.' and '..', and any name "
+		    "with '/', ':' or white space (space, \\t, \\n, \\v, \\f, "
+		    "\\r or byte 0xa0) in it", name);
 }
 
 /* Parses -a's ADDRESS[/PREFIX]; no prefix means a single host. */
@@ -755,8 +756,8 @@ parse_address(const char *arg)
 	else if (inet_pton(AF_INET6, text, a->bytes) == 1)
 		a->family = AF_INET6;
 	else
-		msg_errx(EXIT_USAGE, "-a %s: '%s' is not an IPv4 or IPv6 address",
-		    arg, text);
+		msg_errx(EXIT_USAGE, "-a %s: '%s' is not an IPv4 or IPv6 "
+		    "address", arg, text);
 	bits = a->family == AF_INET ? 32 : 128;
 	prefix = bits;
 	if (slash != NULL) {
@@ -764,8 +765,8 @@ parse_address(const char *arg)
 		prefix = strtol(slash + 1, &end, 10);
 		if (slash[1] == '\0' || *end != '\0' || errno != 0 ||
 		    prefix < 0 || prefix > bits)
-			msg_errx(EXIT_USAGE, "-a %s: the prefix must be a number "
-			    "from 0 to %d", arg, bits);
+			msg_errx(EXIT_USAGE, "-a %s: the prefix must be a "
+			    "number from 0 to %d", arg, bits);
 	}
 	a->prefix = (int)prefix;
 	a->text = arg;
@@ -773,7 +774,8 @@ parse_address(const char *arg)
 		if (opt.addresses[i].family == a->family &&
 		    memcmp(opt.addresses[i].bytes, a->bytes, sizeof(a->bytes))
 		    == 0)
-			msg_errx(EXIT_USAGE, "-a %s: %s is given twice", arg, text);
+			msg_errx(EXIT_USAGE, "-a %s: %s is given twice", arg,
+			    text);
 	opt.naddresses++;
 }
 
@@ -803,8 +805,8 @@ parse_framing(const char *arg)
 	enum framing_type type;
 
 	if (framing_by_name(arg, &type) == -1)
-		msg_errx(EXIT_USAGE, "-f %s: the framings are len16 (the default), "
-		    "len32 and slip", arg);
+		msg_errx(EXIT_USAGE, "-f %s: the framings are len16 (the "
+		    "default), len32 and slip", arg);
 	return type;
 }
 
@@ -841,8 +843,9 @@ exec_once(const char *old, const char *arg)
 {
 	once(old, arg, 'e');
 	if (arg[strspn(arg, " \t\n")] == '\0')
-		msg_errx(EXIT_USAGE, "-e '%s': an empty command carries no stream; "
-		    "give the command that does (ssh HOST tunpipe, say)", arg);
+		msg_errx(EXIT_USAGE, "-e '%s': an empty command carries no "
+		    "stream; give the command that does (ssh HOST tunpipe, "
+		    "say)", arg);
 	return arg;
 }
 
@@ -855,31 +858,32 @@ check_options(void)
 	for (i = 0; i < opt.naddresses; i++)
 		if (opt.addresses[i].family == AF_INET6 && opt.mtu != 0 &&
 		    opt.mtu < MTU_MIN_IPV6)
-			msg_errx(EXIT_USAGE, "-m %d: IPv6 needs an MTU of at least "
-			    "%d, and -a %s is IPv6", opt.mtu, MTU_MIN_IPV6,
-			    opt.addresses[i].text);
+			msg_errx(EXIT_USAGE, "-m %d: IPv6 needs an MTU of at "
+			    "least %d, and -a %s is IPv6", opt.mtu,
+			    MTU_MIN_IPV6, opt.addresses[i].text);
 	if (opt.offload && opt.no_gso)
-		msg_errx(EXIT_USAGE, "-O carries the device's GSO packets, which -G "
-		    "turns off: give one");
+		msg_errx(EXIT_USAGE, "-O carries the device's GSO packets, "
+		    "which -G turns off: give one");
 	if (opt.offload && opt.framing_name != NULL &&
 	    opt.framing != FRAMING_LEN32)
-		msg_errx(EXIT_USAGE, "-O sends frames too large for -f %s; leave "
-		    "-f out (-O implies len32)", opt.framing_name);
+		msg_errx(EXIT_USAGE, "-O sends frames too large for -f %s; "
+		    "leave -f out (-O implies len32)", opt.framing_name);
 	if (opt.framing == FRAMING_SLIP && opt.tap)
-		msg_errx(EXIT_USAGE, "-f slip carries IP packets only; leave -T "
-		    "out, or use len16 or len32 for Ethernet frames");
+		msg_errx(EXIT_USAGE, "-f slip carries IP packets only; leave "
+		    "-T out, or use len16 or len32 for Ethernet frames");
 	if (opt.capture != NULL && strcmp(opt.capture, "-") == 0)
-		msg_errx(EXIT_USAGE, "-w -: standard output is the stream; name a "
-		    "file or a FIFO");
+		msg_errx(EXIT_USAGE, "-w -: standard output is the stream; "
+		    "name a file or a FIFO");
 	if (opt.no_device && (opt.naddresses > 0 || opt.mtu != 0 ||
 	    opt.up != NULL || opt.down != NULL || opt.exec != NULL ||
 	    opt.ifname != NULL || opt.persist || opt.owner != NULL ||
 	    opt.user != NULL || opt.keepalive != 0))
 		msg_errx(EXIT_USAGE, "-N reads a recording and has no device: "
-		    "-a, -d, -e, -i, -k, -m, -o, -p, -U and -u do not go with it");
+		    "-a, -d, -e, -i, -k, -m, -o, -p, -U and -u do not go with "
+		    "it");
 	if (opt.respawn != 0 && opt.exec == NULL)
-		msg_errx(EXIT_USAGE, "-r needs -e: tunpipe can start again only a "
-		    "command it started");
+		msg_errx(EXIT_USAGE, "-r needs -e: tunpipe can start again "
+		    "only a command it started");
 	if (opt.persist && opt.ifname == NULL)
 		msg_warnx("-p without -i: the persistent device gets the "
 		    "kernel's choice of name; -v prints it");
@@ -983,7 +987,8 @@ parse_options(int argc, char *argv[])
 		exit(EXIT_USAGE);
 	}
 	if (quiet && verbose)
-		msg_errx(EXIT_USAGE, "-q and -v ask for opposite things: give one");
+		msg_errx(EXIT_USAGE, "-q and -v ask for opposite things: give "
+		    "one");
 	opt.verbosity = verbose ? 2 : quiet ? 0 : 1;
 	check_options();
 }
@@ -1039,16 +1044,16 @@ check_stdio(int closed)
 
 	for (fd = STDIN_FILENO; fd <= stdio_used(); fd++) {
 		if (closed & 1 << fd)
-			msg_errx(EXIT_USAGE, "%s is closed: tunpipe carries the "
-			    "stream on standard input and output; connect both "
-			    "to a pipe, a FIFO or a socket, or let a command "
-			    "carry it with -e", stdio_names[fd]);
+			msg_errx(EXIT_USAGE, "%s is closed: tunpipe carries "
+			    "the stream on standard input and output; connect "
+			    "both to a pipe, a FIFO or a socket, or let a "
+			    "command carry it with -e", stdio_names[fd]);
 		if (tcgetattr(fd, &t) == 0 && (t.c_lflag & ICANON))
-			msg_errx(EXIT_USAGE, "%s is a terminal in canonical mode: "
-			    "tunpipe speaks a binary stream; connect it to a "
-			    "pipe, a FIFO, nc or ssh, or for a serial line set "
-			    "the line raw first (stty -F LINE raw -echo SPEED)",
-			    stdio_names[fd]);
+			msg_errx(EXIT_USAGE, "%s is a terminal in canonical "
+			    "mode: tunpipe speaks a binary stream; connect it "
+			    "to a pipe, a FIFO, nc or ssh, or for a serial "
+			    "line set the line raw first (stty -F LINE raw "
+			    "-echo SPEED)", stdio_names[fd]);
 	}
 }
 
@@ -1161,15 +1166,15 @@ invalid_device(const char *name, int e)
 	struct ethtool_drvinfo info;
 
 	if (device_driver(name, &info) == -1)
-		msg_errx(EXIT_DEVICE, "TUNSETIFF %s: %s: the kernel takes no such "
-		    "name: at most one %%d, which it replaces with a number",
-		    name, strerror(e));
+		msg_errx(EXIT_DEVICE, "TUNSETIFF %s: %s: the kernel takes no "
+		    "such name: at most one %%d, which it replaces with a "
+		    "number", name, strerror(e));
 	if (strcmp(info.driver, "tun") == 0 && strcmp(info.bus_info, mode) != 0)
 		msg_errx(EXIT_DEVICE, "TUNSETIFF %s: %s: %s is a %s device: %s",
 		    name, strerror(e), name, opt.tap ? "TUN" : "TAP", opt.tap ?
 		    "leave -T out" : "add -T");
-	msg_errx(EXIT_DEVICE, "TUNSETIFF %s: %s: a device of that name exists and "
-	    "is not a %s device%s%s%s; pick another name with -i", name,
+	msg_errx(EXIT_DEVICE, "TUNSETIFF %s: %s: a device of that name exists "
+	    "and is not a %s device%s%s%s; pick another name with -i", name,
 	    strerror(e), mode, *info.driver ? " (its driver is " : "",
 	    info.driver, *info.driver ? ")" : "");
 }
@@ -1189,9 +1194,9 @@ device_error(const char *name, int e)
 		    "owned by you (ip tuntap add dev NAME mode %s user USER) "
 		    "and pass -i NAME", name, strerror(e), mode);
 	case EBUSY:
-		msg_errx(EXIT_DEVICE, "TUNSETIFF %s: %s: another process has the "
-		    "device open; stop it, or pick another name with -i", name,
-		    strerror(e));
+		msg_errx(EXIT_DEVICE, "TUNSETIFF %s: %s: another process has "
+		    "the device open; stop it, or pick another name with -i",
+		    name, strerror(e));
 	case EINVAL:
 		invalid_device(name, e);
 	default:
@@ -1268,10 +1273,10 @@ open_clone(void)
 		msg_err(EXIT_DEVICE, "%s: the kernel has no TUN/TAP support "
 		    "loaded; try modprobe tun", TUN_PATH);
 	if (errno == EACCES || errno == EPERM)
-		msg_err(EXIT_DEVICE, "%s: run as root, or give this user read and "
-		    "write access to %s and a persistent device (ip tuntap add "
-		    "dev NAME mode %s user USER), then pass -i NAME", TUN_PATH,
-		    TUN_PATH, opt.tap ? "tap" : "tun");
+		msg_err(EXIT_DEVICE, "%s: run as root, or give this user read "
+		    "and write access to %s and a persistent device (ip tuntap "
+		    "add dev NAME mode %s user USER), then pass -i NAME",
+		    TUN_PATH, TUN_PATH, opt.tap ? "tap" : "tun");
 	msg_err(EXIT_DEVICE, "%s", TUN_PATH);
 }
 
@@ -1327,8 +1332,8 @@ open_device(struct device *dev)
 	}
 	errno = e;
 	if (e != 0 && *dev->name != '\0')	/* TUNSETIFF took it, not -O */
-		msg_err(EXIT_DEVICE, "%s: the kernel refuses the virtio-net header "
-		    "that -O needs; leave -O out", dev->name);
+		msg_err(EXIT_DEVICE, "%s: the kernel refuses the virtio-net "
+		    "header that -O needs; leave -O out", dev->name);
 	if (e != 0)
 		device_error(want, e);
 	say(2, "device %s (%s%s)", dev->name, opt.tap ? "tap" : "tun",
@@ -1336,8 +1341,8 @@ open_device(struct device *dev)
 
 	if (opt.owner != NULL &&
 	    ioctl(dev->fd, TUNSETOWNER, (unsigned long)opt.owner_uid) == -1)
-		msg_err(EXIT_DEVICE, "TUNSETOWNER %s %s%s", dev->name, opt.owner,
-		    privilege_hint(errno));
+		msg_err(EXIT_DEVICE, "TUNSETOWNER %s %s%s", dev->name,
+		    opt.owner, privilege_hint(errno));
 	if (opt.persist && ioctl(dev->fd, TUNSETPERSIST, 1UL) == -1)
 		msg_err(EXIT_DEVICE, "TUNSETPERSIST %s%s", dev->name,
 		    privilege_hint(errno));
@@ -1386,11 +1391,12 @@ add_address(int nl, int ifindex, const struct address *a, const char *ifname)
 		msg_err(EXIT_DEVICE, "rtnetlink");
 	if (recv(nl, &ack, sizeof(ack), 0) < (ssize_t)sizeof(ack) ||
 	    ack.nh.nlmsg_type != NLMSG_ERROR)
-		msg_errx(EXIT_DEVICE, "rtnetlink: no answer to adding %s", a->text);
+		msg_errx(EXIT_DEVICE, "rtnetlink: no answer to adding %s",
+		    a->text);
 	if (ack.err.error != 0) {
 		errno = -ack.err.error;
-		msg_err(EXIT_DEVICE, "adding address %s to %s%s", a->text, ifname,
-		    privilege_hint(errno));
+		msg_err(EXIT_DEVICE, "adding address %s to %s%s", a->text,
+		    ifname, privilege_hint(errno));
 	}
 }
 
@@ -1785,8 +1791,8 @@ open_capture(const char *path)
 
 	found = lstat(path, &sb) == 0;
 	if (found && S_ISLNK(sb.st_mode))
-		msg_errx(EXIT_USAGE, "-w %s is a symbolic link, which -w does not "
-		    "follow: a link in a shared directory could point the "
+		msg_errx(EXIT_USAGE, "-w %s is a symbolic link, which -w does "
+		    "not follow: a link in a shared directory could point the "
 		    "capture at another file; name the file itself", path);
 	if (found && S_ISFIFO(sb.st_mode))
 		fd = open(path, O_RDWR | flags);
@@ -2127,17 +2133,18 @@ say_broken(const struct stream *st, enum frame_kind kind, const char *what)
 	else if (st->good_frames == 0)
 		msg_warnx("stream error: %s %s", what, mismatch_of(kind));
 	else if (st->framing == FRAMING_SLIP)
-		msg_warnx("%s after %" PRIu64 " good frames, by byte %" PRIu64 " of "
-		    "the stream: bytes were lost on the way (a noisy line, or a "
-		    "datagram transport that lost a datagram)", what,
+		msg_warnx("%s after %" PRIu64 " good frames, by byte %" PRIu64 " "
+		    "of the stream: bytes were lost on the way (a noisy line, "
+		    "or a datagram transport that lost a datagram)", what,
 		    st->good_frames, st->frame_at);
 	else
-		msg_warnx("stream error: %s after %" PRIu64 " good frames, by byte "
-		    "%" PRIu64 " of the stream: bytes were lost or reordered on "
-		    "the way, as a datagram transport (socat UDP) does when it "
-		    "loses a datagram, and -f %s cannot find its place again; "
-		    "over a datagram transport use -f slip at both ends", what,
-		    st->good_frames, st->frame_at, framing_name(st->framing));
+		msg_warnx("stream error: %s after %" PRIu64 " good frames, by "
+		    "byte %" PRIu64 " of the stream: bytes were lost or "
+		    "reordered on the way, as a datagram transport (socat UDP) "
+		    "does when it loses a datagram, and -f %s cannot find its "
+		    "place again; over a datagram transport use -f slip at "
+		    "both ends", what, st->good_frames, st->frame_at,
+		    framing_name(st->framing));
 }
 
 /*
@@ -2159,7 +2166,8 @@ judge_frame(struct stream *st, enum frame_kind kind, size_t len)
 		return RUNNING;
 	}
 	if (kind == FRAME_NO_VNET || kind == FRAME_VNET) {
-		msg_warnx("stream error: a %zu-byte frame %s", len, mismatch[kind]);
+		msg_warnx("stream error: a %zu-byte frame %s", len,
+		    mismatch[kind]);
 		return END_BROKEN;
 	}
 	st->bad_kind = kind;
@@ -2378,11 +2386,11 @@ too_big(const struct stream *st, size_t len)
 		    framing_name(st->framing), st->max);
 		say_broken(st, FRAME_NOT_IP, what);
 	} else {
-		msg_warnx("stream error: a frame announces %zu bytes, more than "
-		    "-f %s carries (%zu); the peer most likely uses another "
-		    "framing (-f)%s, or is not tunpipe", len,
-		    framing_name(st->framing), st->max, opt.offload ?
-		    ", or -O at one end only" : "");
+		msg_warnx("stream error: a frame announces %zu bytes, more "
+		    "than -f %s carries (%zu); the peer most likely uses "
+		    "another framing (-f)%s, or is not tunpipe", len,
+		    framing_name(st->framing), st->max, opt.offload ? ", or -O "
+		    "at one end only" : "");
 	}
 	return END_BROKEN;
 }
@@ -2581,8 +2589,8 @@ mismatched_stream(const struct stream *st)
 {
 	if (st->good_frames > 0 || st->bad_run == 0)
 		return 0;
-	msg_warnx("stream error: the stream ended after %u frames, which held %s",
-	    st->bad_run, mismatch_of(st->bad_kind));
+	msg_warnx("stream error: the stream ended after %u frames, which held "
+	    "%s", st->bad_run, mismatch_of(st->bad_kind));
 	return 1;
 }
 
@@ -2791,21 +2799,21 @@ input_cut(const struct stream *st)
 
 	switch (framing_decoder_partial(&st->dec, &have, &want)) {
 	case FRAMING_IN_HEADER:
-		msg_warnx("input stream ended inside a frame header: %zu of %zu "
-		    "bytes arrived (the frame starts at byte %" PRIu64 ")%s",
+		msg_warnx("input stream ended inside a frame header: %zu of "
+		    "%zu bytes arrived (the frame starts at byte %" PRIu64 ")%s",
 		    have, want, st->read_total - have, no_frame_yet(st));
 		return 1;
 	case FRAMING_IN_PACKET:
 		if (want == 0)		/* SLIP does not say */
-			msg_warnx("input stream ended inside a frame, after %zu "
-			    "bytes of its packet (the stream stops at byte %"
-			    PRIu64 ")%s", have, st->read_total,
+			msg_warnx("input stream ended inside a frame, after "
+			    "%zu bytes of its packet (the stream stops at byte "
+			    "%" PRIu64 ")%s", have, st->read_total,
 			    no_frame_yet(st));
 		else
-			msg_warnx("input stream ended inside a frame: %zu of %zu "
-			    "bytes of its packet arrived (the frame starts at "
-			    "byte %" PRIu64 ")%s", have, want, st->read_total -
-			    have - hlen, no_frame_yet(st));
+			msg_warnx("input stream ended inside a frame: %zu of "
+			    "%zu bytes of its packet arrived (the frame starts "
+			    "at byte %" PRIu64 ")%s", have, want, st->read_total
+			    - have - hlen, no_frame_yet(st));
 		return 1;
 	case FRAMING_BETWEEN:
 		break;
