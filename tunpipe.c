@@ -1570,9 +1570,10 @@ finish_capture(struct tunpipe *tp)
 }
 
 /*
- * Sizes the stream's buffers for the mode and readies its decoder.  The
- * largest packet either way is what the framing can carry, never the MTU,
- * which may differ at the two ends or change while tunpipe runs.
+ * Sizes the stream's buffers for the mode and readies its decoder, and the
+ * merge for the mode's packets (TAP: Ethernet frames).  The largest packet
+ * either way is what the framing can carry, never the MTU, which may
+ * differ at the two ends or change while tunpipe runs.
  */
 static void
 init_stream(struct stream *st)
@@ -1584,6 +1585,7 @@ init_stream(struct stream *st)
 	st->outbuf_size = (opt.offload ? OUTBUF_SIZE_O : OUTBUF_SIZE) +
 	    st->reserve;
 	framing_decoder_init(&st->dec, st->framing, st->max, st->assembly);
+	offload_merge_init(&st->merge, opt.tap);
 	st->in = STDIN_FILENO;
 	st->out = STDOUT_FILENO;
 }
