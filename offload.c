@@ -428,6 +428,7 @@ void
 offload_merge_init(struct offload_merge *m, int ether)
 {
 	memset(m, 0, sizeof(*m));
+	m->ready = 1;
 	m->ether = ether;
 }
 
@@ -591,7 +592,7 @@ offload_merge_add(struct offload_merge *m, const uint8_t *pkt, size_t len)
 
 	if (m->count > 0 && m->closed)
 		return 0;
-	candidate = parse_segment(pkt, len, m->ether, &sg) == 0;
+	candidate = m->ready && parse_segment(pkt, len, m->ether, &sg) == 0;
 	if (m->count == 0) {
 		if (candidate && tcp_sum_ok(pkt, len, &sg)) {
 			append(m, pkt, len, &sg);

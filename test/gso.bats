@@ -473,6 +473,28 @@ apart() {
 	expect 0 "$(vnet 1 1 70 500 38 16)$(fix -T -p <<<"$ETH${VLAN}0800$(t4 0 1000)")"
 }
 
+@test "a merge that offload_merge_init() never readied merges nothing, not even segments that merge in either mode" {
+	fix >"$F/in" <<-EOF
+	$(t4 0 1000 $ACK 0x1234)
+	$(t4 1000 1000 $ACK 0x1235)
+	$(t4 2000 1000 $ACK 0x1236)
+	EOF
+	fix -T >"$F/tap" <<-EOF
+	${ETH}0800$(t4 0 1000 $ACK 0x1234)
+	${ETH}0800$(t4 1000 1000 $ACK 0x1235)
+	EOF
+	# Readied, each run merges into one packet...
+	run "$DRIVER" merge <"$F/in"
+	expect 0 "$(merged4 3000 $ACK 1000)"
+	run "$DRIVER" merge -T <"$F/tap"
+	[[ $status -eq 0 && ${#lines[@]} -eq 1 ]]
+	# ...but left zeroed, the merge is in neither mode.
+	run "$DRIVER" merge -Z <"$F/in"
+	expect 0 "$(apart $(cat "$F/in"))"
+	run "$DRIVER" merge -Z <"$F/tap"
+	expect 0 "$(apart $(cat "$F/tap"))"
+}
+
 @test "a packet that cannot be merged goes alone and unchanged, after a header of zeros" {
 	local udp4 arp
 	udp4=$(fix <<<"$(ip4 38 17)$(udp 18)0102030405060708090a")

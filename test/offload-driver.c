@@ -4,7 +4,7 @@
  * what comes out with what it worked out.  Not installed.
  *
  *	offload-driver split [-T]
- *	offload-driver merge [-T]
+ *	offload-driver merge [-T | -Z]
  *	offload-driver fix [-p] [-T]
  *	offload-driver check [-T]
  *	offload-driver vnet
@@ -30,7 +30,8 @@
  * after another, a virtio-net header and a packet, which split reads.
  * The driver checks that every piece but the first lies in the buffer
  * (payloads are not copied), and that a refused packet joins an empty
- * batch.
+ * batch.  -Z leaves the merge as a zeroed struct, never readied by
+ * offload_merge_init(), in neither mode.
  *
  * fix writes the checksums into each packet with the simple reference of
  * packet-ref.c and prints it (-p: the TCP or UDP checksum field gets the
@@ -66,7 +67,8 @@
 static void __attribute__((noreturn))
 usage(void)
 {
-	fprintf(stderr, "usage: offload-driver split|merge|check [-T]\n"
+	fprintf(stderr, "usage: offload-driver split|check [-T]\n"
+	    "       offload-driver merge [-T | -Z]\n"
 	    "       offload-driver fix [-p] [-T]\n"
 	    "       offload-driver vnet|isip\n");
 	exit(EXIT_USAGE);
@@ -204,7 +206,7 @@ take(struct offload_merge *m, const uint8_t *in, size_t inlen)
 
 /* merge: the packets of one read of the stream, on their way to the device. */
 static int
-merge(int ether)
+merge(int ether, int zeroed)
 {
 	struct offload_merge m;
 	size_t cap = 0, lineno = 0, len, total = 0, i, count = 0;
@@ -227,7 +229,10 @@ merge(int ether)
 		memcpy(in, all, total);
 	free(all);
 
-	offload_merge_init(&m, ether);
+	if (zeroed)
+		memset(&m, 0, sizeof(m));
+	else
+		offload_merge_init(&m, ether);
 	for (p = in, i = 0; i < count; p += FRAMING_BYTES + lens[i], i++) {
 		if (offload_merge_add(&m, p + FRAMING_BYTES, lens[i]) == 1)
 			continue;
@@ -313,14 +318,14 @@ int
 main(int argc, char *argv[])
 {
 	const char *cmd;
-	int ch, ether = 0, partial = 0;
+	int ch, ether = 0, partial = 0, zeroed = 0;
 
 	if (argc < 2)
 		usage();
 	cmd = argv[1];
 	argc--;
 	argv++;
-	while ((ch = getopt(argc, argv, "pT")) != -1) {
+	while ((ch = getopt(argc, argv, "pTZ")) != -1) {
 		switch (ch) {
 		case 'p':
 			partial = 1;
@@ -328,16 +333,20 @@ main(int argc, char *argv[])
 		case 'T':
 			ether = 1;
 			break;
+		case 'Z':
+			zeroed = 1;
+			break;
 		default:
 			usage();
 		}
 	}
-	if (optind != argc || (partial && strcmp(cmd, "fix") != 0))
+	if (optind != argc || (partial && strcmp(cmd, "fix") != 0) ||
+	    (zeroed && (ether || strcmp(cmd, "merge") != 0)))
 		usage();
 	if (strcmp(cmd, "split") == 0)
 		return split(ether);
 	if (strcmp(cmd, "merge") == 0)
-		return merge(ether);
+		return merge(ether, zeroed);
 	if (strcmp(cmd, "fix") == 0 || strcmp(cmd, "check") == 0)
 		return reference(strcmp(cmd, "fix") == 0, partial, ether);
 	if (ether)
