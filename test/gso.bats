@@ -736,9 +736,11 @@ $(vnet 1 1 52 100 20 16)$(fix -p <<<"$(t4 6400 200 $ACK $((0x1234 + 64)))")"
 	expect 0 "$(apart "$a6" "$b")"
 }
 
-@test "merge refuses, in TAP mode: another Ethernet address or VLAN" {
+@test "merge refuses, in TAP mode: another Ethernet address, VLAN or priority, or no tag" {
 	local b
-	for b in "020000000003${ETH:12}0800" "${ETH}81000065 0800" "${ETH}0800"; do
+	# Another destination, source, VLAN (101), priority (5), no tag.
+	for b in "020000000003${ETH:12}$VLAN 0800" "${ETH:0:12}020000000003$VLAN 0800" \
+	    "${ETH}81000065 0800" "${ETH}8100a064 0800" "${ETH}0800"; do
 		b=${b// /}
 		fix -T >"$F/in" <<-EOF
 		$ETH${VLAN}0800$A
@@ -747,6 +749,33 @@ $(vnet 1 1 52 100 20 16)$(fix -p <<<"$(t4 6400 200 $ACK $((0x1234 + 64)))")"
 		EOF
 		run "$DRIVER" merge -T <"$F/in"
 		expect 0 "$(apart $(cat "$F/in"))"
+	done
+}
+
+@test "merge refuses, in TAP mode: frames that are not Ethernet-framed IP, whatever their bytes say read as IP" {
+	local a b a6 b6 eth cases=() c
+	# Read as IP from their first byte, as in TUN mode, these pairs merge.
+	a=$(lookalike 1000 7) b=$(lookalike 1100 8)
+	run "$DRIVER" merge <<<"$a"$'\n'"$b"
+	[[ $status -eq 0 && ${#lines[@]} -eq 1 && $output != "$ZEROS"* ]]
+	cases+=("$a $b")
+	a=$(fix <<<"$(t4 0 1000)") b=$(fix <<<"$(t4 1000 1000 $ACK 0x1235)")
+	cases+=("$a $b")
+	# Ethernet, but the type says another IP version than the packet's,
+	# or two tags, or an 802.1ad tag: each pair of segments would merge
+	# behind a header of one tag and the right type.
+	a6=$(t6 0 1000) b6=$(t6 1000 1000)
+	a=$(t4 0 1000) b=$(t4 1000 1000 $ACK 0x1235)
+	for c in "${ETH}86dd $a $b" "${ETH}0800 $a6 $b6" \
+	    "$ETH$VLAN${VLAN}0800 $a $b" "${ETH}88a80064${VLAN}0800 $a $b" \
+	    "${ETH}88a80064${VLAN}86dd $a6 $b6"; do
+		read -r eth a b <<<"$c"
+		cases+=("$eth$(fix <<<"$a") $eth$(fix <<<"$b")")
+	done
+	for c in "${cases[@]}"; do
+		read -r a b <<<"$c"
+		run "$DRIVER" merge -T <<<"$a"$'\n'"$b"
+		expect 0 "$(apart "$a" "$b")"
 	done
 }
 
