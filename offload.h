@@ -102,7 +102,9 @@ int	offload_finish_csum(uint8_t *pkt, size_t len,
 	    const struct offload_vnet *);
 
 /*
- * Cutting one GSO packet into segments.  Treat it as opaque.
+ * Cutting one GSO packet into segments.  Treat it as opaque.  Only an
+ * offload_split_begin() that succeeds readies it: before one, or after one
+ * that fails, a split gives no segment (zeroed, it has none to give).
  */
 struct offload_split {
 	const uint8_t *pkt;	/* the GSO packet, the caller's */

@@ -422,6 +422,18 @@ ok"
 	expect 0 "$(printf 'refused: GSO packet\n%.0s' {1..4} | head -c -1)"
 }
 
+@test "a split never readied by offload_split_begin(), or refused by it, gives no segment" {
+	# The driver checks that each refused split of the test above
+	# offers no segment; here, a split left zeroed cuts nothing.
+	run "$DRIVER" split -Z <<-EOF
+	$(vnet 1 1 52 1448 20 16)$(fix -p <<<"$(t4 0 5000)")
+	$(vnet 1 4 72 1000 40 16)$(fix -p <<<"$(t6 0 3001)")
+	EOF
+	expect 0 ""
+	run "$DRIVER" split <<<"$(vnet 1 1 52 1448 20 16)$(fix -p <<<"$(t4 0 5000)")"
+	[[ $status -eq 0 && ${#lines[@]} -eq 4 ]]
+}
+
 # --- merging segments ---------------------------------------------------
 
 # merged4 LEN FLAGS MSS: the GSO packet that IPv4 segments carrying stream

@@ -3,7 +3,7 @@
  * line, so that test/gso.bats can feed it packets built by hand and compare
  * what comes out with what it worked out.  Not installed.
  *
- *	offload-driver split [-T]
+ *	offload-driver split [-T | -Z]
  *	offload-driver merge [-T | -Z]
  *	offload-driver fix [-p] [-T]
  *	offload-driver check [-T]
@@ -20,7 +20,8 @@
  * offload_split_next_len() bytes so that a sanitizer sees an overrun, and
  * printed a line each; an ordinary packet gets its checksum finished if
  * the header says so, and is printed.  A frame the module refuses prints
- * "refused: " and what refused it.
+ * "refused: " and what refused it.  -Z cuts each GSO packet with a split
+ * left zeroed, never readied by offload_split_begin().
  *
  * merge reads packets as decoded from one read of the stream: they are
  * laid one after another, each after two bytes of framing, in one buffer
@@ -67,8 +68,8 @@
 static void __attribute__((noreturn))
 usage(void)
 {
-	fprintf(stderr, "usage: offload-driver split|check [-T]\n"
-	    "       offload-driver merge [-T | -Z]\n"
+	fprintf(stderr, "usage: offload-driver check [-T]\n"
+	    "       offload-driver split|merge [-T | -Z]\n"
 	    "       offload-driver fix [-p] [-T]\n"
 	    "       offload-driver vnet|isip\n");
 	exit(EXIT_USAGE);
@@ -106,16 +107,24 @@ finish_output(void)
 		err(1, "stdout");
 }
 
-/* Cuts the GSO packet pkt[0..len) and prints its segments. */
+/*
+ * Cuts the GSO packet pkt[0..len) and prints its segments; with zeroed,
+ * a split never readied has the job.
+ */
 static void
 split_gso(const struct offload_vnet *v, const uint8_t *pkt, size_t len,
-    int ether)
+    int ether, int zeroed)
 {
 	struct offload_split s;
 	size_t want, got, total = 0;
 	uint8_t *seg;
 
-	if (offload_split_begin(&s, v, pkt, len, ether) == -1) {
+	if (zeroed) {
+		memset(&s, 0, sizeof(s));
+	} else if (offload_split_begin(&s, v, pkt, len, ether) == -1) {
+		if (offload_split_next_len(&s) != 0)
+			errx(EXIT_MODULE, "module: a refused split has a "
+			    "segment");
 		printf("refused: GSO packet\n");
 		return;
 	}
@@ -139,7 +148,7 @@ split_gso(const struct offload_vnet *v, const uint8_t *pkt, size_t len,
 
 /* split: each frame as tunpipe sends it on from the device. */
 static int
-split(int ether)
+split(int ether, int zeroed)
 {
 	struct offload_vnet v;
 	size_t cap = 0, lineno = 0, len;
@@ -155,7 +164,8 @@ split(int ether)
 		pkt = driver_alloc(len - OFFLOAD_VNET_LEN);
 		memcpy(pkt, buf + OFFLOAD_VNET_LEN, len - OFFLOAD_VNET_LEN);
 		if (v.gso_type != OFFLOAD_GSO_NONE) {
-			split_gso(&v, pkt, len - OFFLOAD_VNET_LEN, ether);
+			split_gso(&v, pkt, len - OFFLOAD_VNET_LEN, ether,
+			    zeroed);
 		} else if (offload_finish_csum(pkt, len - OFFLOAD_VNET_LEN,
 		    &v) == -1) {
 			printf("refused: checksum offsets\n");
@@ -341,10 +351,11 @@ main(int argc, char *argv[])
 		}
 	}
 	if (optind != argc || (partial && strcmp(cmd, "fix") != 0) ||
-	    (zeroed && (ether || strcmp(cmd, "merge") != 0)))
+	    (zeroed && (ether || (strcmp(cmd, "merge") != 0 &&
+	    strcmp(cmd, "split") != 0))))
 		usage();
 	if (strcmp(cmd, "split") == 0)
-		return split(ether);
+		return split(ether, zeroed);
 	if (strcmp(cmd, "merge") == 0)
 		return merge(ether, zeroed);
 	if (strcmp(cmd, "fix") == 0 || strcmp(cmd, "check") == 0)
