@@ -220,7 +220,7 @@ struct stream {
 
 /* -e's command, as the loop sees it. */
 struct command {
-	int ctl;		/* to the starter */
+	int ctl;		/* to the starter; -1 without -e, not stdin */
 	pid_t pid;		/* while it runs, else 0 */
 	int status;		/* its wait status, once it ended */
 	time_t started;
@@ -2871,6 +2871,7 @@ main(int argc, char *argv[])
 	loop_fds[0] = tp.dev.fd;
 	loop_fds[1] = tp.signals;
 	loop_fds[2] = tp.cap.fd;
+	tp.cmd.ctl = -1;
 	if (opt.exec != NULL && (tp.cmd.ctl = starter_fork(exec_command,
 	    loop_fds, 3)) == -1)
 		err(EXIT_FAIL, "-e: starting the process that starts the "
