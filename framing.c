@@ -154,6 +154,7 @@ framing_decoder_init(struct framing_decoder *d, enum framing_type type,
     size_t max, uint8_t *assembly)
 {
 	memset(d, 0, sizeof(*d));
+	d->ready = 1;
 	d->type = type;
 	d->max = max;
 	d->assembly = assembly;
@@ -164,6 +165,8 @@ framing_decoder_reset(struct framing_decoder *d)
 {
 	uint64_t keepalives = d->keepalives;
 
+	if (!d->ready)		/* in no framing, which a reset must not give */
+		return;
 	framing_decoder_init(d, d->type, d->max, d->assembly);
 	d->keepalives = keepalives;
 }
@@ -303,7 +306,7 @@ framing_decode(struct framing_decoder *d, const uint8_t *in, size_t len,
 	enum framing_result r = FRAMING_TOO_BIG;
 	size_t pos = 0;
 
-	if (d->stuck) {
+	if (!d->ready || d->stuck) {	/* never readied: want is 0 */
 		pkt->len = d->want;
 	} else {
 		switch (d->type) {
@@ -324,6 +327,8 @@ enum framing_partial
 framing_decoder_partial(const struct framing_decoder *d, size_t *have,
     size_t *want)
 {
+	if (!d->ready)
+		return FRAMING_BETWEEN;
 	if (d->type == FRAMING_SLIP) {
 		*have = d->have;
 		*want = 0;

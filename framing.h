@@ -71,8 +71,13 @@ struct framing_packet {
  * Decoder state.  Treat it as opaque; read only the counter.  A frame that
  * arrives whole inside one input chunk is handed back in place; one that is
  * split across chunks is gathered in the caller's assembly buffer.
+ *
+ * Only framing_decoder_init() readies a decoder, and says in which framing:
+ * one it never readied (left zeroed, say) is in none, not in len16 (the
+ * zero type), and decodes nothing (see FRAMING_TOO_BIG below).
  */
 struct framing_decoder {
+	int ready;		/* framing_decoder_init() was called */
 	enum framing_type type;
 	size_t max;		/* largest packet accepted */
 	uint8_t *assembly;	/* caller's buffer of max bytes */
@@ -134,7 +139,7 @@ void	framing_decoder_init(struct framing_decoder *, enum framing_type,
 /*
  * framing_decoder_reset(d): readies d for a new stream of the same kind,
  * forgetting a frame cut short and a stream error, but keeping the count
- * of keepalives.
+ * of keepalives.  A decoder never readied stays so.
  */
 void	framing_decoder_reset(struct framing_decoder *);
 
@@ -149,6 +154,8 @@ void	framing_decoder_reset(struct framing_decoder *);
  * FRAMING_TOO_BIG: a frame announces pkt->len bytes, over the maximum; the
  *     stream cannot be trusted past this point (the peer most likely uses
  *     another framing or mode), and every later call returns the same.
+ *     A decoder that framing_decoder_init() never readied returns it from
+ *     the first call, with pkt->len 0 and *used 0.
  * FRAMING_DAMAGED (SLIP only): a packet held an ESC followed by neither
  *     ESC_END nor ESC_ESC; it was dropped after pkt->len good bytes, and
  *     decoding goes on at the next END.
@@ -169,7 +176,7 @@ enum framing_partial {
  * framing_decoder_partial(d, have, want): where the stream so far ends.
  * Inside a frame, sets *have to the bytes of the header or packet that
  * arrived and *want to the bytes it has in all, or to 0 when the framing
- * does not say (SLIP).
+ * does not say (SLIP).  A decoder never readied is between frames.
  */
 enum framing_partial framing_decoder_partial(const struct framing_decoder *,
 	    size_t *have, size_t *want);

@@ -308,7 +308,9 @@ offload_split_begin(struct offload_split *s, const struct offload_vnet *v,
 {
 	uint8_t type = v->gso_type & (uint8_t)~OFFLOAD_GSO_ECN;
 	struct layout l;
+	size_t hdr;
 
+	memset(s, 0, sizeof(*s));	/* so that a refused packet gives none */
 	if (v->gso_size == 0 || parse_ip(pkt, len, ether, &l) == -1)
 		return -1;
 	switch (type) {
@@ -327,19 +329,20 @@ offload_split_begin(struct offload_split *s, const struct offload_vnet *v,
 	}
 	if (!l.ipv6 && is_fragment(pkt + l.l3))
 		return -1;
-	if (find_payload(pkt, len, &l, &s->hdr) == -1)
+	if (find_payload(pkt, len, &l, &hdr) == -1)
+		return -1;
+	if ((v->flags & OFFLOAD_F_NEEDS_CSUM) && (v->csum_start != l.l4 ||
+	    v->csum_offset != (l.proto == PROTO_TCP ? TCP_CSUM : UDP_CSUM)))
 		return -1;
 	s->tcp = l.proto == PROTO_TCP;
-	if ((v->flags & OFFLOAD_F_NEEDS_CSUM) && (v->csum_start != l.l4 ||
-	    v->csum_offset != (s->tcp ? TCP_CSUM : UDP_CSUM)))
-		return -1;
+	s->hdr = hdr;
 	s->pkt = pkt;
 	s->len = len;
 	s->l3 = l.l3;
 	s->l4 = l.l4;
 	s->ipv6 = l.ipv6;
 	s->mss = v->gso_size;
-	s->pos = s->hdr;
+	s->pos = hdr;
 	s->index = 0;
 	s->addr_sum = pseudo_sum(pkt + l.l3, l.ipv6, 0, 0);
 	return 0;
@@ -428,6 +431,7 @@ void
 offload_merge_init(struct offload_merge *m, int ether)
 {
 	memset(m, 0, sizeof(*m));
+	m->ready = 1;
 	m->ether = ether;
 }
 
@@ -591,7 +595,7 @@ offload_merge_add(struct offload_merge *m, const uint8_t *pkt, size_t len)
 
 	if (m->count > 0 && m->closed)
 		return 0;
-	candidate = parse_segment(pkt, len, m->ether, &sg) == 0;
+	candidate = m->ready && parse_segment(pkt, len, m->ether, &sg) == 0;
 	if (m->count == 0) {
 		if (candidate && tcp_sum_ok(pkt, len, &sg)) {
 			append(m, pkt, len, &sg);

@@ -102,7 +102,9 @@ int	offload_finish_csum(uint8_t *pkt, size_t len,
 	    const struct offload_vnet *);
 
 /*
- * Cutting one GSO packet into segments.  Treat it as opaque.
+ * Cutting one GSO packet into segments.  Treat it as opaque.  Only an
+ * offload_split_begin() that succeeds readies it: before one, or after one
+ * that fails, a split gives no segment (zeroed, it has none to give).
  */
 struct offload_split {
 	const uint8_t *pkt;	/* the GSO packet, the caller's */
@@ -173,8 +175,12 @@ struct offload_piece {
 
 /*
  * A batch of segments on its way to one GSO packet.  Treat it as opaque.
+ * Only offload_merge_init() readies it, and says in which mode: a merge it
+ * never readied (one left zeroed, say) is in neither, and merges nothing,
+ * each packet offered to it a batch of one that goes as it came.
  */
 struct offload_merge {
+	int ready;		/* offload_merge_init() was called */
 	int ether;		/* TAP mode: packets start with Ethernet */
 	size_t count;		/* packets in the batch */
 	int closed;		/* the batch takes no more packets */
@@ -192,7 +198,10 @@ struct offload_merge {
 
 /*
  * offload_merge_init(m, ether): readies an empty batch; ether is nonzero in
- * TAP mode.
+ * TAP mode, where a packet is an Ethernet frame and only the IP packet
+ * after its header (and one 802.1Q tag) is read: a frame of another type
+ * is never merged, whatever its bytes would say read as IP, and frames
+ * merge only behind the same Ethernet header, byte for byte, tag included.
  *
  * offload_merge_add(m, pkt, len): offers the next packet decoded from the
  * stream, pkt[0..len).  Returns 1 when it joined the batch (possibly as its

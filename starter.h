@@ -20,8 +20,9 @@
  *
  * The functions below are the loop's side.  They return -1 with errno
  * set when a call fails, and with ECONNRESET when the starter is gone; the
- * loop reports it.  The starter itself prints only what the command's
- * exec fails with.
+ * loop reports it.  Their ctl is what starter_fork() returned: -1, no
+ * starter, fails each call with EBADF, where a zeroed 0 would be stdin.
+ * The starter itself prints only what the command's exec fails with.
  */
 #ifndef STARTER_H
 #define STARTER_H

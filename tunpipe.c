@@ -228,7 +228,7 @@ struct stream {
 
 /* -e's command, as the loop sees it. */
 struct command {
-	int ctl;		/* to the starter */
+	int ctl;		/* to the starter; -1 without -e, not stdin */
 	pid_t pid;		/* while it runs, else 0 */
 	int status;		/* its wait status, once it ended */
 	time_t started;
@@ -2009,9 +2009,10 @@ finish_capture(struct tunpipe *tp)
 }
 
 /*
- * Sizes the stream's buffers for the mode and readies its decoder.  The
- * largest packet either way is what the framing can carry, never the MTU,
- * which may differ at the two ends or change while tunpipe runs.
+ * Sizes the stream's buffers for the mode and readies its decoder, and the
+ * merge for the mode's packets (TAP: Ethernet frames).  The largest packet
+ * either way is what the framing can carry, never the MTU, which may
+ * differ at the two ends or change while tunpipe runs.
  */
 static void
 init_stream(struct stream *st)
@@ -2023,6 +2024,7 @@ init_stream(struct stream *st)
 	st->outbuf_size = (opt.offload ? OUTBUF_SIZE_O : OUTBUF_SIZE) +
 	    st->reserve;
 	framing_decoder_init(&st->dec, st->framing, st->max, st->assembly);
+	offload_merge_init(&st->merge, opt.tap);
 	st->in = STDIN_FILENO;
 	st->out = STDOUT_FILENO;
 }
@@ -3481,6 +3483,7 @@ main(int argc, char *argv[])
 	loop_fds[0] = tp.dev.fd;
 	loop_fds[1] = tp.signals;
 	loop_fds[2] = tp.cap.fd;
+	tp.cmd.ctl = -1;
 	if (opt.exec != NULL && (tp.cmd.ctl = starter_fork(exec_command,
 	    loop_fds, 3)) == -1)
 		msg_err(EXIT_FAIL, "-e: starting the process that starts the "

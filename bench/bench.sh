@@ -7,6 +7,8 @@
 #               refers to
 #   fifo        two tunpipes joined by two FIFOs (the default: the device's
 #               offloads on, GSO packets cut and merged inside tunpipe)
+#   fifo-tap    the same in TAP mode (-T): Ethernet frames between two TAP
+#               devices, tap0, which carry the addresses; ARP included
 #   plain       the same with -G: one ordinary packet a device read
 #   capture     the fifo path, each end writing a capture with -w to
 #               /dev/null: what -w itself costs (with a reader that keeps
@@ -75,8 +77,8 @@ runs=$(whole BENCH_RUNS "${BENCH_RUNS:-3}")
 tcp_seconds=$(whole BENCH_SECONDS "${BENCH_SECONDS:-8}")
 udp_seconds=$(whole BENCH_UDP_SECONDS "${BENCH_UDP_SECONDS:-$(( (tcp_seconds + 1) / 2 ))}")
 strace_mb=$(whole BENCH_STRACE_MB "${BENCH_STRACE_MB:-$(( tcp_seconds * 10 ))}")
-all_paths="veth fifo plain capture offload tcp ssh ssh-offload sshw openvpn socat socat-udp tcp-8k"
-paths=${BENCH_PATHS:-veth fifo plain capture offload tcp ssh ssh-offload sshw openvpn socat}
+all_paths="veth fifo fifo-tap plain capture offload tcp ssh ssh-offload sshw openvpn socat socat-udp tcp-8k"
+paths=${BENCH_PATHS:-veth fifo fifo-tap plain capture offload tcp ssh ssh-offload sshw openvpn socat}
 for p in $paths; do
 	[[ " $all_paths " == *" $p "* ]] || die "BENCH_PATHS: no path '$p' ($all_paths)"
 done
@@ -252,16 +254,20 @@ fifo_pair() {
 	procs="$procs $!"
 }
 
-# fifo_tunpipes OPTIONS...: two tunpipes with OPTIONS joined by two FIFOs.
+# fifo_tunpipes OPTIONS...: two tunpipes with OPTIONS joined by two FIFOs,
+# each with its device, tun0 (tap0 with -T), and its address.
 fifo_tunpipes() {
+	local name=tun0
+	[[ " $* " != *" -T "* ]] || name=tap0
 	new_namespaces
-	cmd_a=("$tunpipe" "$@" -i tun0 -a 10.77.0.1/24)
-	cmd_b=("$tunpipe" "$@" -i tun0 -a 10.77.0.2/24)
+	cmd_a=("$tunpipe" "$@" -i "$name" -a 10.77.0.1/24)
+	cmd_b=("$tunpipe" "$@" -i "$name" -a 10.77.0.2/24)
 	fifo_pair
-	target=10.77.0.2 dev=tun0
+	target=10.77.0.2 dev=$name
 }
 
 setup_fifo() { fifo_tunpipes; }
+setup_fifo_tap() { fifo_tunpipes -T; }
 setup_plain() { fifo_tunpipes -G; }
 setup_capture() { fifo_tunpipes -w /dev/null; }
 setup_offload() { fifo_tunpipes -O; }
@@ -804,6 +810,7 @@ heading() {
 	case $1 in
 	veth) echo "veth (limit)";;
 	fifo) echo "tunpipe, FIFOs";;
+	fifo-tap) echo "tunpipe -T, FIFOs";;
 	plain) echo "tunpipe -G, FIFOs";;
 	capture) echo "tunpipe -w, FIFOs";;
 	offload) echo "tunpipe -O, FIFOs";;
@@ -902,6 +909,7 @@ print_versus() {
 		versus tcp openvpn "tunpipe over TCP / OpenVPN over TCP"
 		versus fifo offload "tunpipe over FIFOs / tunpipe -O over FIFOs"
 		versus fifo plain "tunpipe over FIFOs / tunpipe -G over FIFOs"
+		versus fifo-tap fifo "tunpipe -T over FIFOs / tunpipe over FIFOs"
 		versus capture fifo "tunpipe -w over FIFOs / tunpipe over FIFOs"
 		versus tcp tcp-8k "socat -b 131072 / socat's 8 KiB block"
 	)

@@ -111,6 +111,20 @@ end: whole, keepalives 5"
 	expect 0 "end: whole, keepalives 3"
 }
 
+@test "a decoder that framing_decoder_init() never readied decodes nothing, not even as len16, the zero type" {
+	local hex
+	# len16's mixed stream and keepalives, len32's empty frame and a
+	# packet, SLIP's END, packet, END.
+	for hex in "$MIXED_HEX" "0000 0000 0000" "00000000 00000001 45" \
+	    "c0 45 c0"; do
+		unhex "$hex" >"$STREAM"
+		run "$DRIVER" decode -Z <"$STREAM"
+		expect 1 "error: a decoder never readied"
+		run "$DRIVER" decode -Z -c 1 <"$STREAM"
+		expect 1 "error: a decoder never readied"
+	done
+}
+
 @test "a packet of exactly the maximum, 1500 bytes, decodes whole or split" {
 	local p
 	p=$(seq_hex 1500)

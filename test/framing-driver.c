@@ -5,6 +5,7 @@
  *
  *	framing-driver encode [-f framing]
  *	framing-driver decode [-f framing] [-m max] [-c size | -s offset,...]
+ *	framing-driver decode -Z [-c size | -s offset,...]
  *
  * -f names the framing as tunpipe's -f does: len16 (the default), len32 or
  * slip.
@@ -22,7 +23,9 @@
  * an offset of 0 or of the stream's length make empty chunks).  Each chunk
  * and the assembly buffer are allocated to their exact size, again for the
  * sanitizers.  -m sets the largest packet accepted (default 1500, at most
- * framing_packet_max(): 65535 for len16 and slip, 65664 for len32).  It
+ * framing_packet_max(): 65535 for len16 and slip, 65664 for len32).  -Z
+ * leaves the decoder as a zeroed struct, never readied by
+ * framing_decoder_init(), in no framing.  It
  * prints each packet as a line of lowercase hex, and a line for each packet
  * that SLIP dropped:
  *
@@ -37,6 +40,7 @@
  *	end: cut in packet, H of W bytes
  *	end: cut in packet, H bytes	(slip, whose framing has no length)
  *	error: too big, N bytes over max M
+ *	error: a decoder never readied	(-Z, at the first chunk)
  *
  * A SLIP stream is cut in a packet when it ends after packet bytes, after an
  * ESC, or while skipping a dropped packet (then H is 0).
@@ -72,7 +76,8 @@ usage(void)
 {
 	fprintf(stderr, "usage: framing-driver encode [-f framing]\n"
 	    "       framing-driver decode [-f framing] [-m max] "
-	    "[-c size | -s offset,...]\n");
+	    "[-c size | -s offset,...]\n"
+	    "       framing-driver decode -Z [-c size | -s offset,...]\n");
 	exit(EXIT_USAGE);
 }
 
@@ -205,10 +210,11 @@ read_all(size_t *lenp)
  * until the next call, and a line for each packet SLIP drops.  Checks what
  * framing.h promises, so that a codec bug shows as a failure and not as a
  * hang or garbage.  Returns 0, or -1 after printing the too-big line.
+ * zeroed says that d was never readied.
  */
 static int
-feed(struct framing_decoder *d, enum framing_type type, size_t max,
-    const uint8_t *data, size_t len)
+feed(struct framing_decoder *d, int zeroed, enum framing_type type,
+    size_t max, const uint8_t *data, size_t len)
 {
 	struct framing_packet pkt;
 	enum framing_result r;
@@ -218,11 +224,20 @@ feed(struct framing_decoder *d, enum framing_type type, size_t max,
 	in = chunk = driver_alloc(len);
 	memcpy(chunk, data, len);
 	do {
-		used = (size_t)-1;
+		used = pkt.len = (size_t)-1;
 		r = framing_decode(d, in, len, &used, &pkt);
 		if (used > len)
 			errx(EXIT_CODEC, "codec used %zu of %zu bytes",
 			    used, len);
+		if (zeroed && (r != FRAMING_TOO_BIG || used != 0 ||
+		    pkt.len != 0))
+			errx(EXIT_CODEC, "codec: a decoder never readied gave "
+			    "result %d, %zu bytes long, from %zu of %zu bytes",
+			    (int)r, pkt.len, used, len);
+		if (zeroed) {
+			printf("error: a decoder never readied\n");
+			break;
+		}
 		switch (r) {
 		case FRAMING_AGAIN:
 			if (used != len)
@@ -303,9 +318,9 @@ decode(int argc, char *argv[])
 	const char *offsets = NULL, *maxarg = NULL, *s;
 	size_t max = DEFAULT_MAX, chunk = 0, len, pos, off, n;
 	uint8_t *buf, *assembly;
-	int ch, bad = 0;
+	int ch, bad = 0, zeroed = 0;
 
-	while ((ch = getopt(argc, argv, "c:f:m:s:")) != -1) {
+	while ((ch = getopt(argc, argv, "c:f:m:s:Z")) != -1) {
 		switch (ch) {
 		case 'c':
 			chunk = parse_arg(optarg, 1, SIZE_MAX, "-c");
@@ -319,23 +334,30 @@ decode(int argc, char *argv[])
 		case 's':
 			offsets = optarg;
 			break;
+		case 'Z':
+			zeroed = 1;
+			break;
 		default:
 			usage();
 		}
 	}
-	if (optind != argc || (chunk != 0 && offsets != NULL))
+	if (optind != argc || (chunk != 0 && offsets != NULL) ||
+	    (zeroed && (type != FRAMING_LEN16 || maxarg != NULL)))
 		usage();
 	if (maxarg != NULL)
 		max = parse_arg(maxarg, 0, framing_packet_max(type), "-m");
 
 	buf = read_all(&len);
 	assembly = driver_alloc(max);
-	framing_decoder_init(&dec, type, max, assembly);
+	if (zeroed)
+		memset(&dec, 0, sizeof(dec));
+	else
+		framing_decoder_init(&dec, type, max, assembly);
 	pos = 0;
 	if (chunk != 0) {
 		while (!bad && pos < len) {
 			n = len - pos < chunk ? len - pos : chunk;
-			bad = feed(&dec, type, max, buf + pos, n);
+			bad = feed(&dec, zeroed, type, max, buf + pos, n);
 			pos += n;
 		}
 	} else {
@@ -347,11 +369,11 @@ decode(int argc, char *argv[])
 			if (off > len)
 				errx(EXIT_USAGE, "-s: offset %zu is past the "
 				    "end of the %zu-byte stream", off, len);
-			bad = feed(&dec, type, max, buf + pos, off - pos);
+			bad = feed(&dec, zeroed, type, max, buf + pos, off - pos);
 			pos = off;
 		}
 		if (!bad)
-			bad = feed(&dec, type, max, buf + pos, len - pos);
+			bad = feed(&dec, zeroed, type, max, buf + pos, len - pos);
 	}
 	if (!bad)
 		print_end(&dec);

@@ -13,7 +13,9 @@
  *			3: the rest as packets from the stream, to merge: a
  *			   length byte (255: two bytes of length follow, big
  *			   endian), then that many bytes, again and again
- *	bit 2		TAP mode: packets start with an Ethernet header
+ *	bit 2		(0 and 1) TAP mode: packets start with an Ethernet
+ *			header; 2 and 3 read the input in both modes, and 1
+ *			offers its run to a merge in the other mode too
  *	bit 3		(0 and 1) an 802.1Q tag in the Ethernet header
  *	bit 4		(0 and 1) IPv6
  *	bit 5		(0) UDP instead of TCP
@@ -32,20 +34,25 @@
  *     and gso_size; its headers are the GSO packet's but for what a split
  *     changes (lengths, the ID counted on, the sequence number, FIN and
  *     PSH on the last only, CWR on the first only, the checksums); and
- *     the payloads, one after another, are the GSO packet's.  A packet
- *     built unspoilt is accepted, and if its segments are TCP that a merge
- *     may take, merging them gives one batch.
+ *     the payloads, one after another, are the GSO packet's.  A split
+ *     that refuses a packet offers no segment.  A packet built unspoilt
+ *     is accepted, and if its segments are TCP that a merge may take,
+ *     merging them gives one batch.
  * (b) Whatever run of packets the merge is offered, each batch either is
  *     one packet as it went in, after a header of zeros, or is a GSO
  *     packet (its virtio-net header and lengths right, its TCP checksum
  *     field holding the pseudo-header's sum) whose split gives back the
  *     packets that went in, byte for byte, with its payload pieces lying
  *     in those packets.  An unspoilt run with no change made merges into
- *     as few batches as the limits allow.
+ *     as few batches as the limits allow.  A merge never readied by
+ *     offload_merge_init() takes each packet alone, as it went in.
  * (c) Finishing a partial checksum stores what the reference sums, and
  *     changes no other byte; a field outside the packet is refused.
  * (d) A virtio-net header that parses encodes back to the same bytes.
  *
+ * The module is driven as tunpipe drives it, in the mode the input says:
+ * offload_merge_init(m, ether), then offload_merge_add() and
+ * offload_merge_take(); offload_split_begin(..., ether), then its segments.
  * Every packet the module reads or writes lies in a buffer of its exact
  * size, so that ASan sees any access past one.  A broken promise prints
  * what and aborts, which libFuzzer reports as a crash, saving the input.
@@ -215,8 +222,10 @@ split_checked(const struct offload_vnet *v, const uint8_t *pkt, size_t len,
 	size_t n, hdr, off, i = 0;
 	uint8_t *seg;
 
-	if (offload_split_begin(&s, v, pkt, len, ether) == -1)
+	if (offload_split_begin(&s, v, pkt, len, ether) == -1) {
+		CHECK(offload_split_next_len(&s) == 0);
 		return -1;
+	}
 	CHECK(ref_layout(pkt, len, ether, &l) == 0);
 	CHECK(l.proto == ((v->gso_type & 0x7f) == OFFLOAD_GSO_UDP_L4 ? 17 :
 	    6));
@@ -348,6 +357,31 @@ merge_checked(uint8_t **pkts, const size_t *lens, size_t n, int ether)
 	}
 	CHECK(offload_merge_take(&m, pieces) == 0);
 	return batches;
+}
+
+/*
+ * (b), a merge never readied: offers pkts[0..n) to a zeroed merge, which
+ * must take each alone, as a batch of one that takes no other.
+ */
+static void
+unready_merge_checked(uint8_t **pkts, const size_t *lens, size_t n)
+{
+	static const uint8_t zeros[OFFLOAD_VNET_LEN];
+	struct offload_merge m;
+	struct offload_piece pieces[OFFLOAD_PIECES_MAX];
+	size_t i;
+
+	memset(&m, 0, sizeof(m));
+	for (i = 0; i < n; i++) {
+		CHECK(offload_merge_add(&m, pkts[i], lens[i]) == 1);
+		CHECK(i + 1 == n ||
+		    offload_merge_add(&m, pkts[i + 1], lens[i + 1]) == 0);
+		CHECK(offload_merge_take(&m, pieces) == 2);
+		CHECK(pieces[0].len == OFFLOAD_VNET_LEN &&
+		    memcmp(pieces[0].data, zeros, OFFLOAD_VNET_LEN) == 0);
+		CHECK(pieces[1].data == pkts[i] && pieces[1].len == lens[i]);
+	}
+	CHECK(offload_merge_empty(&m));
 }
 
 /*
@@ -633,6 +667,9 @@ fuzz_merge(uint8_t mode, struct input *in)
 		    (sh.ipv6 ? 40 : 0)));
 	else
 		merge_checked(pkts, lens, n, sh.ether);
+	/* The same bytes read in the other mode, and by no mode at all. */
+	merge_checked(pkts, lens, n, !sh.ether);
+	unready_merge_checked(pkts, lens, n);
 	for (i = 0; i < n; i++)
 		free(pkts[i]);
 }
@@ -660,9 +697,9 @@ fuzz_finish(const struct offload_vnet *v, const uint8_t *p, size_t len)
 	free(pkt);
 }
 
-/* 2: a frame as the device hands it over. */
+/* 2: a frame as the device hands it over, in both modes. */
 static void
-fuzz_frame(uint8_t mode, struct input *in)
+fuzz_frame(struct input *in)
 {
 	struct offload_vnet v;
 	uint8_t raw[OFFLOAD_VNET_LEN], *pkt;
@@ -678,14 +715,14 @@ fuzz_frame(uint8_t mode, struct input *in)
 	}
 	pkt = copy(in->p + OFFLOAD_VNET_LEN, in->len - OFFLOAD_VNET_LEN);
 	CHECK(offload_finish_csum(pkt, in->len - OFFLOAD_VNET_LEN, &v) == -1);
-	split_checked(&v, pkt, in->len - OFFLOAD_VNET_LEN,
-	    (mode & 0x04) != 0, NULL);
+	split_checked(&v, pkt, in->len - OFFLOAD_VNET_LEN, 0, NULL);
+	split_checked(&v, pkt, in->len - OFFLOAD_VNET_LEN, 1, NULL);
 	free(pkt);
 }
 
-/* 3: packets from the stream, as they are. */
+/* 3: packets from the stream, as they are, in both modes and in none. */
 static void
-fuzz_packets(uint8_t mode, struct input *in)
+fuzz_packets(struct input *in)
 {
 	uint8_t *pkts[RUN_MAX * 2] = { NULL };
 	size_t lens[RUN_MAX * 2] = { 0 }, n = 0, i, len;
@@ -701,7 +738,9 @@ fuzz_packets(uint8_t mode, struct input *in)
 		in->p += len;
 		in->len -= len;
 	}
-	merge_checked(pkts, lens, n, (mode & 0x04) != 0);
+	merge_checked(pkts, lens, n, 0);
+	merge_checked(pkts, lens, n, 1);
+	unready_merge_checked(pkts, lens, n);
 	for (i = 0; i < n; i++)
 		free(pkts[i]);
 }
@@ -723,10 +762,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fuzz_merge(data[0], &in);
 		break;
 	case 2:
-		fuzz_frame(data[0], &in);
+		fuzz_frame(&in);
 		break;
 	case 3:
-		fuzz_packets(data[0], &in);
+		fuzz_packets(&in);
 		break;
 	}
 	return 0;

@@ -422,6 +422,18 @@ ok"
 	expect 0 "$(printf 'refused: GSO packet\n%.0s' {1..4} | head -c -1)"
 }
 
+@test "a split never readied by offload_split_begin(), or refused by it, gives no segment" {
+	# The driver checks that each refused split of the test above
+	# offers no segment; here, a split left zeroed cuts nothing.
+	run "$DRIVER" split -Z <<-EOF
+	$(vnet 1 1 52 1448 20 16)$(fix -p <<<"$(t4 0 5000)")
+	$(vnet 1 4 72 1000 40 16)$(fix -p <<<"$(t6 0 3001)")
+	EOF
+	expect 0 ""
+	run "$DRIVER" split <<<"$(vnet 1 1 52 1448 20 16)$(fix -p <<<"$(t4 0 5000)")"
+	[[ $status -eq 0 && ${#lines[@]} -eq 4 ]]
+}
+
 # --- merging segments ---------------------------------------------------
 
 # merged4 LEN FLAGS MSS: the GSO packet that IPv4 segments carrying stream
@@ -471,6 +483,28 @@ apart() {
 	EOF
 	run "$DRIVER" merge -T <"$F/in"
 	expect 0 "$(vnet 1 1 70 500 38 16)$(fix -T -p <<<"$ETH${VLAN}0800$(t4 0 1000)")"
+}
+
+@test "a merge that offload_merge_init() never readied merges nothing, not even segments that merge in either mode" {
+	fix >"$F/in" <<-EOF
+	$(t4 0 1000 $ACK 0x1234)
+	$(t4 1000 1000 $ACK 0x1235)
+	$(t4 2000 1000 $ACK 0x1236)
+	EOF
+	fix -T >"$F/tap" <<-EOF
+	${ETH}0800$(t4 0 1000 $ACK 0x1234)
+	${ETH}0800$(t4 1000 1000 $ACK 0x1235)
+	EOF
+	# Readied, each run merges into one packet...
+	run "$DRIVER" merge <"$F/in"
+	expect 0 "$(merged4 3000 $ACK 1000)"
+	run "$DRIVER" merge -T <"$F/tap"
+	[[ $status -eq 0 && ${#lines[@]} -eq 1 ]]
+	# ...but left zeroed, the merge is in neither mode.
+	run "$DRIVER" merge -Z <"$F/in"
+	expect 0 "$(apart $(cat "$F/in"))"
+	run "$DRIVER" merge -Z <"$F/tap"
+	expect 0 "$(apart $(cat "$F/tap"))"
 }
 
 @test "a packet that cannot be merged goes alone and unchanged, after a header of zeros" {
@@ -714,9 +748,11 @@ $(vnet 1 1 52 100 20 16)$(fix -p <<<"$(t4 6400 200 $ACK $((0x1234 + 64)))")"
 	expect 0 "$(apart "$a6" "$b")"
 }
 
-@test "merge refuses, in TAP mode: another Ethernet address or VLAN" {
+@test "merge refuses, in TAP mode: another Ethernet address, VLAN or priority, or no tag" {
 	local b
-	for b in "020000000003${ETH:12}0800" "${ETH}81000065 0800" "${ETH}0800"; do
+	# Another destination, source, VLAN (101), priority (5), no tag.
+	for b in "020000000003${ETH:12}$VLAN 0800" "${ETH:0:12}020000000003$VLAN 0800" \
+	    "${ETH}81000065 0800" "${ETH}8100a064 0800" "${ETH}0800"; do
 		b=${b// /}
 		fix -T >"$F/in" <<-EOF
 		$ETH${VLAN}0800$A
@@ -725,6 +761,33 @@ $(vnet 1 1 52 100 20 16)$(fix -p <<<"$(t4 6400 200 $ACK $((0x1234 + 64)))")"
 		EOF
 		run "$DRIVER" merge -T <"$F/in"
 		expect 0 "$(apart $(cat "$F/in"))"
+	done
+}
+
+@test "merge refuses, in TAP mode: frames that are not Ethernet-framed IP, whatever their bytes say read as IP" {
+	local a b a6 b6 eth cases=() c
+	# Read as IP from their first byte, as in TUN mode, these pairs merge.
+	a=$(lookalike 1000 7) b=$(lookalike 1100 8)
+	run "$DRIVER" merge <<<"$a"$'\n'"$b"
+	[[ $status -eq 0 && ${#lines[@]} -eq 1 && $output != "$ZEROS"* ]]
+	cases+=("$a $b")
+	a=$(fix <<<"$(t4 0 1000)") b=$(fix <<<"$(t4 1000 1000 $ACK 0x1235)")
+	cases+=("$a $b")
+	# Ethernet, but the type says another IP version than the packet's,
+	# or two tags, or an 802.1ad tag: each pair of segments would merge
+	# behind a header of one tag and the right type.
+	a6=$(t6 0 1000) b6=$(t6 1000 1000)
+	a=$(t4 0 1000) b=$(t4 1000 1000 $ACK 0x1235)
+	for c in "${ETH}86dd $a $b" "${ETH}0800 $a6 $b6" \
+	    "$ETH$VLAN${VLAN}0800 $a $b" "${ETH}88a80064${VLAN}0800 $a $b" \
+	    "${ETH}88a80064${VLAN}86dd $a6 $b6"; do
+		read -r eth a b <<<"$c"
+		cases+=("$eth$(fix <<<"$a") $eth$(fix <<<"$b")")
+	done
+	for c in "${cases[@]}"; do
+		read -r a b <<<"$c"
+		run "$DRIVER" merge -T <<<"$a"$'\n'"$b"
+		expect 0 "$(apart "$a" "$b")"
 	done
 }
 

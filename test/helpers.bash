@@ -601,6 +601,23 @@ cycle_hex() {
 # moved anywhere changes the packet.
 seq_hex() { cycle_hex "$1" 256; }
 
+# lookalike SEQ ID: a 140-byte TAP frame that is also, read from its first
+# byte, an IPv4 TCP segment (IP ID ID, sequence number SEQ, ACK, 100 bytes
+# of payload, byte i being SEQ + i mod 256) with right checksums: two with
+# consecutive SEQ and ID would merge, were they IP.  Read as Ethernet, the
+# frame goes to 45:00:00:8c:00:ID, its IP source address, 8.0.0.1, puts
+# the type IPv4 (0x0800) at bytes 12 and 13, and what follows is no IP
+# packet.  Nothing is ever sent to that address.  Needs test/offload-driver.
+lookalike() {
+	local payload='' i
+
+	for ((i = 0; i < 100; i++)); do
+		printf -v payload '%s%02x' "$payload" $((($1 + i) & 255))
+	done
+	printf '4500008c%04x400040060000080000010a4d00029c401389%08x01020304501001f500000000%s\n' \
+	    "$2" "$1" "$payload" | "$BATS_TEST_DIRNAME/offload-driver" fix
+}
+
 # Fails the test with a message, for checks inside loops.
 fail() {
 	printf '%s\n' "$@" >&2

@@ -3,8 +3,8 @@
  * line, so that test/gso.bats can feed it packets built by hand and compare
  * what comes out with what it worked out.  Not installed.
  *
- *	offload-driver split [-T]
- *	offload-driver merge [-T]
+ *	offload-driver split [-T | -Z]
+ *	offload-driver merge [-T | -Z]
  *	offload-driver fix [-p] [-T]
  *	offload-driver check [-T]
  *	offload-driver vnet
@@ -20,7 +20,8 @@
  * offload_split_next_len() bytes so that a sanitizer sees an overrun, and
  * printed a line each; an ordinary packet gets its checksum finished if
  * the header says so, and is printed.  A frame the module refuses prints
- * "refused: " and what refused it.
+ * "refused: " and what refused it.  -Z cuts each GSO packet with a split
+ * left zeroed, never readied by offload_split_begin().
  *
  * merge reads packets as decoded from one read of the stream: they are
  * laid one after another, each after two bytes of framing, in one buffer
@@ -30,7 +31,8 @@
  * after another, a virtio-net header and a packet, which split reads.
  * The driver checks that every piece but the first lies in the buffer
  * (payloads are not copied), and that a refused packet joins an empty
- * batch.
+ * batch.  -Z leaves the merge as a zeroed struct, never readied by
+ * offload_merge_init(), in neither mode.
  *
  * fix writes the checksums into each packet with the simple reference of
  * packet-ref.c and prints it (-p: the TCP or UDP checksum field gets the
@@ -66,7 +68,8 @@
 static void __attribute__((noreturn))
 usage(void)
 {
-	fprintf(stderr, "usage: offload-driver split|merge|check [-T]\n"
+	fprintf(stderr, "usage: offload-driver check [-T]\n"
+	    "       offload-driver split|merge [-T | -Z]\n"
 	    "       offload-driver fix [-p] [-T]\n"
 	    "       offload-driver vnet|isip\n");
 	exit(EXIT_USAGE);
@@ -104,16 +107,24 @@ finish_output(void)
 		err(1, "stdout");
 }
 
-/* Cuts the GSO packet pkt[0..len) and prints its segments. */
+/*
+ * Cuts the GSO packet pkt[0..len) and prints its segments; with zeroed,
+ * a split never readied has the job.
+ */
 static void
 split_gso(const struct offload_vnet *v, const uint8_t *pkt, size_t len,
-    int ether)
+    int ether, int zeroed)
 {
 	struct offload_split s;
 	size_t want, got, total = 0;
 	uint8_t *seg;
 
-	if (offload_split_begin(&s, v, pkt, len, ether) == -1) {
+	if (zeroed) {
+		memset(&s, 0, sizeof(s));
+	} else if (offload_split_begin(&s, v, pkt, len, ether) == -1) {
+		if (offload_split_next_len(&s) != 0)
+			errx(EXIT_MODULE, "module: a refused split has a "
+			    "segment");
 		printf("refused: GSO packet\n");
 		return;
 	}
@@ -137,7 +148,7 @@ split_gso(const struct offload_vnet *v, const uint8_t *pkt, size_t len,
 
 /* split: each frame as tunpipe sends it on from the device. */
 static int
-split(int ether)
+split(int ether, int zeroed)
 {
 	struct offload_vnet v;
 	size_t cap = 0, lineno = 0, len;
@@ -153,7 +164,8 @@ split(int ether)
 		pkt = driver_alloc(len - OFFLOAD_VNET_LEN);
 		memcpy(pkt, buf + OFFLOAD_VNET_LEN, len - OFFLOAD_VNET_LEN);
 		if (v.gso_type != OFFLOAD_GSO_NONE) {
-			split_gso(&v, pkt, len - OFFLOAD_VNET_LEN, ether);
+			split_gso(&v, pkt, len - OFFLOAD_VNET_LEN, ether,
+			    zeroed);
 		} else if (offload_finish_csum(pkt, len - OFFLOAD_VNET_LEN,
 		    &v) == -1) {
 			printf("refused: checksum offsets\n");
@@ -204,7 +216,7 @@ take(struct offload_merge *m, const uint8_t *in, size_t inlen)
 
 /* merge: the packets of one read of the stream, on their way to the device. */
 static int
-merge(int ether)
+merge(int ether, int zeroed)
 {
 	struct offload_merge m;
 	size_t cap = 0, lineno = 0, len, total = 0, i, count = 0;
@@ -227,7 +239,10 @@ merge(int ether)
 		memcpy(in, all, total);
 	free(all);
 
-	offload_merge_init(&m, ether);
+	if (zeroed)
+		memset(&m, 0, sizeof(m));
+	else
+		offload_merge_init(&m, ether);
 	for (p = in, i = 0; i < count; p += FRAMING_BYTES + lens[i], i++) {
 		if (offload_merge_add(&m, p + FRAMING_BYTES, lens[i]) == 1)
 			continue;
@@ -313,14 +328,14 @@ int
 main(int argc, char *argv[])
 {
 	const char *cmd;
-	int ch, ether = 0, partial = 0;
+	int ch, ether = 0, partial = 0, zeroed = 0;
 
 	if (argc < 2)
 		usage();
 	cmd = argv[1];
 	argc--;
 	argv++;
-	while ((ch = getopt(argc, argv, "pT")) != -1) {
+	while ((ch = getopt(argc, argv, "pTZ")) != -1) {
 		switch (ch) {
 		case 'p':
 			partial = 1;
@@ -328,16 +343,21 @@ main(int argc, char *argv[])
 		case 'T':
 			ether = 1;
 			break;
+		case 'Z':
+			zeroed = 1;
+			break;
 		default:
 			usage();
 		}
 	}
-	if (optind != argc || (partial && strcmp(cmd, "fix") != 0))
+	if (optind != argc || (partial && strcmp(cmd, "fix") != 0) ||
+	    (zeroed && (ether || (strcmp(cmd, "merge") != 0 &&
+	    strcmp(cmd, "split") != 0))))
 		usage();
 	if (strcmp(cmd, "split") == 0)
-		return split(ether);
+		return split(ether, zeroed);
 	if (strcmp(cmd, "merge") == 0)
-		return merge(ether);
+		return merge(ether, zeroed);
 	if (strcmp(cmd, "fix") == 0 || strcmp(cmd, "check") == 0)
 		return reference(strcmp(cmd, "fix") == 0, partial, ether);
 	if (ether)

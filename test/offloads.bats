@@ -1,7 +1,8 @@
 #!/usr/bin/env bats
 # The default path: the device's offloads are on, and tunpipe cuts the GSO
 # packets it reads into ordinary packets, and merges the TCP segments it
-# reads from the stream into GSO packets for the device; the wire carries
+# reads from the stream into GSO packets for the device (in TAP mode, those
+# of Ethernet frames alike but for their IP packets); the wire carries
 # ordinary packets no larger than the MTU, as with -G, which turns the
 # offloads off.  Correctness only; the speed is the benchmark's business.
 
@@ -10,10 +11,12 @@ load helpers
 setup() { netns_setup; }
 teardown() { netns_teardown; }
 
-# capture SIDE DEVICE FILE &: tcpdump on DEVICE in that namespace, into
-# FILE, until stopped with SIGINT (at most 60 s); CAPTURE is its PID.
+# capture SIDE DEVICE FILE [OPTION...] &: tcpdump on DEVICE in that
+# namespace, with OPTIONs, into FILE, until stopped with SIGINT (at most
+# 60 s); CAPTURE is its PID.
 capture_start() {
-	ns_bg "$1" timeout -s INT 60 tcpdump -i "$2" -n -U -w "$3" 2>"$3.log" &
+	ns_bg "$1" timeout -s INT 60 tcpdump -i "$2" -n -U "${@:4}" \
+	    -w "$3" 2>"$3.log" &
 	CAPTURE=$!
 	remember $CAPTURE
 	wait_for 5 grep -q 'listening on' "$3.log"
@@ -64,6 +67,66 @@ largest() {
 	transfer A fd77::1 10
 	udp_transfer B 10.77.0.2
 	udp_transfer A 10.77.0.1
+}
+
+# capture_frames FILE: each frame in the capture FILE as one line of hex,
+# its Ethernet header included.
+capture_frames() {
+	quiet tcpdump -n -xx -r "$1" | awk '/^[^ \t]/ { if (h != "") print h; h = ""; next }
+	    { for (i = 2; i <= NF; i++) h = h $i } END { if (h != "") print h }'
+}
+
+# rx_during SIDE DEVICE COMMAND...: runs COMMAND, then prints how many
+# packets DEVICE (in namespace SIDE) received meanwhile.
+rx_during() {
+	local side=$1 dev=$2 before
+	shift 2
+	before=$(rx_packets "$side" "$dev")
+	"$@" >&2
+	echo $(($(rx_packets "$side" "$dev") - before))
+}
+
+@test "two TAP ends with the offloads: TCP over IPv4 and IPv6 intact, and the far device takes merged GSO packets" {
+	local n
+	tunnel_up -T
+	address_tunnel
+	grep -q 'device tpb (tap, offloads)' "$T/b.err"
+	# 20 MiB is 14,482 segments of 1448 bytes (IPv4) on the wire, and
+	# 14,685 of 1428 (IPv6); each device took them merged, far fewer.
+	n=$(rx_during B tpb transfer B 10.77.0.2 20)
+	echo "tpb took $n packets for 20 MiB over IPv4"
+	[ "$n" -lt 3600 ]
+	n=$(rx_during A tpa transfer A fd77::1 20)
+	echo "tpa took $n packets for 20 MiB over IPv6"
+	[ "$n" -lt 3600 ]
+}
+
+# lookalikes_cross FRAMING: two lookalike frames (helpers.bash) that would
+# merge were they IP, sent in that framing to a tunpipe -T in namespace A,
+# reach its device as they were sent: a capture there holds them, byte for
+# byte, and nothing else.
+lookalikes_cross() {
+	ipv6_off
+	persistent_device A tpa tap
+	printf '%s\n' "$(lookalike 1000 7)" "$(lookalike 1100 8)" >"$T/sent"
+	"$BATS_TEST_DIRNAME/framing-driver" encode -f "$1" <"$T/sent" >"$T/stream"
+	# --immediate-mode: each frame to the file as it comes, not up to a
+	# second later, when tcpdump may have been stopped.
+	capture_start A tpa "$T/tpa.pcap" --immediate-mode
+	tunpipe_reads -T -f "$1" -i tpa
+	# Two frames, or one that the peer never sent: stop once two came.
+	wait_for 3 eval '[ "$(capture_frames "$T/tpa.pcap" | wc -l)" -ge 2 ]' || true
+	capture_stop
+	capture_frames "$T/tpa.pcap" >"$T/received"
+	diff "$T/sent" "$T/received"
+}
+
+@test "TAP, len16: two frames that also read as IP segments of one flow reach the device as they were sent" {
+	lookalikes_cross len16
+}
+
+@test "TAP, len32: two frames that also read as IP segments of one flow reach the device as they were sent" {
+	lookalikes_cross len32
 }
 
 @test "TAP with the offloads, and a stream re-cut at random: TCP intact each way" {
