@@ -149,7 +149,8 @@ has_link() { ns "$1" ip link show "$2"; }
 # the re-cutting relay.  The arrays A_OPTS and B_OPTS add options for one
 # end only; A_WRAP and B_WRAP, a command that runs that end's tunpipe
 # (test/as-user, say).  Sets PID_A and PID_B, and RELAY_A, the relay that
-# reads A's stdout; their stderr is in $T/a.err and $T/b.err.
+# reads A's stdout; their stderr is in $T/a.err and $T/b.err (A's in
+# $A_ERR, when set).
 tunnel_up() {
 	local v=(-v)
 	[ -z "${QUIET:-}" ] || v=()
@@ -167,12 +168,12 @@ tunnel_up() {
 		# shellcheck disable=SC2086
 		"$RELAY" $RELAY_ARGS <"$T/b.out" >"$T/ba" 3>&- &
 		remember $!
-		ns_bg A "${a[@]}" <"$T/ba" >"$T/a.out" 2>"$T/a.err" &
+		ns_bg A "${a[@]}" <"$T/ba" >"$T/a.out" 2>"${A_ERR:-$T/a.err}" &
 		PID_A=$!
 		ns_bg B "${b[@]}" >"$T/b.out" <"$T/ab" 2>"$T/b.err" &
 		PID_B=$!
 	else
-		ns_bg A "${a[@]}" <"$T/ba" >"$T/ab" 2>"$T/a.err" &
+		ns_bg A "${a[@]}" <"$T/ba" >"$T/ab" 2>"${A_ERR:-$T/a.err}" &
 		PID_A=$!
 		ns_bg B "${b[@]}" >"$T/ba" <"$T/ab" 2>"$T/b.err" &
 		PID_B=$!

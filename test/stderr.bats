@@ -13,27 +13,17 @@ teardown() {
 }
 
 # stuck_stderr_tunnel [TUNPIPE OPTIONS...]: tunpipe A (device tpa) and B
-# (tpb) joined by two FIFOs and addressed; A's stderr is a FIFO whose
-# reader reads nothing until read_stderr, then copies it to $T/a.err.
-# Sets PID_A.
+# (tpb), without -v, joined by two FIFOs and addressed over IPv4; A, with
+# these options, has for stderr a FIFO whose reader reads nothing until
+# read_stderr, then copies it to $T/a.err.  Sets PID_A.
 stuck_stderr_tunnel() {
-	mkfifo "$T/ab" "$T/ba" "$T/err" "$T/go"
+	mkfifo "$T/err" "$T/go"
 	# shellcheck disable=SC2016
 	bash -c 'read -r _ <"$1"; exec cat' _ "$T/go" <"$T/err" >"$T/a.err" 3>&- &
 	READER=$!
 	remember $READER
-	ns_bg A "$TUNPIPE" -i tpa "$@" <"$T/ba" >"$T/ab" 2>"$T/err" &
-	PID_A=$!
-	remember $PID_A
-	ns_bg B "$TUNPIPE" -i tpb >"$T/ba" <"$T/ab" 2>"$T/b.err" &
-	remember $!
-	wait_for 5 has_link A tpa
-	wait_for 5 has_link B tpb
-	ipv6_off
-	ns A ip addr add 10.77.0.1/24 dev tpa
-	ns B ip addr add 10.77.0.2/24 dev tpb
-	ns A ip link set tpa up
-	ns B ip link set tpb up
+	A_OPTS=("$@")
+	A_ERR=$T/err QUIET=1 ipv4_only_tunnel
 }
 
 # read_stderr: A's stderr begins to be read.
