@@ -502,8 +502,10 @@ msg_printf(const char *fmt, ...)
 	va_end(ap);
 	if (n < 0)
 		return;
-	if ((size_t)n >= sizeof(text))
-		text[(n = sizeof(text) - 1) - 1] = '\n';
+	if ((size_t)n >= sizeof(text)) {	/* cut: still a whole line */
+		n = sizeof(text) - 1;
+		text[n - 1] = '\n';
+	}
 	send_message(text, (size_t)n);
 }
 
@@ -514,7 +516,7 @@ msg_printf(const char *fmt, ...)
 static void
 msg_vwarn(int e, const char *fmt, va_list ap)
 {
-	char text[MESSAGE_MAX - 128];
+	char text[MESSAGE_MAX - 128];	/* room for the name and strerror() */
 
 	vsnprintf(text, sizeof(text), fmt, ap);
 	if (e != 0)
