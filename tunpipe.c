@@ -2308,6 +2308,17 @@ is_refused(enum frame_kind kind)
 }
 
 /*
+ * For a message that names lost bytes: a length framing cannot find its
+ * place again after a loss, and SLIP can.
+ */
+static const char *
+slip_hint(const struct stream *st)
+{
+	return st->framing == FRAMING_SLIP ? "" : " Over a datagram "
+	    "transport, use -f slip at both ends.";
+}
+
+/*
  * A frame of len bytes at p, of a kind that is_refused(): dropped, counted
  * and warned about, or the end of the stream.  Only its first bytes are
  * read (see classify_frame()).  A frame that is no packet after good
@@ -2328,14 +2339,14 @@ refuse_frame(struct tunpipe *tp, const uint8_t *p, size_t len,
 		warn_limited(&tp->warn.invalid, "dropped a %zu-byte frame "
 		    "whose IP header gives another length: were bytes lost or "
 		    "reordered on the way (a noisy line, a datagram transport "
-		    "that lost a datagram)?", len - skip);
+		    "that lost a datagram)?%s", len - skip, slip_hint(&tp->st));
 	else if (kind == FRAME_NOT_IP && tp->st.good_frames > 0)
 		warn_limited(&tp->warn.invalid, "dropped a %zu-byte frame "
 		    "that is not an IPv4 or IPv6 packet (first byte 0x%02x), "
 		    "after %" PRIu64 " good ones: were bytes lost or reordered "
 		    "on the way (a noisy line, a datagram transport that lost "
-		    "a datagram)?", len - skip, len > skip ? p[skip] : 0,
-		    tp->st.good_frames);
+		    "a datagram)?%s", len - skip, len > skip ? p[skip] : 0,
+		    tp->st.good_frames, slip_hint(&tp->st));
 	else
 		warn_limited(&tp->warn.invalid, "dropped a %zu-byte frame "
 		    "that is not %s (first byte 0x%02x); is the peer %s, or "

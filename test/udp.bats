@@ -197,6 +197,7 @@ LOST="bytes were lost or reordered on the way, as a datagram transport (socat UD
 	length_framing_stops len16
 	[ "$status" = 4 ]
 	[[ "$output" =~ "tunpipe: dropped a "[0-9]+"-byte frame "[^:]*", after "[0-9]+" good ones: were bytes lost or reordered on the way" ]]
+	[[ "$output" == *"good ones: were bytes lost or reordered on the way (a noisy line, a datagram transport that lost a datagram)? Over a datagram transport, use -f slip at both ends."* ]]
 	[[ "$output" =~ "dropped: "[1-7]" not IP" ]]
 	[[ "$output" == *"input stream ended inside a frame"* ]]
 }
