@@ -185,6 +185,7 @@ struct options {
 struct device {
 	int fd;
 	char name[IFNAMSIZ];
+	int tap;		/* Ethernet frames (TAP), else IP packets */
 	int vnet;		/* a virtio-net header before each packet */
 	int carrier;		/* 1 on, 0 off, -1 the kernel cannot say */
 	int mtu;		/* at start, for the hooks' TUNPIPE_MTU */
@@ -1294,6 +1295,7 @@ attach_device(struct device *dev, const char *want, int vnet)
 	int e;
 
 	dev->fd = open_clone();
+	dev->tap = opt.tap;
 	memset(dev->name, 0, sizeof(dev->name));
 	memset(&ifr, 0, sizeof(ifr));
 	ifr.ifr_flags = (opt.tap ? IFF_TAP : IFF_TUN) | IFF_NO_PI |
@@ -3479,7 +3481,8 @@ main(int argc, char *argv[])
 	tp.cap.fd = opt.capture != NULL ? open_capture(opt.capture) : -1;
 
 	if (opt.no_device) {
-		tp.dev = (struct device){ .fd = -1, .name = "stream", .sock = -1 };
+		tp.dev = (struct device){ .fd = -1, .name = "stream",
+		    .tap = opt.tap, .sock = -1 };
 	} else {
 		open_device(&tp.dev);
 		configure_device(&tp.dev);
