@@ -70,7 +70,7 @@ size_t
 framing_encoded_max(enum framing_type type, size_t len)
 {
 	if (type == FRAMING_SLIP)	/* every byte escaped, and two ENDs */
-		return len == 0 ? 3 : 2 + 2 * len;
+		return len == 0 ? 3 : FRAMING_ENCODED_MOST(len);
 	return framing_header_len(type) + len;
 }
 

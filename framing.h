@@ -99,7 +99,10 @@ struct framing_decoder {
  * for len16 and SLIP, FRAMING_PACKET_MAX for len32.
  * framing_encoded_max(type, len): the most bytes a packet of len bytes can
  * take once encoded; reserve this much before reading a packet to encode.
+ * FRAMING_ENCODED_MOST(len): the most in any framing (SLIP's, every byte
+ * escaped, between two ENDs), as a constant, to size buffers with.
  */
+#define FRAMING_ENCODED_MOST(len)	(2 + 2 * (len))
 /*
  * framing_by_name(name, type): sets *type to the framing called name
  * ("len16", "len32" or "slip"); returns 0, or -1 for an unknown name.

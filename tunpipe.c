@@ -23,6 +23,7 @@
 #include <linux/ethtool.h>
 #include <linux/filter.h>
 #include <linux/if.h>
+#include <linux/if_ether.h>
 #include <linux/if_tun.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
@@ -51,6 +52,7 @@
 #include <unistd.h>
 
 #include "framing.h"
+#include "judge.h"
 #include "offload.h"
 #include "pcapng.h"
 #include "starter.h"
@@ -84,12 +86,10 @@
  * that needs most (SLIP, every byte escaped).
  */
 #define DEVICE_READ	FRAMING_PACKET_MAX
-#define READ_ROOM	(2 + 2 * DEVICE_READ)	/* see framing_encoded_max() */
+#define READ_ROOM	FRAMING_ENCODED_MOST(DEVICE_READ)
 #define OUTBUF_LEN	(OUTBUF_SIZE_O + READ_ROOM)
 _Static_assert(READ_ROOM >= 4 + DEVICE_READ && OUTBUF_SIZE <= OUTBUF_SIZE_O,
     "the output buffer holds, for either mode, a framed device read");
-#define BAD_RUN		8		/* frames in a row that break a stream */
-#define CLASSIFY_BYTES	16		/* of a frame, all classify_frame() reads */
 #define CAPTURE_SIZE	(512 * 1024)	/* -w: records that may wait */
 #define CAPTURE_RETRY	1		/* -w: seconds after a failed write */
 #define PIPE_SIZE	(256 * 1024)	/* asked for a pipe on stdin or stdout */
@@ -103,6 +103,8 @@ _Static_assert(MESSAGE_MAX <= PIPE_BUF, "a message goes out in one write");
 #define MTU_MIN_IPV6	1280
 #define MTU_MAX		65535
 #define DEAD_AFTER	3		/* keepalive intervals of silence */
+#define SECONDS_MAX	86400		/* -k, -s: a day at most */
+#define RESPAWN_MAX	3600		/* -r: an hour at most */
 #define RESPAWN_CAP	60		/* -r: the longest wait, unless SECS is */
 #define RESPAWN_LIVED	10		/* -r: a run this long resets the wait */
 #define RATE_NS		1000000000	/* -s: the shortest span of a rate */
@@ -119,7 +121,7 @@ enum {
 
 /* Why the loop ended: main() turns it into an exit status. */
 enum end {
-	RUNNING,		/* no end yet: the loop goes on */
+	END_NONE,		/* no end yet: the loop goes on */
 	END_INPUT,		/* standard input ended */
 	END_OUTPUT,		/* standard output's reader went away */
 	END_SIGNAL,		/* a stop signal, or -e's command interrupted */
@@ -127,23 +129,6 @@ enum end {
 				   a silent peer, a frame cut at the end */
 	END_COMMAND,		/* -e's command ended, or its stream did */
 	END_FAILED,		/* a system call failed, or the device went */
-};
-
-/*
- * What a frame from the stream says of the peer.  Any but FRAME_GOOD, in a
- * run, says that it speaks another mode or framing; the last two say it
- * at once.
- */
-enum frame_kind {
-	FRAME_GOOD,		/* a packet of the mode: delivered */
-	FRAME_NOT_IP,		/* TUN: not an IP packet: dropped */
-	FRAME_ETHERNET,		/* TUN: an Ethernet frame: dropped */
-	FRAME_RUNT,		/* TAP: too short for Ethernet: dropped */
-	FRAME_DAMAGED,		/* SLIP: a bad escape: dropped by the codec */
-	FRAME_IP_IN_TAP,	/* TAP: an IP packet, not a frame: delivered */
-	FRAME_AFTER_EMPTY,	/* len16: a packet right after an empty frame */
-	FRAME_NO_VNET,		/* -O: no virtio-net header */
-	FRAME_VNET,		/* a virtio-net header, and no -O */
 };
 
 struct address {
@@ -193,12 +178,17 @@ struct device {
 };
 
 /*
- * The stream: its framing, its two sides, the frames waiting for it, and
- * what it says of the peer.  With -e a new command brings a new stream,
- * and the loop begins each at a frame boundary.
+ * The stream: how it carries packets, as decided at start-up
+ * (init_stream()), its two sides, the frames waiting for it, and what it
+ * says of the peer.  With -e a new command brings a new stream
+ * (begin_stream()), and the loop begins each at a frame boundary.
  */
 struct stream {
 	enum framing_type framing;	/* as the decoder has it, for encoding */
+	size_t header;		/* -O: each frame's virtio-net header, else 0 */
+	int from_command;	/* -e: the stream is a command's */
+	int keepalive;		/* -k: seconds between empty frames, or 0 */
+	int timed;		/* -k or -s: it notes when bytes come and go */
 	int in, out;		/* stdin and stdout, or -e's socket twice */
 	struct framing_decoder dec;
 	size_t max;		/* largest packet the framing carries */
@@ -209,22 +199,29 @@ struct stream {
 	uint64_t peer_keepalives;	/* keepalives seen before this stream */
 	uint64_t keepalives_at;	/* dec.keepalives as the last frame ended */
 	int dead;		/* -k found the peer silent */
-	unsigned bad_run;	/* frames in a row that were not good */
-	enum frame_kind bad_kind;	/* the last of them */
+	struct judge judge;	/* what its frames say of the peer */
 	int judged;		/* the frame half read was judged already */
-	uint64_t good_frames;	/* the good ones on this stream */
 	size_t out_head, out_tail;	/* waiting: outbuf[head..tail) */
 	size_t out_frame;	/* where the frame at out_head starts */
 	size_t inbuf_size, outbuf_size;	/* in use, by mode */
 	size_t reserve;		/* outbuf room one device read needs */
+	uint8_t inbuf[INBUF_SIZE_O];
+	uint8_t assembly[FRAMING_PACKET_MAX];
+	uint8_t outbuf[OUTBUF_LEN];
+};
+
+/*
+ * The device side's GSO work, when tunpipe cuts and merges (see
+ * init_gso()): a GSO packet from the device being cut into segments for
+ * the stream, and the stream's segments merged on their way to the device.
+ */
+struct gso {
+	int inside;		/* the device's offloads, an ordinary stream */
 	struct offload_split split;	/* a GSO packet from the device... */
 	int splitting;		/* ...being cut into segments */
 	struct offload_merge merge;	/* segments on their way to the device */
 	size_t batch_packets, batch_bytes;	/* what the merge holds */
-	uint8_t inbuf[INBUF_SIZE_O];
-	uint8_t assembly[FRAMING_PACKET_MAX];
-	uint8_t outbuf[OUTBUF_LEN];
-	uint8_t gso[DEVICE_READ];	/* the GSO packet being cut */
+	uint8_t packet[DEVICE_READ];	/* the GSO packet being cut */
 };
 
 /* -e's command, as the loop sees it. */
@@ -291,6 +288,7 @@ struct capture {
 
 /* -s: what the last line of figures said, for the rates of the next. */
 struct stats {
+	int every;		/* -s: seconds between two lines, or 0 */
 	struct timespec due;	/* when the next line is */
 	struct timespec last;	/* when the last one was */
 	struct counters then;	/* the counters then */
@@ -299,6 +297,7 @@ struct stats {
 struct tunpipe {
 	struct device dev;
 	struct stream st;
+	struct gso gso;
 	struct command cmd;
 	struct counters count;
 	struct warnings warn;
@@ -925,7 +924,7 @@ parse_options(int argc, char *argv[])
 			break;
 		case 'k':
 			opt.keepalive = number_once(opt.keepalive, optarg, c, 1,
-			    86400);
+			    SECONDS_MAX);
 			break;
 		case 'm':
 			opt.mtu = number_once(opt.mtu, optarg, c, MTU_MIN,
@@ -948,13 +947,15 @@ parse_options(int argc, char *argv[])
 			quiet = 1;
 			break;
 		case 'r':
-			opt.respawn = number_once(opt.respawn, optarg, c, 1, 3600);
+			opt.respawn = number_once(opt.respawn, optarg, c, 1,
+			    RESPAWN_MAX);
 			break;
 		case 'S':
 			opt.no_seccomp = 1;
 			break;
 		case 's':
-			opt.stats = number_once(opt.stats, optarg, c, 1, 86400);
+			opt.stats = number_once(opt.stats, optarg, c, 1,
+			    SECONDS_MAX);
 			break;
 		case 'T':
 			opt.tap = 1;
@@ -2013,114 +2014,42 @@ finish_capture(struct tunpipe *tp)
 }
 
 /*
- * Sizes the stream's buffers for the mode and readies its decoder, and the
- * merge for the mode's packets (TAP: Ethernet frames).  The largest packet
- * either way is what the framing can carry, never the MTU, which may
- * differ at the two ends or change while tunpipe runs.
+ * Readies the stream as the options say: its framing and -O's header, its
+ * buffers sized for the mode, its decoder, its judge (of tap's frames, or
+ * IP packets) and what it keeps time for.  The largest packet either way
+ * is what the framing can carry, never the MTU, which may differ at the
+ * two ends or change while tunpipe runs.
  */
 static void
-init_stream(struct stream *st)
+init_stream(struct stream *st, int tap)
 {
 	st->framing = opt.offload ? FRAMING_LEN32 : opt.framing;
+	st->header = opt.offload ? OFFLOAD_VNET_LEN : 0;
+	st->from_command = opt.exec != NULL;
+	st->keepalive = opt.keepalive;
+	st->timed = opt.keepalive != 0 || opt.stats != 0;
 	st->max = framing_packet_max(st->framing);
 	st->reserve = framing_encoded_max(st->framing, DEVICE_READ);
 	st->inbuf_size = opt.offload ? INBUF_SIZE_O : INBUF_SIZE;
 	st->outbuf_size = (opt.offload ? OUTBUF_SIZE_O : OUTBUF_SIZE) +
 	    st->reserve;
 	framing_decoder_init(&st->dec, st->framing, st->max, st->assembly);
-	offload_merge_init(&st->merge, opt.tap);
+	judge_init(&st->judge, tap, st->header, st->framing);
 	st->in = STDIN_FILENO;
 	st->out = STDOUT_FILENO;
 }
 
 /*
- * Whether tunpipe cuts the device's GSO packets and merges the stream's
- * segments itself: the device's offloads are on, and the stream carries
- * ordinary packets (it does, unless -O).
+ * Readies the GSO work: where the device's offloads are on and the stream
+ * carries ordinary packets (it does, unless -O), tunpipe cuts the device's
+ * GSO packets and merges the stream's segments itself, the merge taking
+ * the device's packets (TAP: Ethernet frames).
  */
-static int
-offloads_inside(const struct tunpipe *tp)
+static void
+init_gso(struct gso *gso, const struct device *dev, const struct stream *st)
 {
-	return tp->dev.vnet && !opt.offload;
-}
-
-/* Whether a frame starts with an Ethernet header of a common type. */
-static int
-is_ethernet_frame(const uint8_t *p, size_t len)
-{
-	unsigned type;
-
-	if (len < 14)
-		return 0;
-	type = (unsigned)p[12] << 8 | p[13];
-	return type == 0x0800 || type == 0x86dd || type == 0x0806 ||
-	    type == 0x8100 || type == 0x88a8;
-}
-
-/* Whether a frame holds a virtio-net header, then an IP packet: -O's. */
-static int
-is_vnet_ip_frame(const uint8_t *p, size_t len)
-{
-	struct offload_vnet v;
-
-	return offload_vnet_parse(p, len, &v) == 0 &&
-	    offload_is_ip(p + OFFLOAD_VNET_LEN, len - OFFLOAD_VNET_LEN);
-}
-
-/*
- * What a frame of the stream st holds, as far as the mode, -O and the
- * framing can tell; after_empty says that an empty frame came right
- * before it.  With -O, p is the packet after the virtio-net header.  It
- * reads no more than the first CLASSIFY_BYTES of p (an IP header's
- * length, an Ethernet type, a virtio-net header and the IP length after
- * it), so that a frame half read can be judged: judge_partial_frame().
- */
-static enum frame_kind
-classify_frame(const struct stream *st, const uint8_t *p, size_t len,
-    int after_empty)
-{
-	if (!opt.tap && !offload_is_ip(p, len)) {
-		if (!opt.offload && is_vnet_ip_frame(p, len))
-			return FRAME_VNET;
-		return is_ethernet_frame(p, len) ? FRAME_ETHERNET :
-		    FRAME_NOT_IP;
-	}
-	if (opt.tap && len < 14)
-		return FRAME_RUNT;
-	if (opt.tap && offload_is_ip(p, len) && !is_ethernet_frame(p, len))
-		return FRAME_IP_IN_TAP;
-	if (after_empty && st->framing == FRAMING_LEN16)
-		return FRAME_AFTER_EMPTY;
-	return FRAME_GOOD;
-}
-
-/*
- * What the peer most likely runs, from the kind of frame it sends: a
- * len16 reader of a len32 stream sees an empty frame (the high half of
- * each length) before every packet.
- */
-static const char *const mismatch[] = {
-	[FRAME_NOT_IP] = "no packets at all: the peer most likely uses "
-	    "another framing (-f) or -O, or is not tunpipe; give both ends the "
-	    "same -f, -T and -O",
-	[FRAME_ETHERNET] = "Ethernet frames, not IP packets: the peer runs "
-	    "with -T; use -T at both ends, or at neither",
-	[FRAME_IP_IN_TAP] = "IP packets, not Ethernet frames: the peer runs "
-	    "without -T; use -T at both ends, or at neither",
-	[FRAME_AFTER_EMPTY] = "packets each right after an empty frame, as a "
-	    "-f len32 stream (or one of -O) reads with -f len16: give both "
-	    "ends the same -f and -O",
-	[FRAME_NO_VNET] = "does not start with a virtio-net header; the peer "
-	    "most likely runs without -O: use -O at both ends, or at neither",
-	[FRAME_VNET] = "holds a virtio-net header before its IP packet; the "
-	    "peer runs with -O (--offload): use -O at both ends, or at neither",
-};
-
-static const char *
-mismatch_of(enum frame_kind kind)
-{
-	return kind == FRAME_RUNT || kind == FRAME_DAMAGED ?
-	    mismatch[FRAME_NOT_IP] : mismatch[kind];
+	gso->inside = dev->vnet && st->header == 0;
+	offload_merge_init(&gso->merge, dev->tap);
 }
 
 /*
@@ -2131,60 +2060,52 @@ mismatch_of(enum frame_kind kind)
  * after which a length framing cannot find its place again (SLIP can).
  */
 static void
-say_broken(const struct stream *st, enum frame_kind kind, const char *what)
+say_broken(const struct stream *st, enum judge_kind kind, const char *what)
 {
-	if (st->good_frames == 0 && st->framing == FRAMING_SLIP)
+	uint64_t good = st->judge.good_frames;
+
+	if (good == 0 && st->framing == FRAMING_SLIP)
 		msg_warnx("%s %s; or is the line's speed wrong?", what,
-		    mismatch_of(kind));
-	else if (st->good_frames == 0)
-		msg_warnx("stream error: %s %s", what, mismatch_of(kind));
+		    judge_cause(kind));
+	else if (good == 0)
+		msg_warnx("stream error: %s %s", what, judge_cause(kind));
 	else if (st->framing == FRAMING_SLIP)
 		msg_warnx("%s after %" PRIu64 " good frames, by byte %" PRIu64 " "
 		    "of the stream: bytes were lost on the way (a noisy line, "
 		    "or a datagram transport that lost a datagram)", what,
-		    st->good_frames, st->frame_at);
+		    good, st->frame_at);
 	else
 		msg_warnx("stream error: %s after %" PRIu64 " good frames, by "
 		    "byte %" PRIu64 " of the stream: bytes were lost or "
 		    "reordered on the way, as a datagram transport (socat UDP) "
 		    "does when it loses a datagram, and -f %s cannot find its "
 		    "place again; over a datagram transport use -f slip at "
-		    "both ends", what, st->good_frames, st->frame_at,
+		    "both ends", what, good, st->frame_at,
 		    framing_name(st->framing));
 }
 
 /*
- * Weighs a frame of len bytes.  A virtio-net header at one end only is
- * certain at once; otherwise, after BAD_RUN frames in a row that are not
- * packets of this mode and framing, the stream is taken as broken, naming
- * the likely cause.  A single odd frame never ends a tunnel, but a peer of
- * another mode or framing sends nothing else.  SLIP finds its way again
- * after noise, so a SLIP stream only gets a warning.
+ * Weighs a frame of len bytes in the stream's judge (judge_weigh()), and
+ * says what its verdict means.  Returns END_BROKEN when the stream broke,
+ * else END_NONE.
  */
 static enum end
-judge_frame(struct stream *st, enum frame_kind kind, size_t len)
+judge_frame(struct stream *st, enum judge_kind kind, size_t len)
 {
+	enum judge_verdict verdict = judge_weigh(&st->judge, kind);
 	char what[64];
 
-	if (kind == FRAME_GOOD) {
-		st->bad_run = 0;
-		st->good_frames++;
-		return RUNNING;
-	}
-	if (kind == FRAME_NO_VNET || kind == FRAME_VNET) {
+	if (verdict == JUDGE_CARRY_ON)
+		return END_NONE;
+	if (verdict == JUDGE_BROKEN_NOW) {
 		msg_warnx("stream error: a %zu-byte frame %s", len,
-		    mismatch[kind]);
+		    judge_cause(kind));
 		return END_BROKEN;
 	}
-	st->bad_kind = kind;
-	if (++st->bad_run < BAD_RUN)
-		return RUNNING;
-	if (st->framing == FRAMING_SLIP && st->bad_run > BAD_RUN)
-		return RUNNING;		/* said once a run */
-	snprintf(what, sizeof(what), "%d frames in a row %s", BAD_RUN,
-	    st->good_frames == 0 ? "held" : "were no packets");
+	snprintf(what, sizeof(what), "%d frames in a row %s", JUDGE_BAD_RUN,
+	    st->judge.good_frames == 0 ? "held" : "were no packets");
 	say_broken(st, kind, what);
-	return st->framing == FRAMING_SLIP ? RUNNING : END_BROKEN;
+	return verdict == JUDGE_BROKEN ? END_BROKEN : END_NONE;
 }
 
 /*
@@ -2199,7 +2120,7 @@ count_refused(struct tunpipe *tp, int e, size_t packets, size_t len)
 	int mtu = current_mtu(&tp->dev);
 
 	tp->count.drop_device += packets;
-	if (len - (opt.tap ? 14 : 0) > (size_t)mtu)
+	if (len - (tp->dev.tap ? ETH_HLEN : 0) > (size_t)mtu)
 		warn_limited(&tp->warn.device, "write to %s: %s; dropped a "
 		    "%zu-byte packet, larger than %s's MTU of %d: the peer's "
 		    "is larger; give both ends the same MTU (-m)", tp->dev.name,
@@ -2215,7 +2136,7 @@ count_refused(struct tunpipe *tp, int e, size_t packets, size_t len)
 static void
 write_device(struct tunpipe *tp, const uint8_t *p, size_t len)
 {
-	size_t skip = opt.offload ? OFFLOAD_VNET_LEN : 0;
+	size_t skip = tp->st.header;
 
 	if (write(tp->dev.fd, p, len) == -1) {
 		count_refused(tp, errno, 1, len - skip);
@@ -2234,23 +2155,23 @@ write_batch(struct tunpipe *tp)
 {
 	struct offload_piece pieces[OFFLOAD_PIECES_MAX];
 	struct iovec iov[OFFLOAD_PIECES_MAX];
-	struct stream *st = &tp->st;
+	struct gso *gso = &tp->gso;
 	size_t i, n;
 
-	if ((n = offload_merge_take(&st->merge, pieces)) == 0)
+	if ((n = offload_merge_take(&gso->merge, pieces)) == 0)
 		return;
 	for (i = 0; i < n; i++) {
 		iov[i].iov_base = (void *)(uintptr_t)pieces[i].data;
 		iov[i].iov_len = pieces[i].len;
 	}
 	if (writev(tp->dev.fd, iov, (int)n) == -1) {
-		count_refused(tp, errno, st->batch_packets,
+		count_refused(tp, errno, gso->batch_packets,
 		    pieces[0].len - OFFLOAD_VNET_LEN + pieces[1].len);
 	} else {
-		tp->count.in_packets += st->batch_packets;
-		tp->count.in_bytes += st->batch_bytes;
+		tp->count.in_packets += gso->batch_packets;
+		tp->count.in_bytes += gso->batch_bytes;
 	}
-	st->batch_packets = st->batch_bytes = 0;
+	gso->batch_packets = gso->batch_bytes = 0;
 }
 
 /*
@@ -2259,54 +2180,32 @@ write_batch(struct tunpipe *tp)
  * connection into one GSO packet: its payload stays where it lies, in the
  * input buffer, until write_batch() (at the end of each read of the
  * stream at the latest).  A packet the decoder gathered in its assembly
- * buffer, which the next decode overwrites, goes at once.
+ * buffer, which the next decode overwrites, goes at once.  With no device
+ * (-N), it is counted as a device would take it.
  */
 static void
 to_device(struct tunpipe *tp, const uint8_t *p, size_t len)
 {
 	struct stream *st = &tp->st;
+	struct gso *gso = &tp->gso;
 
-	if (opt.no_device) {		/* counted as a device would take it */
+	if (tp->dev.fd == -1) {
 		tp->count.in_packets++;
-		tp->count.in_bytes += len - (opt.offload ? OFFLOAD_VNET_LEN : 0);
+		tp->count.in_bytes += len - st->header;
 		return;
 	}
-	if (!offloads_inside(tp)) {
+	if (!gso->inside) {
 		write_device(tp, p, len);
 		return;
 	}
-	if (!offload_merge_add(&st->merge, p, len)) {
+	if (!offload_merge_add(&gso->merge, p, len)) {
 		write_batch(tp);
-		offload_merge_add(&st->merge, p, len);
+		offload_merge_add(&gso->merge, p, len);
 	}
-	st->batch_packets++;
-	st->batch_bytes += len;
+	gso->batch_packets++;
+	gso->batch_bytes += len;
 	if (p >= st->assembly && p < st->assembly + sizeof(st->assembly))
 		write_batch(tp);
-}
-
-/*
- * What a frame of len bytes at p holds, as classify_frame() says, after
- * -O's virtio-net header, which it checks first.
- */
-static enum frame_kind
-kind_of_frame(const struct stream *st, const uint8_t *p, size_t len,
-    int after_empty)
-{
-	size_t skip = opt.offload ? OFFLOAD_VNET_LEN : 0;
-	struct offload_vnet v;
-
-	if (opt.offload && offload_vnet_parse(p, len, &v) == -1)
-		return FRAME_NO_VNET;
-	return classify_frame(st, p + skip, len - skip, after_empty);
-}
-
-/* Whether a frame of this kind is dropped, or ends the stream at once. */
-static int
-is_refused(enum frame_kind kind)
-{
-	return kind == FRAME_NOT_IP || kind == FRAME_ETHERNET ||
-	    kind == FRAME_RUNT || kind == FRAME_NO_VNET || kind == FRAME_VNET;
 }
 
 /*
@@ -2321,48 +2220,57 @@ slip_hint(const struct stream *st)
 }
 
 /*
- * A frame of len bytes at p, of a kind that is_refused(): dropped, counted
- * and warned about, or the end of the stream.  Only its first bytes are
- * read (see classify_frame()).  A frame that is no packet after good
- * ones, or whose IP header gives another length, most likely means lost
- * bytes; before any good one, a peer of the other mode.
+ * A frame of len bytes at p, of a kind that judge_is_refused(): dropped,
+ * counted and warned about, or the end of the stream.  Only its first
+ * bytes are read (see judge_classify()).  A frame that is no packet after
+ * good ones, or whose IP header gives another length, most likely means
+ * lost bytes; before any good one, a peer of the other mode.
  */
 static enum end
 refuse_frame(struct tunpipe *tp, const uint8_t *p, size_t len,
-    enum frame_kind kind)
+    enum judge_kind kind)
 {
-	size_t skip = opt.offload ? OFFLOAD_VNET_LEN : 0;
+	const struct stream *st = &tp->st;
+	size_t skip = st->header;
+	int tap = st->judge.tap;
 
-	if (kind == FRAME_NO_VNET || kind == FRAME_VNET)
+	if (kind == JUDGE_NO_VNET || kind == JUDGE_VNET)
 		return judge_frame(&tp->st, kind, len);
 	tp->count.drop_invalid++;
-	if (kind == FRAME_NOT_IP && len > skip + 20 &&
-	    (p[skip] >> 4 == 4 || p[skip] >> 4 == 6))
+	if (kind == JUDGE_IP_LENGTH)
 		warn_limited(&tp->warn.invalid, "dropped a %zu-byte frame "
 		    "whose IP header gives another length: were bytes lost or "
 		    "reordered on the way (a noisy line, a datagram transport "
-		    "that lost a datagram)?%s", len - skip, slip_hint(&tp->st));
-	else if (kind == FRAME_NOT_IP && tp->st.good_frames > 0)
+		    "that lost a datagram)?%s", len - skip, slip_hint(st));
+	else if (kind == JUDGE_NOT_IP && st->judge.good_frames > 0)
 		warn_limited(&tp->warn.invalid, "dropped a %zu-byte frame "
 		    "that is not an IPv4 or IPv6 packet (first byte 0x%02x), "
 		    "after %" PRIu64 " good ones: were bytes lost or reordered "
 		    "on the way (a noisy line, a datagram transport that lost "
 		    "a datagram)?%s", len - skip, len > skip ? p[skip] : 0,
-		    tp->st.good_frames, slip_hint(&tp->st));
+		    st->judge.good_frames, slip_hint(st));
 	else
 		warn_limited(&tp->warn.invalid, "dropped a %zu-byte frame "
 		    "that is not %s (first byte 0x%02x); is the peer %s, or "
-		    "using another framing?", len - skip, opt.tap ?
+		    "using another framing?", len - skip, tap ?
 		    "an Ethernet frame" : "an IPv4 or IPv6 packet",
-		    len > skip ? p[skip] : 0, opt.tap ? "without -T" :
+		    len > skip ? p[skip] : 0, tap ? "without -T" :
 		    "in TAP mode (-T)");
 	return judge_frame(&tp->st, kind, len);
+}
+
+/* -w: a frame from the stream, as the device takes it: after -O's header. */
+static void
+capture_inbound(struct tunpipe *tp, const uint8_t *p, size_t len)
+{
+	capture_packet(&tp->cap, PCAPNG_INBOUND, p + tp->st.header,
+	    len - tp->st.header);
 }
 
 /*
  * Hands one packet from the stream to the device, or drops and counts it;
  * after_empty says that an empty frame came right before it.  Returns
- * RUNNING, or END_BROKEN when the frames show that the peer disagrees
+ * END_NONE, or END_BROKEN when the frames show that the peer disagrees
  * about -O, the mode or the framing.  A frame judged while half read is
  * only captured now.
  */
@@ -2370,25 +2278,23 @@ static enum end
 deliver_packet(struct tunpipe *tp, const uint8_t *p, size_t len,
     int after_empty)
 {
-	size_t skip = opt.offload ? OFFLOAD_VNET_LEN : 0;
 	struct stream *st = &tp->st;
-	enum frame_kind kind;
+	enum judge_kind kind;
 	enum end end;
 
 	if (st->judged) {
 		st->judged = 0;
-		capture_packet(&tp->cap, PCAPNG_INBOUND, p + skip, len - skip);
-		return RUNNING;
+		capture_inbound(tp, p, len);
+		return END_NONE;
 	}
-	kind = kind_of_frame(st, p, len, after_empty);
-	if (kind != FRAME_NO_VNET)
-		capture_packet(&tp->cap, PCAPNG_INBOUND, p + skip, len - skip);
-	if (is_refused(kind))
+	kind = judge_classify(&st->judge, p, len, after_empty);
+	if (kind != JUDGE_NO_VNET)
+		capture_inbound(tp, p, len);
+	if (judge_is_refused(kind))
 		return refuse_frame(tp, p, len, kind);
-	if ((end = judge_frame(st, kind, len)) != RUNNING)
-		return end;
-	to_device(tp, p, len);
-	return RUNNING;
+	if ((end = judge_frame(st, kind, len)) == END_NONE)
+		to_device(tp, p, len);
+	return end;
 }
 
 /* A frame announces len bytes, more than its framing carries. */
@@ -2397,17 +2303,17 @@ too_big(const struct stream *st, size_t len)
 {
 	char what[128];
 
-	if (st->good_frames > 0) {
+	if (st->judge.good_frames > 0) {
 		snprintf(what, sizeof(what), "a frame announces %zu bytes, "
 		    "more than -f %s carries (%zu),", len,
 		    framing_name(st->framing), st->max);
-		say_broken(st, FRAME_NOT_IP, what);
+		say_broken(st, JUDGE_NOT_IP, what);
 	} else {
 		msg_warnx("stream error: a frame announces %zu bytes, more "
 		    "than -f %s carries (%zu); the peer most likely uses "
 		    "another framing (-f)%s, or is not tunpipe", len,
-		    framing_name(st->framing), st->max, opt.offload ? ", or -O "
-		    "at one end only" : "");
+		    framing_name(st->framing), st->max, st->header != 0 ?
+		    ", or -O at one end only" : "");
 	}
 	return END_BROKEN;
 }
@@ -2424,31 +2330,32 @@ after_empty(const struct stream *st)
 
 /*
  * A frame half read (a length framing) whose first bytes already show
- * that it is refused (is_refused()) is judged then, once, as it will be
- * whole: counted, warned about and weighed in the run of bad frames at
- * once, and only captured when its rest comes.  So what the frames of a
- * stream do (the counters, whether and where a run ends the stream, the
- * messages) does not depend on where its reads end.  A stream that lost
- * its place, reading a length of up to 64 KiB from inside a packet, says
- * so as soon as that frame's first bytes come, rather than waiting in
- * silence for bytes that no packet will fill; it still waits for them,
- * and a run of such frames ends it, as whole frames would.  To end the
- * stream at the first such frame half read would end a tunnel for one odd
- * frame whenever a read happened to cut that frame.
+ * that it is refused (judge_is_refused()) is judged then, once, as it
+ * will be whole: counted, warned about and weighed in the run of bad
+ * frames at once, and only captured when its rest comes.  So what the
+ * frames of a stream do (the counters, whether and where a run ends the
+ * stream, the messages) does not depend on where its reads end.  A stream
+ * that lost its place, reading a length of up to 64 KiB from inside a
+ * packet, says so as soon as that frame's first bytes come, rather than
+ * waiting in silence for bytes that no packet will fill; it still waits
+ * for them, and a run of such frames ends it, as whole frames would.  To
+ * end the stream at the first such frame half read would end a tunnel for
+ * one odd frame whenever a read happened to cut that frame.
  */
 static enum end
 judge_partial_frame(struct tunpipe *tp)
 {
-	size_t skip = opt.offload ? OFFLOAD_VNET_LEN : 0, have, want;
 	struct stream *st = &tp->st;
-	enum frame_kind kind;
+	enum judge_kind kind;
+	size_t have, want;
 
 	if (st->judged || framing_decoder_partial(&st->dec, &have, &want) !=
-	    FRAMING_IN_PACKET || want == 0 || have < skip + CLASSIFY_BYTES)
-		return RUNNING;
-	kind = kind_of_frame(st, st->assembly, want, after_empty(st));
-	if (!is_refused(kind))
-		return RUNNING;		/* judged whole */
+	    FRAMING_IN_PACKET || want == 0 ||
+	    have < st->header + JUDGE_CLASSIFY_BYTES)
+		return END_NONE;
+	kind = judge_classify(&st->judge, st->assembly, want, after_empty(st));
+	if (!judge_is_refused(kind))
+		return END_NONE;		/* judged whole */
 	st->judged = 1;
 	st->frame_at = st->read_total - have - framing_header_len(st->framing);
 	return refuse_frame(tp, st->assembly, want, kind);
@@ -2462,7 +2369,7 @@ drop_damaged(struct tunpipe *tp, enum framing_result r)
 	warn_limited(&tp->warn.damaged, "dropped a damaged SLIP frame (%s); "
 	    "is the line noisy, or its speed or framing wrong?",
 	    r == FRAMING_OVERLONG ? "longer than 65535 bytes" : "bad escape");
-	return judge_frame(&tp->st, FRAME_DAMAGED, 0);
+	return judge_frame(&tp->st, JUDGE_DAMAGED, 0);
 }
 
 /*
@@ -2484,14 +2391,14 @@ mark_frame_start(struct stream *st, enum framing_result r, size_t len,
 
 /* The stream, for messages: stdio's side, or the -e command's socket. */
 static const char *
-stream_name(const char *stdio)
+stream_name(const struct stream *st, const char *stdio)
 {
-	return opt.exec != NULL ? "the -e command's stream" : stdio;
+	return st->from_command ? "the -e command's stream" : stdio;
 }
 
 /*
  * Reads what the stream has, at most one buffer, and delivers every whole
- * packet in it.  Returns RUNNING, or why the loop ends: END_INPUT at the
+ * packet in it.  Returns END_NONE, or why the loop ends: END_INPUT at the
  * end of the input (-e's too), END_COMMAND when -e's command reset the
  * connection, END_BROKEN, or END_FAILED.
  */
@@ -2501,25 +2408,25 @@ read_stream(struct tunpipe *tp)
 	struct stream *st = &tp->st;
 	struct framing_packet pkt;
 	enum framing_result r;
-	enum end end = RUNNING;
+	enum end end = END_NONE;
 	size_t pos = 0, used;
 	ssize_t n;
 
 	n = read(st->in, st->inbuf, st->inbuf_size);
 	if (n == -1) {
 		if (errno == EAGAIN || errno == EINTR)
-			return RUNNING;
-		if (opt.exec != NULL && errno == ECONNRESET)
+			return END_NONE;
+		if (st->from_command && errno == ECONNRESET)
 			return END_COMMAND;
-		msg_warn("read from %s", stream_name("standard input"));
+		msg_warn("read from %s", stream_name(st, "standard input"));
 		return END_FAILED;
 	}
 	if (n == 0)
 		return END_INPUT;
-	if (opt.keepalive != 0 || opt.stats != 0)
+	if (st->timed)
 		st->last_received = monotonic_seconds();
 	st->read_total += (size_t)n;
-	while (pos < (size_t)n && end == RUNNING) {
+	while (pos < (size_t)n && end == END_NONE) {
 		r = framing_decode(&st->dec, st->inbuf + pos, (size_t)n - pos,
 		    &used, &pkt);
 		pos += used;
@@ -2544,7 +2451,7 @@ read_stream(struct tunpipe *tp)
 		if (r != FRAMING_AGAIN)
 			st->keepalives_at = st->dec.keepalives;
 	}
-	if (end == RUNNING)
+	if (end == END_NONE)
 		end = judge_partial_frame(tp);
 	write_batch(tp);	/* before the next read overwrites the input */
 	return end;
@@ -2596,24 +2503,20 @@ compact_output(struct stream *st)
 }
 
 /*
- * At the end of a stream that held not one good frame, only a run too
- * short to end it: whether that run names a mismatch, which it then
- * says.  The peer may have stopped at our first frame, for the same
- * mismatch.
+ * A stream that ended with a mismatch, too few frames to break it (see
+ * judge_ended_mismatched()): says what they held, and that it broke.
  */
-static int
-mismatched_stream(const struct stream *st)
+static enum end
+mismatched_end(const struct stream *st)
 {
-	if (st->good_frames > 0 || st->bad_run == 0)
-		return 0;
 	msg_warnx("stream error: the stream ended after %u frames, which held "
-	    "%s", st->bad_run, mismatch_of(st->bad_kind));
-	return 1;
+	    "%s", st->judge.bad_run, judge_cause(st->judge.bad_kind));
+	return END_BROKEN;
 }
 
 /*
  * Writes waiting frames to the stream, as much as it takes now.  Returns
- * RUNNING, or END_OUTPUT when stdout's reader went away, END_COMMAND when
+ * END_NONE, or END_OUTPUT when stdout's reader went away, END_COMMAND when
  * -e's command did, END_BROKEN when that shows a mismatch, or END_FAILED.
  */
 static enum end
@@ -2629,28 +2532,30 @@ flush_output(struct stream *st)
 				continue;
 			if (errno == EAGAIN)
 				break;
-			if (opt.exec != NULL &&
+			if (st->from_command &&
 			    (errno == EPIPE || errno == ECONNRESET))
 				return END_COMMAND;
-			if (errno == EPIPE && mismatched_stream(st))
-				return END_BROKEN;
+			if (errno == EPIPE &&
+			    judge_ended_mismatched(&st->judge))
+				return mismatched_end(st);
 			if (errno == EPIPE) {
 				say(1, "standard output was closed by its "
 				    "reader; stopping");
 				return END_OUTPUT;
 			}
-			msg_warn("write to %s", stream_name("standard output"));
+			msg_warn("write to %s", stream_name(st,
+			    "standard output"));
 			return END_FAILED;
 		}
 		st->out_head += (size_t)n;
-		if (opt.keepalive != 0)
+		if (st->keepalive != 0)
 			st->last_sent = monotonic_seconds();
 	}
 	if (st->out_head == st->out_tail)
 		st->out_head = st->out_tail = st->out_frame = 0;
 	else
 		compact_output(st);
-	return RUNNING;
+	return END_NONE;
 }
 
 /*
@@ -2666,7 +2571,7 @@ read_device(struct tunpipe *tp, uint8_t *packet, struct offload_vnet *v)
 	struct iovec iov[2] = { { raw, sizeof(raw) }, { packet, DEVICE_READ } };
 	ssize_t n;
 
-	if (offloads_inside(tp))
+	if (tp->gso.inside)
 		n = readv(tp->dev.fd, iov, 2);
 	else
 		n = read(tp->dev.fd, packet, DEVICE_READ);
@@ -2676,28 +2581,27 @@ read_device(struct tunpipe *tp, uint8_t *packet, struct offload_vnet *v)
 		msg_warnx("device %s was removed", tp->dev.name);
 	else if (n == -1)
 		msg_warn("read from %s", tp->dev.name);
-	if (n == -1 || !offloads_inside(tp))
+	if (n == -1 || !tp->gso.inside)
 		return n;
 	offload_vnet_parse(raw, sizeof(raw), v);	/* the kernel's: valid */
 	return n - OFFLOAD_VNET_LEN;
 }
 
 /*
- * Frames the packet of len bytes that lies at the end of the output, once
- * the capture has it (SLIP encodes in place).
+ * Frames the packet of len bytes (after -O's header, if any) that lies at
+ * the end of the output, once the capture has it: SLIP encodes in place.
  */
 static void
 frame_packet(struct tunpipe *tp, size_t len)
 {
 	struct stream *st = &tp->st;
-	size_t skip = opt.offload ? OFFLOAD_VNET_LEN : 0;
 	uint8_t *frame = st->outbuf + st->out_tail;
 
 	capture_packet(&tp->cap, PCAPNG_OUTBOUND, frame +
-	    framing_header_len(st->framing) + skip, len - skip);
+	    framing_header_len(st->framing) + st->header, len - st->header);
 	st->out_tail += framing_encode(st->framing, frame, len);
 	tp->count.out_packets++;
-	tp->count.out_bytes += len - (opt.offload ? OFFLOAD_VNET_LEN : 0);
+	tp->count.out_bytes += len - st->header;
 }
 
 /*
@@ -2709,11 +2613,12 @@ static void
 begin_split(struct tunpipe *tp, const struct offload_vnet *v,
     const uint8_t *packet, size_t len)
 {
-	struct stream *st = &tp->st;
+	struct gso *gso = &tp->gso;
 
-	memcpy(st->gso, packet, len);
-	if (offload_split_begin(&st->split, v, st->gso, len, opt.tap) == 0) {
-		st->splitting = 1;
+	memcpy(gso->packet, packet, len);
+	if (offload_split_begin(&gso->split, v, gso->packet, len,
+	    tp->dev.tap) == 0) {
+		gso->splitting = 1;
 		return;
 	}
 	tp->count.drop_oversize++;
@@ -2726,13 +2631,14 @@ static void
 cut_segment(struct tunpipe *tp)
 {
 	struct stream *st = &tp->st;
+	struct gso *gso = &tp->gso;
 	size_t hlen = framing_header_len(st->framing);
 
-	if (offload_split_next_len(&st->split) == 0) {
-		st->splitting = 0;
+	if (offload_split_next_len(&gso->split) == 0) {
+		gso->splitting = 0;
 		return;
 	}
-	frame_packet(tp, offload_split_next(&st->split,
+	frame_packet(tp, offload_split_next(&gso->split,
 	    st->outbuf + st->out_tail + hlen));
 }
 
@@ -2741,7 +2647,7 @@ cut_segment(struct tunpipe *tp)
  * full, framing each in place.  With the offloads inside, a GSO packet is
  * cut into segments, as many as the output takes now (the rest on later
  * turns, before the device is read again), and a partial checksum is
- * finished.  Returns RUNNING or END_FAILED.
+ * finished.  Returns END_NONE or END_FAILED.
  */
 static enum end
 drain_device(struct tunpipe *tp)
@@ -2752,14 +2658,14 @@ drain_device(struct tunpipe *tp)
 	ssize_t n;
 
 	while (output_has_room(st)) {
-		if (st->splitting) {
+		if (tp->gso.splitting) {
 			cut_segment(tp);
 			continue;
 		}
 		packet = st->outbuf + st->out_tail +
 		    framing_header_len(st->framing);
 		if ((n = read_device(tp, packet, &v)) <= 0)
-			return n == 0 ? RUNNING : END_FAILED;
+			return n == 0 ? END_NONE : END_FAILED;
 		if (v.gso_type != OFFLOAD_GSO_NONE) {
 			begin_split(tp, &v, packet, (size_t)n);
 			continue;
@@ -2775,7 +2681,7 @@ drain_device(struct tunpipe *tp)
 		offload_finish_csum(packet, (size_t)n, &v);
 		frame_packet(tp, (size_t)n);
 	}
-	return RUNNING;
+	return END_NONE;
 }
 
 /* Gives waiting frames a last, bounded chance to leave at the end. */
@@ -2790,7 +2696,7 @@ flush_before_exit(struct stream *st)
 	while (st->out_head < st->out_tail && waited < FLUSH_MS) {
 		if (poll(&pfd, 1, FLUSH_MS - waited) <= 0)
 			return;
-		if (flush_output(st) != RUNNING)
+		if (flush_output(st) != END_NONE)
 			return;
 		waited = ms_since(&start);
 	}
@@ -2800,17 +2706,27 @@ flush_before_exit(struct stream *st)
 static const char *
 no_frame_yet(const struct stream *st)
 {
-	return st->good_frames == 0 && st->bad_run == 0 ? "; no frame came "
-	    "before it: does the peer use another framing (-f)?" : "";
+	return judge_heard_nothing(&st->judge) ? "; no frame came before it: "
+	    "does the peer use another framing (-f)?" : "";
+}
+
+/* Whether the input stopped inside a frame. */
+static int
+input_cut(const struct stream *st)
+{
+	size_t have, want;
+
+	return framing_decoder_partial(&st->dec, &have, &want) !=
+	    FRAMING_BETWEEN;
 }
 
 /*
- * Whether the input stopped inside a frame, which it then says, with the
- * byte of the stream where that frame starts (SLIP's bytes, escaped, do
- * not say: there, where it stopped).
+ * Says that the input stopped inside a frame, with the byte of the stream
+ * where that frame starts (SLIP's bytes, escaped, do not say: there,
+ * where it stopped).
  */
-static int
-input_cut(const struct stream *st)
+static void
+say_input_cut(const struct stream *st)
 {
 	size_t hlen = framing_header_len(st->framing), have, want;
 
@@ -2819,7 +2735,7 @@ input_cut(const struct stream *st)
 		msg_warnx("input stream ended inside a frame header: %zu of "
 		    "%zu bytes arrived (the frame starts at byte %" PRIu64 ")%s",
 		    have, want, st->read_total - have, no_frame_yet(st));
-		return 1;
+		break;
 	case FRAMING_IN_PACKET:
 		if (want == 0)		/* SLIP does not say */
 			msg_warnx("input stream ended inside a frame, after "
@@ -2831,11 +2747,10 @@ input_cut(const struct stream *st)
 			    "%zu bytes of its packet arrived (the frame starts "
 			    "at byte %" PRIu64 ")%s", have, want, st->read_total
 			    - have - hlen, no_frame_yet(st));
-		return 1;
+		break;
 	case FRAMING_BETWEEN:
 		break;
 	}
-	return 0;
 }
 
 /*
@@ -2846,13 +2761,15 @@ input_cut(const struct stream *st)
 static enum end
 input_ended(struct stream *st)
 {
-	if (mismatched_stream(st))
-		return END_BROKEN;
-	if (opt.exec != NULL)
+	if (judge_ended_mismatched(&st->judge))
+		return mismatched_end(st);
+	if (st->from_command)
 		return END_COMMAND;
 	flush_before_exit(st);
-	if (input_cut(st))
+	if (input_cut(st)) {
+		say_input_cut(st);
 		return END_BROKEN;
+	}
 	say(2, "end of input stream");
 	return END_INPUT;
 }
@@ -2866,7 +2783,7 @@ static void
 begin_keepalives(struct stream *st, time_t now)
 {
 	st->last_received = now;
-	st->last_sent = now - opt.keepalive;	/* one is due at once */
+	st->last_sent = now - st->keepalive;	/* one is due at once */
 }
 
 /* Whether an empty frame came on this stream: the peer uses -k too. */
@@ -2884,9 +2801,9 @@ peer_sends_keepalives(const struct stream *st)
 static int
 peer_silent(const struct stream *st)
 {
-	return opt.keepalive != 0 && peer_sends_keepalives(st) &&
+	return st->keepalive != 0 && peer_sends_keepalives(st) &&
 	    monotonic_seconds() - st->last_received >=
-	    DEAD_AFTER * opt.keepalive;
+	    DEAD_AFTER * st->keepalive;
 }
 
 /*
@@ -2898,15 +2815,15 @@ keepalive_due(const struct stream *st)
 {
 	time_t now, left;
 
-	if (opt.keepalive == 0)
+	if (st->keepalive == 0)
 		return -1;
 	now = monotonic_seconds();
-	left = st->last_sent + opt.keepalive - now;
+	left = st->last_sent + st->keepalive - now;
 	if (st->out_head < st->out_tail)	/* no keepalive due meanwhile */
-		left = DEAD_AFTER * opt.keepalive;
+		left = DEAD_AFTER * st->keepalive;
 	if (peer_sends_keepalives(st) &&
-	    st->last_received + DEAD_AFTER * opt.keepalive - now < left)
-		left = st->last_received + DEAD_AFTER * opt.keepalive - now;
+	    st->last_received + DEAD_AFTER * st->keepalive - now < left)
+		left = st->last_received + DEAD_AFTER * st->keepalive - now;
 	return left > 0 ? left * 1000 : 0;
 }
 
@@ -2920,7 +2837,7 @@ stats_due(const struct stats *stats)
 	struct timespec now;
 	int64_t ns;
 
-	if (opt.stats == 0)
+	if (stats->every == 0)
 		return -1;
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	ns = ns_between(&now, &stats->due);
@@ -2952,26 +2869,30 @@ poll_wait(const struct tunpipe *tp, struct timespec *wait)
 	return wait;
 }
 
+/* -k: ends a stream whose peer fell silent (see peer_silent()). */
+static enum end
+peer_gone(struct stream *st)
+{
+	msg_warnx("nothing arrived for %d s from a peer that sends "
+	    "keepalives: the transport seems dead", DEAD_AFTER *
+	    st->keepalive);
+	st->dead = 1;
+	return END_BROKEN;
+}
+
 /*
- * Sends an empty frame when nothing went out for opt.keepalive seconds, so
+ * -k: sends an empty frame when nothing went out for -k's seconds, so
  * that a dead transport shows up as a failed write, and middleboxes keep
- * the connection; and ends a stream whose peer fell silent (END_BROKEN).
+ * the connection.  Returns what flush_output() does, or END_NONE.
  */
 static enum end
-keep_alive(struct tunpipe *tp)
+send_keepalive(struct tunpipe *tp)
 {
 	struct stream *st = &tp->st;
 
-	if (peer_silent(st)) {
-		msg_warnx("nothing arrived for %d s from a peer that sends "
-		    "keepalives: the transport seems dead", DEAD_AFTER *
-		    opt.keepalive);
-		st->dead = 1;
-		return END_BROKEN;
-	}
-	if (opt.keepalive == 0 || st->out_head < st->out_tail ||
-	    monotonic_seconds() - st->last_sent < opt.keepalive)
-		return RUNNING;
+	if (st->keepalive == 0 || st->out_head < st->out_tail ||
+	    monotonic_seconds() - st->last_sent < st->keepalive)
+		return END_NONE;
 	st->out_tail += framing_encode(st->framing, st->outbuf + st->out_tail,
 	    0);
 	tp->count.keepalives++;
@@ -3097,14 +3018,12 @@ stats_rates(char *text, size_t size, const struct tunpipe *tp,
  * out is to the stream, in from it.
  */
 static void
-print_stats(struct tunpipe *tp)
+print_stats(const struct tunpipe *tp, const struct timespec *now)
 {
 	const struct counters *c = &tp->count;
-	struct timespec now;
 	char rates[128] = "", more[256] = "";
 
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	stats_rates(rates, sizeof(rates), tp, &now);
+	stats_rates(rates, sizeof(rates), tp, now);
 	add_figure(more, sizeof(more), c->drop_invalid != 0, opt.tap ?
 	    "drop_not_ethernet" : "drop_not_ip", c->drop_invalid);
 	add_figure(more, sizeof(more), c->drop_device != 0, "drop_refused",
@@ -3133,25 +3052,46 @@ print_stats(struct tunpipe *tp)
 	    c->drop_invalid + c->drop_device + c->drop_oversize +
 	    c->drop_damaged + c->drop_cut, tp->st.out_tail - tp->st.out_head,
 	    (long)(monotonic_seconds() - tp->st.last_received), more);
-	tp->stats.then = *c;
-	tp->stats.last = now;
-	tp->stats.due = now;
-	tp->stats.due.tv_sec += opt.stats;
+}
+
+/*
+ * -s: notes the counters c of a line printed at now (or of the start), for
+ * the next line's rates, and when that line is due.
+ */
+static void
+note_stats(struct stats *stats, const struct counters *c,
+    const struct timespec *now)
+{
+	stats->then = *c;
+	stats->last = *now;
+	stats->due = *now;
+	stats->due.tv_sec += stats->every;
+}
+
+/* -s: a line of figures now, and the next one due -s's seconds later. */
+static void
+stats_line(struct tunpipe *tp)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	print_stats(tp, &now);
+	note_stats(&tp->stats, &tp->count, &now);
 }
 
 /* The figures, as -s or today's counters have them. */
 static void
 print_figures(struct tunpipe *tp)
 {
-	if (opt.stats != 0)
-		print_stats(tp);
+	if (tp->stats.every != 0)
+		stats_line(tp);
 	else
 		print_counters(tp);
 }
 
 /*
  * Acts on the signals waiting in the signalfd: prints the counters for
- * SIGUSR1; returns END_SIGNAL for a stop signal, else RUNNING.
+ * SIGUSR1; returns END_SIGNAL for a stop signal, else END_NONE.
  */
 static enum end
 take_signals(struct tunpipe *tp)
@@ -3167,7 +3107,7 @@ take_signals(struct tunpipe *tp)
 		    strsignal((int)si.ssi_signo));
 		return END_SIGNAL;
 	}
-	return RUNNING;
+	return END_NONE;
 }
 
 /* -e: what the starter runs in the command's process (see starter.h). */
@@ -3184,11 +3124,26 @@ starter_gone(void)
 	msg_errx(EXIT_FAIL, "-e: the process that starts the command is gone");
 }
 
+/*
+ * -e: readies the stream for a new command's socket fd, started at now:
+ * its bytes counted anew, its judge and its keepalives begun again.  The
+ * decoder and the frames waiting stay: see discard_cut_frames().
+ */
+static void
+begin_stream(struct stream *st, int fd, time_t now)
+{
+	st->in = st->out = fd;
+	st->read_total = 0;
+	st->dead = 0;
+	judge_restart(&st->judge);
+	begin_keepalives(st, now);
+	st->peer_keepalives = st->dec.keepalives;
+}
+
 /* -e: starts the command, through the starter, and takes its stream. */
 static void
 start_command(struct tunpipe *tp)
 {
-	struct stream *st = &tp->st;
 	int fd;
 
 	if ((fd = starter_start(tp->cmd.ctl, &tp->cmd.pid)) == -1) {
@@ -3198,14 +3153,8 @@ start_command(struct tunpipe *tp)
 	}
 	if (fcntl(fd, F_SETFL, O_NONBLOCK) == -1)
 		msg_err(EXIT_FAIL, "-e: socket");
-	st->in = st->out = fd;
-	st->read_total = 0;
-	st->dead = 0;
-	st->bad_run = 0;
-	st->good_frames = 0;
 	tp->cmd.started = monotonic_seconds();
-	begin_keepalives(st, tp->cmd.started);
-	st->peer_keepalives = st->dec.keepalives;
+	begin_stream(&tp->st, fd, tp->cmd.started);
 	say(2, "started the -e command (pid %ld)", (long)tp->cmd.pid);
 	set_carrier(&tp->dev, 1);
 }
@@ -3235,7 +3184,7 @@ command_gone(struct tunpipe *tp, int news)
 	struct pollfd pfd = { .fd = tp->st.in, .events = POLLIN };
 	int r;
 
-	if (opt.exec == NULL)
+	if (!tp->st.from_command)
 		return 0;
 	if (news && tp->cmd.pid != 0) {
 		if ((r = starter_news(tp->cmd.ctl, &tp->cmd.status)) == -1)
@@ -3267,7 +3216,7 @@ relay(struct tunpipe *tp)
 	struct stream *st = &tp->st;
 	struct pollfd pfd[SLOTS];
 	struct timespec wait;
-	enum end end = RUNNING;
+	enum end end = END_NONE;
 
 	pfd[SIG].fd = tp->signals;
 	pfd[SIG].events = POLLIN;
@@ -3276,13 +3225,12 @@ relay(struct tunpipe *tp)
 	pfd[CTL].events = POLLIN;
 	pfd[CAP].events = POLLOUT;
 	pfd[MSG].events = POLLOUT;
-	while (end == RUNNING) {
+	while (end == END_NONE) {
 		pfd[DEV].fd = tp->dev.fd;
 		pfd[DEV].events = output_has_room(st) ? POLLIN : 0;
 		pfd[IN].fd = st->in;
 		pfd[OUT].fd = st->out_head < st->out_tail ? st->out : -1;
-		pfd[CTL].fd = opt.exec != NULL && tp->cmd.pid != 0 ?
-		    tp->cmd.ctl : -1;
+		pfd[CTL].fd = tp->cmd.pid != 0 ? tp->cmd.ctl : -1;
 		pfd[CAP].fd = tp->cap.head < tp->cap.tail && !tp->cap.failing ?
 		    tp->cap.fd : -1;
 		pfd[MSG].fd = messages_waiting() ? STDERR_FILENO : -1;
@@ -3292,27 +3240,29 @@ relay(struct tunpipe *tp)
 		}
 		if (pfd[MSG].revents)
 			flush_messages();
-		if (pfd[SIG].revents && (end = take_signals(tp)) != RUNNING)
+		if (pfd[SIG].revents && (end = take_signals(tp)) != END_NONE)
 			return end;
 		if (pfd[OUT].revents)
 			end = flush_output(st);
-		if (end == RUNNING && (pfd[DEV].revents || st->splitting)) {
+		if (end == END_NONE && (pfd[DEV].revents || tp->gso.splitting)) {
 			end = drain_device(tp);
-			if (end == RUNNING)
+			if (end == END_NONE)
 				end = flush_output(st);
 		}
-		if (end == RUNNING && pfd[IN].revents)
+		if (end == END_NONE && pfd[IN].revents)
 			end = read_stream(tp);
-		if (end == RUNNING)
-			end = keep_alive(tp);
-		if (end == RUNNING && command_gone(tp, pfd[CTL].revents))
+		if (end == END_NONE && peer_silent(st))
+			end = peer_gone(st);
+		if (end == END_NONE)
+			end = send_keepalive(tp);
+		if (end == END_NONE && command_gone(tp, pfd[CTL].revents))
 			end = END_INPUT;
 		if (end == END_INPUT)
 			end = input_ended(st);
 		if (tp->cap.fd != -1)
 			flush_capture(tp);
 		if (stats_due(&tp->stats) == 0)
-			print_stats(tp);
+			stats_line(tp);
 	}
 	return end;
 }
@@ -3354,7 +3304,7 @@ discard_cut_frames(struct tunpipe *tp)
  * as long after each run shorter than RESPAWN_LIVED seconds, up to
  * RESPAWN_CAP (or SECS, if longer).  Signals are still taken, and
  * messages still go out.  Returns
- * RUNNING or END_SIGNAL.
+ * END_NONE or END_SIGNAL.
  */
 static enum end
 wait_to_restart(struct tunpipe *tp)
@@ -3383,11 +3333,11 @@ wait_to_restart(struct tunpipe *tp)
 			continue;
 		if (pfd[1].revents)
 			flush_messages();
-		if (pfd[0].revents && take_signals(tp) != RUNNING)
+		if (pfd[0].revents && take_signals(tp) != END_NONE)
 			return END_SIGNAL;
 	}
 	tp->count.restarts++;
-	return RUNNING;
+	return END_NONE;
 }
 
 /* Whether -r starts the command again after the loop ended so. */
@@ -3431,7 +3381,7 @@ run(struct tunpipe *tp)
 			return end;
 		}
 		discard_cut_frames(tp);
-		if ((end = wait_to_restart(tp)) != RUNNING)
+		if ((end = wait_to_restart(tp)) != END_NONE)
 			return end;
 	}
 }
@@ -3447,7 +3397,7 @@ exit_status(enum end end)
 		return EXIT_COMMAND;
 	case END_FAILED:
 		return EXIT_FAIL;
-	case RUNNING:
+	case END_NONE:
 	case END_INPUT:
 	case END_OUTPUT:
 	case END_SIGNAL:
@@ -3506,10 +3456,11 @@ main(int argc, char *argv[])
 		    "command");
 	confine();
 
-	init_stream(&tp.st);
+	init_stream(&tp.st, tp.dev.tap);
+	init_gso(&tp.gso, &tp.dev, &tp.st);
 	begin_keepalives(&tp.st, tp.started.tv_sec);
-	tp.stats.last = tp.stats.due = tp.started;
-	tp.stats.due.tv_sec += opt.stats;
+	tp.stats.every = opt.stats;
+	note_stats(&tp.stats, &tp.count, &tp.started);
 	if (tp.cap.fd != -1)
 		start_capture(&tp.cap, tp.dev.name, tp.st.max);
 	if (opt.exec == NULL)
@@ -3518,10 +3469,8 @@ main(int argc, char *argv[])
 	end = run(&tp);
 	if (tp.cap.fd != -1)	/* first, so that the figures count its losses */
 		finish_capture(&tp);
-	if (opt.stats != 0)
-		print_stats(&tp);
-	else if (opt.verbosity >= 2 || opt.no_device)
-		print_counters(&tp);
+	if (opt.stats != 0 || opt.verbosity >= 2 || opt.no_device)
+		print_figures(&tp);
 	drain_messages();	/* before --down's own, which go at once */
 	if (opt.down != NULL && (status = run_hook("--down", opt.down)) != 0)
 		msg_warnx("--down command %s", how_it_ended(status, how,
