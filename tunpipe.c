@@ -2588,18 +2588,30 @@ read_device(struct tunpipe *tp, uint8_t *packet, struct offload_vnet *v)
 }
 
 /*
- * Frames the packet of len bytes (after -O's header, if any) that lies at
- * the end of the output, once the capture has it: SLIP encodes in place.
+ * -w: the packet of len bytes from the device that lies at the end of the
+ * output, where frame_packet() frames it; after -O's header, if any.
+ */
+static void
+capture_outbound(struct tunpipe *tp, size_t len)
+{
+	struct stream *st = &tp->st;
+
+	capture_packet(&tp->cap, PCAPNG_OUTBOUND, st->outbuf + st->out_tail +
+	    framing_header_len(st->framing) + st->header, len - st->header);
+}
+
+/*
+ * Frames the packet of len bytes that lies at the end of the output, and
+ * counts it, once the capture has it: SLIP encodes in place.
  */
 static void
 frame_packet(struct tunpipe *tp, size_t len)
 {
 	struct stream *st = &tp->st;
-	uint8_t *frame = st->outbuf + st->out_tail;
 
-	capture_packet(&tp->cap, PCAPNG_OUTBOUND, frame +
-	    framing_header_len(st->framing) + st->header, len - st->header);
-	st->out_tail += framing_encode(st->framing, frame, len);
+	capture_outbound(tp, len);
+	st->out_tail += framing_encode(st->framing, st->outbuf + st->out_tail,
+	    len);
 	tp->count.out_packets++;
 	tp->count.out_bytes += len - st->header;
 }
