@@ -15,7 +15,7 @@ PROG = tunpipe
 OBJS = tunpipe.o framing.o judge.o offload.o pcapng.o starter.o
 SRCS = tunpipe.c framing.c judge.c offload.c pcapng.c starter.c
 TEST_PROGS = test/framing-driver test/offload-driver test/pcapng-driver \
-	test/relay test/lossy test/splitter \
+	test/judge-driver test/relay test/lossy test/splitter \
 	test/seccomp-shim.so
 
 all: $(PROG)
@@ -77,6 +77,11 @@ test/pcapng-driver: test/pcapng-driver.c test/driver.c test/driver.h pcapng.c \
     pcapng.h
 	$(CC) $(CPPFLAGS) $(CFLAGS) -I. $(LDFLAGS) -o $@ test/pcapng-driver.c \
 	    test/driver.c pcapng.c
+
+test/judge-driver: test/judge-driver.c test/driver.c test/driver.h judge.c \
+    judge.h framing.c framing.h offload.c offload.h
+	$(CC) $(CPPFLAGS) $(CFLAGS) -I. $(LDFLAGS) -o $@ test/judge-driver.c \
+	    test/driver.c judge.c framing.c offload.c
 
 test/relay: test/relay.c
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ test/relay.c
