@@ -15,7 +15,7 @@ PROG = tunpipe
 OBJS = tunpipe.o framing.o judge.o offload.o pcapng.o starter.o
 SRCS = tunpipe.c framing.c judge.c offload.c pcapng.c starter.c
 TEST_PROGS = test/framing-driver test/offload-driver test/pcapng-driver \
-	test/relay test/lossy test/splitter \
+	test/judge-driver test/relay test/lossy test/splitter \
 	test/seccomp-shim.so
 
 all: $(PROG)
@@ -77,6 +77,11 @@ test/pcapng-driver: test/pcapng-driver.c test/driver.c test/driver.h pcapng.c \
     pcapng.h
 	$(CC) $(CPPFLAGS) $(CFLAGS) -I. $(LDFLAGS) -o $@ test/pcapng-driver.c \
 	    test/driver.c pcapng.c
+
+test/judge-driver: test/judge-driver.c test/driver.c test/driver.h judge.c \
+    judge.h framing.c framing.h offload.c offload.h
+	$(CC) $(CPPFLAGS) $(CFLAGS) -I. $(LDFLAGS) -o $@ test/judge-driver.c \
+	    test/driver.c judge.c framing.c offload.c
 
 test/relay: test/relay.c
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ test/relay.c
@@ -172,9 +177,10 @@ $(OBJS) $(PROG) $(TEST_PROGS): .sanitize-flags
 	@echo '$(SANITIZE_FLAGS)' | cmp -s - $@ || echo '$(SANITIZE_FLAGS)' >$@
 FORCE:
 
-# make fuzz: a libFuzzer harness per decoder (test/fuzz-framing.c) and one
-# for the offload module (test/fuzz-offload.c) and one for the capture
-# encoder (test/fuzz-pcapng.c), each run for FUZZ_SECONDS from its seeds in
+# make fuzz: a libFuzzer harness per decoder (test/fuzz-framing.c), one
+# for the offload module (test/fuzz-offload.c), one for the capture
+# encoder (test/fuzz-pcapng.c) and one for the frame judge
+# (test/fuzz-judge.c), each run for FUZZ_SECONDS from its seeds in
 # test/fuzz-corpus/; the inputs it finds go to a temporary directory, kept
 # with the input if one fails.  FUZZ_TARGETS names the harnesses to run
 # (make fuzz FUZZ_TARGETS=pcapng: that one); FUZZ_FRAMINGS, its older
@@ -185,7 +191,7 @@ FUZZ_CFLAGS = -g -O1 -Wall -Wextra -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=all
 FUZZ_SECONDS = 60
 FUZZ_ARGS =
-FUZZ_ALL = len16 len32 slip offload pcapng
+FUZZ_ALL = len16 len32 slip offload pcapng judge
 FUZZ_FRAMINGS =
 FUZZ_TARGETS = $(or $(FUZZ_FRAMINGS),$(FUZZ_ALL))
 FUZZERS = $(FUZZ_TARGETS:%=test/fuzz-%)
@@ -205,6 +211,11 @@ test/fuzz-offload: test/fuzz-offload.c test/packet-ref.c test/packet-ref.h \
 test/fuzz-pcapng: test/fuzz-pcapng.c pcapng.c pcapng.h
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -I. -o $@ test/fuzz-pcapng.c pcapng.c || \
 	    $(NO_LIBFUZZER)
+
+test/fuzz-judge: test/fuzz-judge.c judge.c judge.h framing.h offload.c \
+    offload.h
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -I. -o $@ test/fuzz-judge.c judge.c \
+	    offload.c || $(NO_LIBFUZZER)
 
 fuzz:
 	test/need-tools clang libfuzzer
