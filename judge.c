@@ -9,7 +9,7 @@
 #include "judge.h"
 #include "offload.h"
 
-#define IP_HEADER_MIN	20	/* IPv4's least; a shorter frame says little */
+#define IP_HEADER_MIN	20	/* IPv4's least: a frame no longer says little */
 
 void
 judge_init(struct judge *j, int tap, size_t header, enum framing_type framing)

@@ -97,8 +97,9 @@ enum judge_kind judge_classify(const struct judge *j, const uint8_t *p,
 	    size_t len, int after_empty);
 
 /*
- * judge_is_refused(kind): whether a frame of this kind is dropped (the
- * device is not given it), or ends the stream at once.
+ * judge_is_refused(kind): whether a frame of this kind is refused here:
+ * dropped, the device never given it, or the end of the stream at once.
+ * (A damaged SLIP frame is not: the codec dropped it before any judging.)
  */
 int	judge_is_refused(enum judge_kind kind);
 
@@ -126,7 +127,11 @@ const char *judge_cause(enum judge_kind kind);
  */
 int	judge_ended_mismatched(const struct judge *j);
 
-/* judge_heard_nothing(j): whether no frame, good or bad, was judged yet. */
+/*
+ * judge_heard_nothing(j): whether no frame was counted yet, good or in a
+ * run of bad ones.  (A virtio-net header at one end only is not counted:
+ * it ends the stream at once.)
+ */
 int	judge_heard_nothing(const struct judge *j);
 
 #endif
