@@ -12,8 +12,8 @@ BINDIR = $(PREFIX)/bin
 MANDIR = $(PREFIX)/share/man
 
 PROG = tunpipe
-OBJS = tunpipe.o framing.o offload.o pcapng.o starter.o
-SRCS = tunpipe.c framing.c offload.c pcapng.c starter.c
+OBJS = tunpipe.o framing.o offload.o pcapng.o starter.o confine.o
+SRCS = tunpipe.c framing.c offload.c pcapng.c starter.c confine.c
 TEST_PROGS = test/framing-driver test/offload-driver test/pcapng-driver \
 	test/relay test/lossy test/splitter \
 	test/seccomp-shim.so
@@ -23,11 +23,12 @@ all: $(PROG)
 $(PROG): $(OBJS)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(OBJS)
 
-tunpipe.o: tunpipe.c framing.h offload.h pcapng.h starter.h
+tunpipe.o: tunpipe.c framing.h offload.h pcapng.h starter.h confine.h
 framing.o: framing.c framing.h
 offload.o: offload.c offload.h
 pcapng.o: pcapng.c pcapng.h
 starter.o: starter.c starter.h
+confine.o: confine.c confine.h
 
 # A statically linked tunpipe, with musl when musl-gcc is installed (Debian:
 # musl-tools): static glibc needs its NSS libraries at run time to look up
@@ -35,7 +36,8 @@ starter.o: starter.c starter.h
 # kernel's are linked into static-include for the time of the build.
 static: $(PROG)-static
 
-$(PROG)-static: $(SRCS) framing.h offload.h pcapng.h starter.h
+$(PROG)-static: $(SRCS) framing.h offload.h pcapng.h starter.h \
+    confine.h
 	rm -rf static-include
 	if command -v $(MUSL_GCC) >/dev/null 2>&1; then \
 		asm=/usr/include/$$($(MUSL_GCC) -print-multiarch)/asm; \

@@ -2,31 +2,29 @@
  * tunpipe: move packets between a TUN or TAP device and standard input and
  * output, framed so that they survive any byte stream.
  *
- * This file is the program: its options, the device's set-up, the
- * privileges it drops and the seccomp filter it installs, the packet loop,
- * and its exit statuses, in the order the data meets them.  The framing
- * codec (framing.c) is pure code that it calls; -e's command is started
- * by a process of its own (starter.c).  Only this file prints.
+ * This file is the program: its options, the device's set-up, the packet
+ * loop, and its exit statuses, in the order the data meets them.  Only
+ * this file prints.  The modules below it, each exporting its own prefix:
+ *	framing.c	the stream's framings: pure code that it calls
+ *	offload.c	GSO packets split and merged, checksums: pure code
+ *	pcapng.c	-w's capture format, encoded: pure code
+ *	starter.c	the process of its own that starts -e's command
+ *	confine.c	-U's privilege drop and the seccomp filter
  */
 #define _GNU_SOURCE		/* ppoll(), signalfd() */
 
 #include <sys/ioctl.h>
-#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 
-#include <linux/audit.h>
 #include <linux/ethtool.h>
-#include <linux/filter.h>
 #include <linux/if.h>
 #include <linux/if_tun.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
-#include <linux/seccomp.h>
 #include <linux/sockios.h>
 #include <linux/virtio_net.h>
 #include <arpa/inet.h>
@@ -34,7 +32,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <grp.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <poll.h>
@@ -50,6 +47,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "confine.h"
 #include "framing.h"
 #include "offload.h"
 #include "pcapng.h"
@@ -1580,80 +1578,27 @@ run_hook(const char *which, const char *cmd)
 }
 
 /*
- * Becomes opt.user for good: supplementary groups, then gid, then uid, so
- * that no capability survives.  Checks that root cannot be regained.
+ * Becomes opt.user for good (see confine_user()), or exits saying which
+ * step failed.
  */
 static void
 drop_privileges(void)
 {
-	if (initgroups(opt.user, opt.user_gid) == -1)
-		msg_err(EXIT_FAIL, "-U %s: initgroups", opt.user);
-	if (setgid(opt.user_gid) == -1)
-		msg_err(EXIT_FAIL, "-U %s: setgid", opt.user);
-	if (setuid(opt.user_uid) == -1)
-		msg_err(EXIT_FAIL, "-U %s: setuid", opt.user);
-	if (opt.user_uid != 0 && setuid(0) != -1)
-		msg_errx(EXIT_FAIL, "-U %s: could become root again", opt.user);
+	static const char *const call[] = {
+		[CONFINE_INITGROUPS] = "initgroups",
+		[CONFINE_SETGID] = "setgid",
+		[CONFINE_SETUID] = "setuid",
+	};
+	enum confine_step step;
+
+	if (confine_user(opt.user, opt.user_uid, opt.user_gid, &step) == -1) {
+		if (step == CONFINE_ROOT_AGAIN)
+			msg_errx(EXIT_FAIL, "-U %s: could become root again",
+			    opt.user);
+		msg_err(EXIT_FAIL, "-U %s: %s", opt.user, call[step]);
+	}
 	say(2, "running as %s", opt.user);
 }
-
-#if defined(__SANITIZE_ADDRESS__)
-#define WITH_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define WITH_ASAN 1
-#endif
-#endif
-
-/*
- * The system calls the packet loop and its ways out make, and those libc
- * may make for them (memory for stdio's first message, abort()).  Nothing
- * that opens, creates, executes or connects.
- */
-static const int allowed_syscalls[] = {
-	SYS_read, SYS_readv, SYS_write, SYS_writev, SYS_close, SYS_fcntl, SYS_ppoll,
-	SYS_ftruncate,		/* -w: a capture cut in a record, at the end */
-	SYS_sendmsg, SYS_recvmsg,	/* -e: to and from the starter */
-#ifdef SYS_poll
-	SYS_poll,
-#endif
-	SYS_rt_sigprocmask, SYS_rt_sigreturn, SYS_clock_gettime,
-	SYS_exit_group, SYS_exit, SYS_brk, SYS_mmap, SYS_munmap, SYS_mremap,
-	SYS_madvise, SYS_futex, SYS_fstat, SYS_newfstatat, SYS_getpid,
-	SYS_gettid, SYS_tgkill, SYS_restart_syscall, SYS_getrandom,
-#ifdef WITH_ASAN
-	/*
-	 * make check SANITIZE=1: LeakSanitizer checks at exit from a thread
-	 * that stops the process with ptrace and reads /proc/self.  Builds
-	 * without sanitizers never allow these.
-	 */
-	SYS_prctl, SYS_clone, SYS_ptrace, SYS_wait4, SYS_sched_yield,
-	SYS_sigaltstack, SYS_rt_sigaction, SYS_openat, SYS_getdents64,
-	SYS_readlink, SYS_lseek, SYS_mprotect, SYS_pread64, SYS_getppid,
-	SYS_sched_getaffinity, SYS_set_robust_list, SYS_rt_sigtimedwait,
-	SYS_prlimit64, SYS_kill, SYS_tkill,
-#ifdef SYS_open
-	SYS_open, SYS_getdents, SYS_access,
-#endif
-#endif
-};
-
-/*
- * ioctl() only for these requests, told apart by the filter from the
- * request number, its second argument (the low half: the filter knows
- * only little-endian architectures).
- */
-static const unsigned long allowed_ioctls[] = {
-	SIOCGIFMTU,		/* current_mtu() */
-	TUNSETCARRIER,		/* set_carrier() */
-};
-#define SECCOMP_ARG1	offsetof(struct seccomp_data, args[1])
-
-#if defined(__x86_64__)
-#define SECCOMP_ARCH	AUDIT_ARCH_X86_64
-#elif defined(__aarch64__)
-#define SECCOMP_ARCH	AUDIT_ARCH_AARCH64
-#endif
 
 /* Writes a string to stderr; async-signal-safe. */
 static void
@@ -1689,73 +1634,33 @@ report_seccomp(int sig, siginfo_t *si, void *context)
 }
 
 /*
- * Confines the packet loop to allowed_syscalls with a seccomp filter: a
- * stream from an untrusted peer then cannot make tunpipe do anything else,
- * whatever bug it finds.  -e's command is started by a process forked
- * before (see start_starter()); --down's would inherit the filter, so
- * with --down there is none.  Not on architectures the filter does not
- * know.
+ * Confines the packet loop with confine.c's seccomp filter: a stream from
+ * an untrusted peer then cannot make tunpipe do anything else, whatever
+ * bug it finds.  -e's command is started by a process forked before (see
+ * starter_fork()); --down's would inherit the filter, so with --down
+ * there is none.  Not on architectures the filter does not know.
  */
 static void
 confine(void)
 {
-#ifdef SECCOMP_ARCH
-	enum {
-		N = sizeof(allowed_syscalls) / sizeof(allowed_syscalls[0]),
-		NI = sizeof(allowed_ioctls) / sizeof(allowed_ioctls[0]),
-	};
-	struct sock_filter filter[N + NI + 9];
-	struct sock_fprog prog = { .filter = filter };
-	struct sigaction sa;
-	size_t i, n = 0;
+	int allowed = confine_syscalls_allowed();
 
+	if (allowed == 0) {
+		say(2, "seccomp: off (no filter for this architecture)");
+		return;
+	}
 	if (opt.no_seccomp || opt.down != NULL) {
 		say(2, "seccomp: off (%s)", opt.no_seccomp ? "-S" :
 		    "the --down command would inherit the filter");
 		return;
 	}
-	filter[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
-	    offsetof(struct seccomp_data, arch));
-	filter[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K,
-	    SECCOMP_ARCH, 1, 0);
-	filter[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K,
-	    SECCOMP_RET_KILL_PROCESS);
-	filter[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
-	    offsetof(struct seccomp_data, nr));
-	/* ioctl: its requests, or the trap; the jumps go to the allow. */
-	filter[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K,
-	    SYS_ioctl, 0, NI + 2);
-	filter[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
-	    SECCOMP_ARG1);
-	for (i = 0; i < NI; i++)
-		filter[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ |
-		    BPF_K, (uint32_t)allowed_ioctls[i], NI - i + N + 1, 0);
-	filter[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K,
-	    SECCOMP_RET_TRAP);
-	for (i = 0; i < N; i++)		/* x32 numbers match none of these */
-		filter[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ |
-		    BPF_K, (uint32_t)allowed_syscalls[i], N - i, 0);
-	filter[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K,
-	    SECCOMP_RET_TRAP);
-	filter[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K,
-	    SECCOMP_RET_ALLOW);
-	prog.len = (unsigned short)n;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_sigaction = report_seccomp;
-	sa.sa_flags = SA_SIGINFO;
-	sigaction(SIGSYS, &sa, NULL);
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1 ||
-	    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) == -1) {
+	if (confine_syscalls(report_seccomp) == -1) {
 		if (errno != EINVAL)
 			msg_err(EXIT_FAIL, "seccomp");
 		say(2, "seccomp: off (not in this kernel)");
 		return;
 	}
-	say(2, "seccomp: on, %d system calls allowed", (int)N + 1);
-#else
-	say(2, "seccomp: off (no filter for this architecture)");
-#endif
+	say(2, "seccomp: on, %d system calls allowed", allowed);
 }
 
 /*

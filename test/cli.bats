@@ -66,7 +66,8 @@ teardown() {
 @test "the sources build without a warning under gcc and under clang" {
 	for cc in gcc clang; do
 		run "$cc" -O2 -Wall -Wextra -o "$BATS_TEST_TMPDIR/tunpipe-$cc" \
-		    "$BATS_TEST_DIRNAME"/../{tunpipe,framing,offload,pcapng,starter}.c
+		    "$BATS_TEST_DIRNAME"/../{tunpipe,framing,offload,pcapng}.c \
+		    "$BATS_TEST_DIRNAME"/../{starter,confine}.c
 		echo "$cc: $output"
 		[ "$status" = 0 ]
 		[ -z "$output" ]
