@@ -67,7 +67,7 @@ teardown() {
 	for cc in gcc clang; do
 		run "$cc" -O2 -Wall -Wextra -o "$BATS_TEST_TMPDIR/tunpipe-$cc" \
 		    "$BATS_TEST_DIRNAME"/../{tunpipe,framing,offload,pcapng}.c \
-		    "$BATS_TEST_DIRNAME"/../{starter,confine}.c
+		    "$BATS_TEST_DIRNAME"/../{starter,confine,capture}.c
 		echo "$cc: $output"
 		[ "$status" = 0 ]
 		[ -z "$output" ]
