@@ -12,8 +12,10 @@ BINDIR = $(PREFIX)/bin
 MANDIR = $(PREFIX)/share/man
 
 PROG = tunpipe
-OBJS = tunpipe.o framing.o judge.o offload.o pcapng.o starter.o
-SRCS = tunpipe.c framing.c judge.c offload.c pcapng.c starter.c
+OBJS = tunpipe.o framing.o judge.o offload.o pcapng.o starter.o \
+	confine.o capture.o
+SRCS = tunpipe.c framing.c judge.c offload.c pcapng.c starter.c \
+	confine.c capture.c
 TEST_PROGS = test/framing-driver test/offload-driver test/pcapng-driver \
 	test/judge-driver test/relay test/lossy test/splitter \
 	test/seccomp-shim.so
@@ -23,12 +25,15 @@ all: $(PROG)
 $(PROG): $(OBJS)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(OBJS)
 
-tunpipe.o: tunpipe.c framing.h judge.h offload.h pcapng.h starter.h
+tunpipe.o: tunpipe.c framing.h judge.h offload.h pcapng.h starter.h \
+    confine.h capture.h
 framing.o: framing.c framing.h
 judge.o: judge.c judge.h framing.h offload.h
 offload.o: offload.c offload.h
 pcapng.o: pcapng.c pcapng.h
 starter.o: starter.c starter.h
+confine.o: confine.c confine.h
+capture.o: capture.c capture.h pcapng.h
 
 # A statically linked tunpipe, with musl when musl-gcc is installed (Debian:
 # musl-tools): static glibc needs its NSS libraries at run time to look up
@@ -36,7 +41,8 @@ starter.o: starter.c starter.h
 # kernel's are linked into static-include for the time of the build.
 static: $(PROG)-static
 
-$(PROG)-static: $(SRCS) framing.h judge.h offload.h pcapng.h starter.h
+$(PROG)-static: $(SRCS) framing.h judge.h offload.h pcapng.h starter.h \
+    confine.h capture.h
 	rm -rf static-include
 	if command -v $(MUSL_GCC) >/dev/null 2>&1; then \
 		asm=/usr/include/$$($(MUSL_GCC) -print-multiarch)/asm; \

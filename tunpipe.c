@@ -2,32 +2,30 @@
  * tunpipe: move packets between a TUN or TAP device and standard input and
  * output, framed so that they survive any byte stream.
  *
- * This file is the program: its options, the device's set-up, the
- * privileges it drops and the seccomp filter it installs, the packet loop,
- * and its exit statuses, in the order the data meets them.  The framing
- * codec (framing.c) is pure code that it calls; -e's command is started
- * by a process of its own (starter.c).  Only this file prints.
+ * This file is the program: its options, the device's set-up, the packet
+ * loop, and its exit statuses, in the order the data meets them.  Only
+ * this file prints.  The modules below it, each exporting its own prefix:
+ *	framing.c	the stream's framings: pure code that it calls
+ *	offload.c	GSO packets split and merged, checksums: pure code
+ *	pcapng.c	-w's capture format, encoded: pure code
+ *	starter.c	the process of its own that starts -e's command
+ *	confine.c	-U's privilege drop and the seccomp filter
+ *	capture.c	-w's capture file, and the records waiting for it
  */
 #define _GNU_SOURCE		/* ppoll(), signalfd() */
 
 #include <sys/ioctl.h>
-#include <sys/prctl.h>
 #include <sys/signalfd.h>
-#include <sys/stat.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 
-#include <linux/audit.h>
 #include <linux/ethtool.h>
-#include <linux/filter.h>
 #include <linux/if.h>
 #include <linux/if_ether.h>
 #include <linux/if_tun.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
-#include <linux/seccomp.h>
 #include <linux/sockios.h>
 #include <linux/virtio_net.h>
 #include <arpa/inet.h>
@@ -35,7 +33,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <grp.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <poll.h>
@@ -51,6 +48,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "capture.h"
+#include "confine.h"
 #include "framing.h"
 #include "judge.h"
 #include "offload.h"
@@ -90,8 +89,6 @@
 #define OUTBUF_LEN	(OUTBUF_SIZE_O + READ_ROOM)
 _Static_assert(READ_ROOM >= 4 + DEVICE_READ && OUTBUF_SIZE <= OUTBUF_SIZE_O,
     "the output buffer holds, for either mode, a framed device read");
-#define CAPTURE_SIZE	(512 * 1024)	/* -w: records that may wait */
-#define CAPTURE_RETRY	1		/* -w: seconds after a failed write */
 #define PIPE_SIZE	(256 * 1024)	/* asked for a pipe on stdin or stdout */
 #define FLUSH_MS	1000		/* at EOF, how long pending output may wait */
 #define WARN_INTERVAL	5		/* seconds between repeated warnings */
@@ -257,35 +254,6 @@ struct warnings {
 	struct ratelimit capture_again;	/* -w: writes work again */
 };
 
-/*
- * -w: the capture's file, and the records waiting for it.  They wait in a
- * buffer of fixed size, so that a slow or gone reader costs records, not
- * memory, and never slows the tunnel: a record that does not fit is lost
- * and counted, and the next one written says how many were.  A file that
- * takes them at once (a regular file, a reader that keeps up) gets them
- * whenever the buffer fills, so that it loses none.  The file gets whole
- * records only: when a write fails (a full disk), the rest of the record
- * it cut, or of the header, still waits, and goes first when writes work
- * again; the records behind it are lost.
- */
-struct capture {
-	int fd;			/* -1 without -w */
-	size_t head, tail;	/* waiting: buf[head..tail) */
-	size_t whole;		/* a block boundary: buf[head..whole) goes
-				   out whatever happens */
-	uint64_t written;	/* bytes the file took */
-	uint64_t begun;		/* where in the file the block that ends at
-				   whole begins */
-	uint64_t dropped;	/* lost since the last record written */
-	uint64_t lost;		/* lost in all */
-	int stuck;		/* the last write met EAGAIN */
-	int error;		/* the errno of the last failed write, or 0 */
-	int failing;		/* writes fail: the next waits until retry */
-	int unsaid;		/* a failure, or its end, not yet said */
-	struct timespec retry;
-	uint8_t buf[CAPTURE_SIZE];
-};
-
 /* -s: what the last line of figures said, for the rates of the next. */
 struct stats {
 	int every;		/* -s: seconds between two lines, or 0 */
@@ -301,7 +269,7 @@ struct tunpipe {
 	struct command cmd;
 	struct counters count;
 	struct warnings warn;
-	struct capture cap;
+	struct capture_file cap;
 	struct stats stats;
 	int signals;		/* the signalfd: see open_signals() */
 	struct timespec started;
@@ -610,6 +578,71 @@ flush_messages(void)
 }
 
 /*
+ * The end of the last, bounded chance that what waits gets at the end
+ * (see drain_within()): FLUSH_MS from now.
+ */
+static void
+flush_deadline(struct timespec *deadline)
+{
+	clock_gettime(CLOCK_MONOTONIC, deadline);
+	deadline->tv_sec += FLUSH_MS / 1000;
+	deadline->tv_nsec += FLUSH_MS % 1000 * 1000000L;
+}
+
+/*
+ * At the end: gives what waits for fd (the stream's frames, the capture's
+ * records, the messages) a last chance to go out, bounded, so that a fd
+ * nobody reads cannot hold tunpipe: polls fd for POLLOUT with the time
+ * left until deadline, and each time fd takes more calls flush(arg, late),
+ * until that returns 0 (nothing waits, or writing stopped) or fd takes no
+ * more in time.  Once the deadline has passed, poll no longer waits, and
+ * late tells flush so: the frames and the records then stop, the messages
+ * go on while stderr takes them at once.
+ */
+static void
+drain_within(int fd, const struct timespec *deadline,
+    int (*flush)(void *, int), void *arg)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+	long left;
+
+	do
+		left = -ms_since(deadline);
+	while (poll(&pfd, 1, left > 0 ? (int)left : 0) == 1 &&
+	    flush(arg, left <= 0));
+}
+
+/*
+ * Whether messages wait for stderr at the end, or the count of those lost
+ * after the last one kept, which then becomes a line of its own.
+ */
+static int
+messages_to_drain(struct messages *m)
+{
+	if ((m->len == 0 && m->lost == 0) || m->gone)
+		return 0;
+	if (m->len == 0)
+		keep_message(m, "", 0);
+	return 1;
+}
+
+/*
+ * drain_within()'s flush for the messages: after the deadline, only as
+ * long as stderr takes them.
+ */
+static int
+flush_messages_within(void *arg, int late)
+{
+	struct messages *m = arg;
+	size_t before = m->len;
+
+	flush_messages();
+	if (late && m->len == before)
+		return 0;
+	return messages_to_drain(m);
+}
+
+/*
  * At the end: gives the messages waiting, and the count of those lost
  * after the last one kept, until FLUSH_MS after the first call to go
  * out, so that a stuck stderr cannot hold tunpipe for longer.
@@ -617,27 +650,12 @@ flush_messages(void)
 static void
 drain_messages(void)
 {
-	struct pollfd pfd = { .fd = STDERR_FILENO, .events = POLLOUT };
 	struct messages *m = &messages;
-	size_t before;
-	long left;
 
-	if (m->until.tv_sec == 0) {
-		clock_gettime(CLOCK_MONOTONIC, &m->until);
-		m->until.tv_sec += FLUSH_MS / 1000;
-		m->until.tv_nsec += FLUSH_MS % 1000 * 1000000L;
-	}
-	while ((m->len > 0 || m->lost > 0) && !m->gone) {
-		if (m->len == 0)	/* the count of the last ones lost */
-			keep_message(m, "", 0);
-		left = -ms_since(&m->until);
-		if (poll(&pfd, 1, left > 0 ? (int)left : 0) != 1)
-			return;
-		before = m->len;
-		flush_messages();
-		if (left <= 0 && m->len == before)
-			return;
-	}
+	if (m->until.tv_sec == 0)
+		flush_deadline(&m->until);
+	if (messages_to_drain(m))
+		drain_within(STDERR_FILENO, &m->until, flush_messages_within, m);
 }
 
 /*
@@ -1581,80 +1599,27 @@ run_hook(const char *which, const char *cmd)
 }
 
 /*
- * Becomes opt.user for good: supplementary groups, then gid, then uid, so
- * that no capability survives.  Checks that root cannot be regained.
+ * Becomes opt.user for good (see confine_user()), or exits saying which
+ * step failed.
  */
 static void
 drop_privileges(void)
 {
-	if (initgroups(opt.user, opt.user_gid) == -1)
-		msg_err(EXIT_FAIL, "-U %s: initgroups", opt.user);
-	if (setgid(opt.user_gid) == -1)
-		msg_err(EXIT_FAIL, "-U %s: setgid", opt.user);
-	if (setuid(opt.user_uid) == -1)
-		msg_err(EXIT_FAIL, "-U %s: setuid", opt.user);
-	if (opt.user_uid != 0 && setuid(0) != -1)
-		msg_errx(EXIT_FAIL, "-U %s: could become root again", opt.user);
+	static const char *const call[] = {
+		[CONFINE_INITGROUPS] = "initgroups",
+		[CONFINE_SETGID] = "setgid",
+		[CONFINE_SETUID] = "setuid",
+	};
+	enum confine_step step;
+
+	if (confine_user(opt.user, opt.user_uid, opt.user_gid, &step) == -1) {
+		if (step == CONFINE_ROOT_AGAIN)
+			msg_errx(EXIT_FAIL, "-U %s: could become root again",
+			    opt.user);
+		msg_err(EXIT_FAIL, "-U %s: %s", opt.user, call[step]);
+	}
 	say(2, "running as %s", opt.user);
 }
-
-#if defined(__SANITIZE_ADDRESS__)
-#define WITH_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define WITH_ASAN 1
-#endif
-#endif
-
-/*
- * The system calls the packet loop and its ways out make, and those libc
- * may make for them (memory for stdio's first message, abort()).  Nothing
- * that opens, creates, executes or connects.
- */
-static const int allowed_syscalls[] = {
-	SYS_read, SYS_readv, SYS_write, SYS_writev, SYS_close, SYS_fcntl, SYS_ppoll,
-	SYS_ftruncate,		/* -w: a capture cut in a record, at the end */
-	SYS_sendmsg, SYS_recvmsg,	/* -e: to and from the starter */
-#ifdef SYS_poll
-	SYS_poll,
-#endif
-	SYS_rt_sigprocmask, SYS_rt_sigreturn, SYS_clock_gettime,
-	SYS_exit_group, SYS_exit, SYS_brk, SYS_mmap, SYS_munmap, SYS_mremap,
-	SYS_madvise, SYS_futex, SYS_fstat, SYS_newfstatat, SYS_getpid,
-	SYS_gettid, SYS_tgkill, SYS_restart_syscall, SYS_getrandom,
-#ifdef WITH_ASAN
-	/*
-	 * make check SANITIZE=1: LeakSanitizer checks at exit from a thread
-	 * that stops the process with ptrace and reads /proc/self.  Builds
-	 * without sanitizers never allow these.
-	 */
-	SYS_prctl, SYS_clone, SYS_ptrace, SYS_wait4, SYS_sched_yield,
-	SYS_sigaltstack, SYS_rt_sigaction, SYS_openat, SYS_getdents64,
-	SYS_readlink, SYS_lseek, SYS_mprotect, SYS_pread64, SYS_getppid,
-	SYS_sched_getaffinity, SYS_set_robust_list, SYS_rt_sigtimedwait,
-	SYS_prlimit64, SYS_kill, SYS_tkill,
-#ifdef SYS_open
-	SYS_open, SYS_getdents, SYS_access,
-#endif
-#endif
-};
-
-/*
- * ioctl() only for these requests, told apart by the filter from the
- * request number, its second argument (the low half: the filter knows
- * only little-endian architectures).
- */
-static const unsigned long allowed_ioctls[] = {
-	SIOCGIFMTU,		/* current_mtu() */
-	TUNSETCARRIER,		/* set_carrier() */
-};
-#define SECCOMP_ARG1	offsetof(struct seccomp_data, args[1])
-
-#if defined(__x86_64__)
-#define SECCOMP_ARCH	AUDIT_ARCH_X86_64
-#elif defined(__aarch64__)
-#define SECCOMP_ARCH	AUDIT_ARCH_AARCH64
-#endif
 
 /* Writes a string to stderr; async-signal-safe. */
 static void
@@ -1690,255 +1655,60 @@ report_seccomp(int sig, siginfo_t *si, void *context)
 }
 
 /*
- * Confines the packet loop to allowed_syscalls with a seccomp filter: a
- * stream from an untrusted peer then cannot make tunpipe do anything else,
- * whatever bug it finds.  -e's command is started by a process forked
- * before (see start_starter()); --down's would inherit the filter, so
- * with --down there is none.  Not on architectures the filter does not
- * know.
+ * Confines the packet loop with confine.c's seccomp filter: a stream from
+ * an untrusted peer then cannot make tunpipe do anything else, whatever
+ * bug it finds.  -e's command is started by a process forked before (see
+ * starter_fork()); --down's would inherit the filter, so with --down
+ * there is none.  Not on architectures the filter does not know.
  */
 static void
 confine(void)
 {
-#ifdef SECCOMP_ARCH
-	enum {
-		N = sizeof(allowed_syscalls) / sizeof(allowed_syscalls[0]),
-		NI = sizeof(allowed_ioctls) / sizeof(allowed_ioctls[0]),
-	};
-	struct sock_filter filter[N + NI + 9];
-	struct sock_fprog prog = { .filter = filter };
-	struct sigaction sa;
-	size_t i, n = 0;
+	int allowed = confine_syscalls_allowed();
 
+	if (allowed == 0) {
+		say(2, "seccomp: off (no filter for this architecture)");
+		return;
+	}
 	if (opt.no_seccomp || opt.down != NULL) {
 		say(2, "seccomp: off (%s)", opt.no_seccomp ? "-S" :
 		    "the --down command would inherit the filter");
 		return;
 	}
-	filter[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
-	    offsetof(struct seccomp_data, arch));
-	filter[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K,
-	    SECCOMP_ARCH, 1, 0);
-	filter[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K,
-	    SECCOMP_RET_KILL_PROCESS);
-	filter[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
-	    offsetof(struct seccomp_data, nr));
-	/* ioctl: its requests, or the trap; the jumps go to the allow. */
-	filter[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K,
-	    SYS_ioctl, 0, NI + 2);
-	filter[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
-	    SECCOMP_ARG1);
-	for (i = 0; i < NI; i++)
-		filter[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ |
-		    BPF_K, (uint32_t)allowed_ioctls[i], NI - i + N + 1, 0);
-	filter[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K,
-	    SECCOMP_RET_TRAP);
-	for (i = 0; i < N; i++)		/* x32 numbers match none of these */
-		filter[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ |
-		    BPF_K, (uint32_t)allowed_syscalls[i], N - i, 0);
-	filter[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K,
-	    SECCOMP_RET_TRAP);
-	filter[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K,
-	    SECCOMP_RET_ALLOW);
-	prog.len = (unsigned short)n;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_sigaction = report_seccomp;
-	sa.sa_flags = SA_SIGINFO;
-	sigaction(SIGSYS, &sa, NULL);
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1 ||
-	    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) == -1) {
+	if (confine_syscalls(report_seccomp) == -1) {
 		if (errno != EINVAL)
 			msg_err(EXIT_FAIL, "seccomp");
 		say(2, "seccomp: off (not in this kernel)");
 		return;
 	}
-	say(2, "seccomp: on, %d system calls allowed", (int)N + 1);
-#else
-	say(2, "seccomp: off (no filter for this architecture)");
-#endif
+	say(2, "seccomp: on, %d system calls allowed", allowed);
 }
 
 /*
- * -w: creates the capture's file, which then goes to -U's user and group,
- * as tcpdump -Z gives it; or, when there is one (O_EXCL tells), opens it,
- * and its owner stays.  Returns the descriptor, or -1.
- */
-static int
-create_capture(const char *path, int flags)
-{
-	int fd;
-
-	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | flags, 0644)) == -1)
-		return errno == EEXIST ? open(path, O_WRONLY | O_TRUNC | flags) :
-		    -1;
-	if (opt.user != NULL && fchown(fd, opt.user_uid, opt.user_gid) == -1)
-		msg_err(EXIT_FAIL, "-w %s: fchown to -U %s", path, opt.user);
-	return fd;
-}
-
-/*
- * -w: opens the capture's file, before privilege is dropped and before
- * the filter, as tcpdump does.  A symbolic link is refused, and never
- * followed (O_NOFOLLOW, should one appear after lstat()): whoever can
- * write in a shared directory such as /tmp could point it at another
- * file, which root would overwrite.  A FIFO is opened for reading too:
- * the open then never waits for a reader, a reader that goes never makes
- * a write fail, and one that comes late still reads from the start, the
- * header first, as long as the pipe holds it.
+ * -w: opens the capture's file (see capture_open()), before privilege is
+ * dropped and before the filter, or exits saying why it cannot.
  */
 static int
 open_capture(const char *path)
 {
-	const int flags = O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC;
-	struct stat sb;
-	int found, fd;
+	uid_t uid = opt.user != NULL ? opt.user_uid : (uid_t)-1;
+	gid_t gid = opt.user != NULL ? opt.user_gid : (gid_t)-1;
+	enum capture_step step;
+	int fd;
 
-	found = lstat(path, &sb) == 0;
-	if (found && S_ISLNK(sb.st_mode))
+	if ((fd = capture_open(path, uid, gid, &step)) != -1)
+		return fd;
+	switch (step) {
+	case CAPTURE_SYMLINK:
 		msg_errx(EXIT_USAGE, "-w %s is a symbolic link, which -w does "
 		    "not follow: a link in a shared directory could point the "
 		    "capture at another file; name the file itself", path);
-	if (found && S_ISFIFO(sb.st_mode))
-		fd = open(path, O_RDWR | flags);
-	else
-		fd = create_capture(path, flags);
-	if (fd == -1)
-		msg_err(EXIT_USAGE, "-w %s", path);
-	return fd;
-}
-
-/*
- * -w: begins the capture with its header: one interface, named after the
- * device, of IP packets (TUN) or Ethernet frames (TAP).
- */
-static void
-start_capture(struct capture *cap, const char *ifname, size_t snaplen)
-{
-	cap->tail = pcapng_header(cap->buf, sizeof(cap->buf), opt.tap ?
-	    PCAPNG_LINKTYPE_ETHERNET : PCAPNG_LINKTYPE_RAW, (uint32_t)snaplen,
-	    ifname, "tunpipe " TUNPIPE_VERSION);
-	cap->whole = cap->tail;
-}
-
-/*
- * -w: moves cap->whole past the records that the file has taken whole,
- * so that buf[head..whole) is the rest of the one it took in part, if any.
- */
-static void
-pass_whole_records(struct capture *cap)
-{
-	while (cap->whole < cap->head) {
-		cap->begun = cap->written - (cap->head - cap->whole);
-		cap->whole += pcapng_block_len(cap->buf + cap->whole);
+	case CAPTURE_FCHOWN:
+		msg_err(EXIT_FAIL, "-w %s: fchown to -U %s", path, opt.user);
+	case CAPTURE_OPEN:
+		break;
 	}
-}
-
-/*
- * -w: drops the records that wait behind what must go out (the rest of
- * the one the file took in part, or of the header), counting each lost.
- */
-static void
-drop_waiting_records(struct capture *cap)
-{
-	size_t at;
-
-	for (at = cap->whole; at < cap->tail; at += pcapng_block_len(cap->buf +
-	    at)) {
-		cap->dropped++;
-		cap->lost++;
-	}
-	cap->tail = cap->whole;
-}
-
-/*
- * -w: after a write failed with e, keeps only what must go out, and puts
- * the next try off for CAPTURE_RETRY seconds: a regular file is always
- * ready for poll(), so trying again on every turn would spin.
- */
-static void
-capture_failed(struct capture *cap, int e)
-{
-	drop_waiting_records(cap);
-	cap->error = e;
-	cap->failing = cap->unsaid = 1;
-	clock_gettime(CLOCK_MONOTONIC, &cap->retry);
-	cap->retry.tv_sec += CAPTURE_RETRY;
-}
-
-/*
- * -w: writes what the capture's file takes now of the records waiting,
- * unless a failure put the next try off.  A record cut short stays first
- * in line, so the file stays whole.
- */
-static void
-write_capture(struct capture *cap)
-{
-	ssize_t n;
-	int e = 0;
-
-	if (cap->failing && ms_since(&cap->retry) < 0)
-		return;
-	while (cap->head < cap->tail) {
-		n = write(cap->fd, cap->buf + cap->head, cap->tail - cap->head);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1 && errno != EAGAIN)
-			e = errno;
-		cap->stuck = n == -1 && errno == EAGAIN;
-		if (n <= 0)
-			break;
-		cap->head += (size_t)n;
-		cap->written += (uint64_t)n;
-		cap->unsaid |= cap->failing;
-		cap->failing = 0;
-	}
-	pass_whole_records(cap);
-	if (e != 0)
-		capture_failed(cap, e);
-	if (cap->head == cap->tail)
-		cap->head = cap->whole = cap->tail = 0;
-}
-
-/*
- * -w: adds a record of the packet p[0..len) that crossed in direction dir
- * (as the stream carries it: with -O, a GSO packet) to those waiting, or
- * counts it lost when they fill the buffer.  When they do, the file gets
- * them first, unless its last write met EAGAIN: one read of the stream
- * may bring more than the buffer holds (with -O, eight GSO packets of 64
- * KiB), and a reader that is stuck must not cost a write per packet.
- */
-static void
-capture_packet(struct capture *cap, enum pcapng_direction dir,
-    const uint8_t *p, size_t len)
-{
-	struct pcapng_packet pkt = { .direction = dir, .data = p,
-	    .caplen = len, .len = len, .dropped = cap->dropped };
-	struct timespec now;
-	size_t n;
-
-	if (cap->fd == -1)
-		return;
-	clock_gettime(CLOCK_REALTIME, &now);
-	pkt.time = (uint64_t)now.tv_sec * 1000000000 + (uint64_t)now.tv_nsec;
-	if (sizeof(cap->buf) - cap->tail < pcapng_epb_len(len, 1) &&
-	    !cap->stuck)
-		write_capture(cap);
-	if (sizeof(cap->buf) - cap->tail < pcapng_epb_len(len, 1) &&
-	    cap->head > 0) {
-		memmove(cap->buf, cap->buf + cap->head, cap->tail - cap->head);
-		cap->tail -= cap->head;
-		cap->whole -= cap->head;
-		cap->head = 0;
-	}
-	if ((n = pcapng_epb(cap->buf + cap->tail, sizeof(cap->buf) -
-	    cap->tail, &pkt)) == 0) {
-		cap->dropped++;
-		cap->lost++;
-		return;
-	}
-	cap->tail += n;
-	cap->dropped = 0;
+	msg_err(EXIT_USAGE, "-w %s", path);
 }
 
 /*
@@ -1948,62 +1718,48 @@ capture_packet(struct capture *cap, enum pcapng_direction dir,
 static void
 flush_capture(struct tunpipe *tp)
 {
-	struct capture *cap = &tp->cap;
+	struct capture_file *cap = &tp->cap;
 
-	if (cap->head < cap->tail)
-		write_capture(cap);
-	if (!cap->unsaid)
-		return;
-	cap->unsaid = 0;
-	if (cap->failing)
+	capture_write(cap);
+	switch (capture_news(cap)) {
+	case CAPTURE_FAILING:
 		warn_limited(&tp->warn.capture, "-w %s: %s: %" PRIu64 " packets "
 		    "lost so far; the capture stays readable", opt.capture,
 		    strerror(cap->error), cap->lost);
-	else
+		break;
+	case CAPTURE_WORKING:
 		warn_limited(&tp->warn.capture_again, "-w %s: writing again, "
 		    "after %" PRIu64 " packets lost", opt.capture, cap->lost);
+		break;
+	case CAPTURE_QUIET:
+		break;
+	}
 }
 
-/* -w: after a failed write, the milliseconds until the next try; else -1. */
-static long
-capture_due(const struct capture *cap)
+/* drain_within()'s flush for the capture: records, until the deadline. */
+static int
+write_capture_within(void *cap, int late)
 {
-	long ms;
-
-	if (!cap->failing || cap->head == cap->tail)
-		return -1;
-	ms = -ms_since(&cap->retry);
-	return ms > 0 ? ms : 0;
+	return !late && capture_write(cap);
 }
 
 /*
  * -w: at the end, gives the records still waiting a last, bounded chance
- * to reach the capture's file, at once even after a failed write; counts
- * those that did not as lost, and says how many were, and why.  A file
- * left with part of a record is cut back to the records it holds whole
- * (a FIFO cannot be: its reader sees the capture end cut short).
+ * to reach the capture's file, at once even after a failed write; the
+ * rest are lost (see capture_end()).  Says how many were lost, and why.
  */
 static void
 finish_capture(struct tunpipe *tp)
 {
-	struct capture *cap = &tp->cap;
-	struct pollfd pfd = { .fd = cap->fd, .events = POLLOUT };
-	struct timespec start;
+	struct capture_file *cap = &tp->cap;
 	char why[128] = "a capture reader that could not keep up";
+	struct timespec deadline;
 	int cut;
 
-	clock_gettime(CLOCK_MONOTONIC, &start);
-	cap->retry = start;
-	write_capture(cap);
-	while (cap->head < cap->tail && !cap->failing &&
-	    ms_since(&start) < FLUSH_MS &&
-	    poll(&pfd, 1, FLUSH_MS - (int)ms_since(&start)) > 0)
-		write_capture(cap);
-	drop_waiting_records(cap);
-	if ((cut = cap->head < cap->tail)) {
-		cap->lost += cap->begun > 0;	/* a record, not the header */
-		cut = ftruncate(cap->fd, (off_t)cap->begun) == -1;
-	}
+	flush_deadline(&deadline);
+	if (capture_write_now(cap))
+		drain_within(cap->fd, &deadline, write_capture_within, cap);
+	cut = capture_end(cap);
 	if (cap->lost == 0 && !cut)
 		return;
 	if (cap->error != 0)
@@ -2696,22 +2452,25 @@ drain_device(struct tunpipe *tp)
 	return END_NONE;
 }
 
+/* drain_within()'s flush for the stream: frames, until the deadline. */
+static int
+flush_output_within(void *arg, int late)
+{
+	struct stream *st = arg;
+
+	return !late && flush_output(st) == END_NONE &&
+	    st->out_head < st->out_tail;
+}
+
 /* Gives waiting frames a last, bounded chance to leave at the end. */
 static void
 flush_before_exit(struct stream *st)
 {
-	struct pollfd pfd = { .fd = st->out, .events = POLLOUT };
-	struct timespec start;
-	long waited = 0;
+	struct timespec deadline;
 
-	clock_gettime(CLOCK_MONOTONIC, &start);
-	while (st->out_head < st->out_tail && waited < FLUSH_MS) {
-		if (poll(&pfd, 1, FLUSH_MS - waited) <= 0)
-			return;
-		if (flush_output(st) != END_NONE)
-			return;
-		waited = ms_since(&start);
-	}
+	flush_deadline(&deadline);
+	if (st->out_head < st->out_tail)
+		drain_within(st->out, &deadline, flush_output_within, st);
 }
 
 /* For a stream cut inside its very first frame: the likely cause. */
@@ -3243,8 +3002,7 @@ relay(struct tunpipe *tp)
 		pfd[IN].fd = st->in;
 		pfd[OUT].fd = st->out_head < st->out_tail ? st->out : -1;
 		pfd[CTL].fd = tp->cmd.pid != 0 ? tp->cmd.ctl : -1;
-		pfd[CAP].fd = tp->cap.head < tp->cap.tail && !tp->cap.failing ?
-		    tp->cap.fd : -1;
+		pfd[CAP].fd = capture_waiting(&tp->cap) ? tp->cap.fd : -1;
 		pfd[MSG].fd = messages_waiting() ? STDERR_FILENO : -1;
 		if (ppoll(pfd, SLOTS, poll_wait(tp, &wait), NULL) == -1) {
 			msg_warn("ppoll");
@@ -3474,7 +3232,8 @@ main(int argc, char *argv[])
 	tp.stats.every = opt.stats;
 	note_stats(&tp.stats, &tp.count, &tp.started);
 	if (tp.cap.fd != -1)
-		start_capture(&tp.cap, tp.dev.name, tp.st.max);
+		capture_start(&tp.cap, tp.dev.tap, tp.st.max, tp.dev.name,
+		    "tunpipe " TUNPIPE_VERSION);
 	if (opt.exec == NULL)
 		make_stdio_nonblocking();
 	defer_messages();

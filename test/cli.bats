@@ -63,10 +63,11 @@ teardown() {
 	[[ "$output" == *"run as root"*"ip tuntap add dev NAME mode tun user USER"* ]]
 }
 
+# Every C file at the top is one of tunpipe's (the design keeps them flat).
 @test "the sources build without a warning under gcc and under clang" {
 	for cc in gcc clang; do
 		run "$cc" -O2 -Wall -Wextra -o "$BATS_TEST_TMPDIR/tunpipe-$cc" \
-		    "$BATS_TEST_DIRNAME"/../{tunpipe,framing,offload,pcapng,starter}.c
+		    "$BATS_TEST_DIRNAME"/../*.c
 		echo "$cc: $output"
 		[ "$status" = 0 ]
 		[ -z "$output" ]
