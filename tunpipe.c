@@ -2017,7 +2017,7 @@ refuse_frame(struct tunpipe *tp, const uint8_t *p, size_t len,
 
 /* -w: a frame from the stream, as the device takes it: after -O's header. */
 static void
-capture_inbound(struct tunpipe *tp, const uint8_t *p, size_t len)
+record_inbound(struct tunpipe *tp, const uint8_t *p, size_t len)
 {
 	capture_packet(&tp->cap, PCAPNG_INBOUND, p + tp->st.header,
 	    len - tp->st.header);
@@ -2040,12 +2040,12 @@ deliver_packet(struct tunpipe *tp, const uint8_t *p, size_t len,
 
 	if (st->judged) {
 		st->judged = 0;
-		capture_inbound(tp, p, len);
+		record_inbound(tp, p, len);
 		return END_NONE;
 	}
 	kind = judge_classify(&st->judge, p, len, after_empty);
 	if (kind != JUDGE_NO_VNET)
-		capture_inbound(tp, p, len);
+		record_inbound(tp, p, len);
 	if (judge_is_refused(kind))
 		return refuse_frame(tp, p, len, kind);
 	if ((end = judge_frame(st, kind, len)) == END_NONE)
@@ -2348,7 +2348,7 @@ read_device(struct tunpipe *tp, uint8_t *packet, struct offload_vnet *v)
  * output, where frame_packet() frames it; after -O's header, if any.
  */
 static void
-capture_outbound(struct tunpipe *tp, size_t len)
+record_outbound(struct tunpipe *tp, size_t len)
 {
 	struct stream *st = &tp->st;
 
@@ -2365,7 +2365,7 @@ frame_packet(struct tunpipe *tp, size_t len)
 {
 	struct stream *st = &tp->st;
 
-	capture_outbound(tp, len);
+	record_outbound(tp, len);
 	st->out_tail += framing_encode(st->framing, st->outbuf + st->out_tail,
 	    len);
 	tp->count.out_packets++;
