@@ -12,8 +12,8 @@ BINDIR = $(PREFIX)/bin
 MANDIR = $(PREFIX)/share/man
 
 PROG = tunpipe
-OBJS = tunpipe.o framing.o judge.o offload.o pcapng.o starter.o
-SRCS = tunpipe.c framing.c judge.c offload.c pcapng.c starter.c
+OBJS = tunpipe.o figures.o framing.o judge.o offload.o pcapng.o starter.o
+SRCS = tunpipe.c figures.c framing.c judge.c offload.c pcapng.c starter.c
 TEST_PROGS = test/framing-driver test/offload-driver test/pcapng-driver \
 	test/relay test/lossy test/splitter \
 	test/seccomp-shim.so
@@ -23,7 +23,9 @@ all: $(PROG)
 $(PROG): $(OBJS)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(OBJS)
 
-tunpipe.o: tunpipe.c framing.h judge.h offload.h pcapng.h starter.h
+tunpipe.o: tunpipe.c figures.h framing.h judge.h offload.h pcapng.h \
+    starter.h
+figures.o: figures.c figures.h
 framing.o: framing.c framing.h
 judge.o: judge.c judge.h framing.h offload.h
 offload.o: offload.c offload.h
@@ -36,7 +38,8 @@ starter.o: starter.c starter.h
 # kernel's are linked into static-include for the time of the build.
 static: $(PROG)-static
 
-$(PROG)-static: $(SRCS) framing.h judge.h offload.h pcapng.h starter.h
+$(PROG)-static: $(SRCS) figures.h framing.h judge.h offload.h pcapng.h \
+    starter.h
 	rm -rf static-include
 	if command -v $(MUSL_GCC) >/dev/null 2>&1; then \
 		asm=/usr/include/$$($(MUSL_GCC) -print-multiarch)/asm; \
