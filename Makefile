@@ -14,8 +14,8 @@ MANDIR = $(PREFIX)/share/man
 PROG = tunpipe
 OBJS = tunpipe.o figures.o framing.o judge.o offload.o pcapng.o starter.o
 SRCS = tunpipe.c figures.c framing.c judge.c offload.c pcapng.c starter.c
-TEST_PROGS = test/framing-driver test/offload-driver test/pcapng-driver \
-	test/relay test/lossy test/splitter \
+TEST_PROGS = test/figures-driver test/framing-driver test/offload-driver \
+	test/pcapng-driver test/relay test/lossy test/splitter \
 	test/seccomp-shim.so
 
 all: $(PROG)
@@ -65,6 +65,11 @@ install: $(PROG)
 
 uninstall:
 	rm -f "$(DESTDIR)$(BINDIR)/$(PROG)" "$(DESTDIR)$(MANDIR)/man1/$(PROG).1"
+
+test/figures-driver: test/figures-driver.c test/driver.c test/driver.h figures.c \
+    figures.h
+	$(CC) $(CPPFLAGS) $(CFLAGS) -I. $(LDFLAGS) -o $@ test/figures-driver.c \
+	    test/driver.c figures.c
 
 test/framing-driver: test/framing-driver.c test/driver.c test/driver.h framing.c \
     framing.h
