@@ -181,8 +181,9 @@ $(OBJS) $(PROG) $(TEST_PROGS): .sanitize-flags
 FORCE:
 
 # make fuzz: a libFuzzer harness per decoder (test/fuzz-framing.c) and one
-# for the offload module (test/fuzz-offload.c) and one for the capture
-# encoder (test/fuzz-pcapng.c), each run for FUZZ_SECONDS from its seeds in
+# for the offload module (test/fuzz-offload.c), one for the capture
+# encoder (test/fuzz-pcapng.c) and one for the figures' text
+# (test/fuzz-figures.c), each run for FUZZ_SECONDS from its seeds in
 # test/fuzz-corpus/; the inputs it finds go to a temporary directory, kept
 # with the input if one fails.  FUZZ_TARGETS names the harnesses to run
 # (make fuzz FUZZ_TARGETS=pcapng: that one); FUZZ_FRAMINGS, its older
@@ -193,7 +194,7 @@ FUZZ_CFLAGS = -g -O1 -Wall -Wextra -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=all
 FUZZ_SECONDS = 60
 FUZZ_ARGS =
-FUZZ_ALL = len16 len32 slip offload pcapng
+FUZZ_ALL = len16 len32 slip offload pcapng figures
 FUZZ_FRAMINGS =
 FUZZ_TARGETS = $(or $(FUZZ_FRAMINGS),$(FUZZ_ALL))
 FUZZERS = $(FUZZ_TARGETS:%=test/fuzz-%)
@@ -212,6 +213,10 @@ test/fuzz-offload: test/fuzz-offload.c test/packet-ref.c test/packet-ref.h \
 
 test/fuzz-pcapng: test/fuzz-pcapng.c pcapng.c pcapng.h
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -I. -o $@ test/fuzz-pcapng.c pcapng.c || \
+	    $(NO_LIBFUZZER)
+
+test/fuzz-figures: test/fuzz-figures.c figures.c figures.h
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -I. -o $@ test/fuzz-figures.c figures.c || \
 	    $(NO_LIBFUZZER)
 
 fuzz:
