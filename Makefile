@@ -12,12 +12,12 @@ BINDIR = $(PREFIX)/bin
 MANDIR = $(PREFIX)/share/man
 
 PROG = tunpipe
-OBJS = tunpipe.o framing.o judge.o offload.o pcapng.o starter.o \
+OBJS = tunpipe.o figures.o framing.o judge.o offload.o pcapng.o starter.o \
 	confine.o capture.o
-SRCS = tunpipe.c framing.c judge.c offload.c pcapng.c starter.c \
+SRCS = tunpipe.c figures.c framing.c judge.c offload.c pcapng.c starter.c \
 	confine.c capture.c
-TEST_PROGS = test/framing-driver test/offload-driver test/pcapng-driver \
-	test/judge-driver test/relay test/lossy test/splitter \
+TEST_PROGS = test/figures-driver test/framing-driver test/offload-driver \
+	test/pcapng-driver test/judge-driver test/relay test/lossy test/splitter \
 	test/seccomp-shim.so
 
 all: $(PROG)
@@ -25,8 +25,9 @@ all: $(PROG)
 $(PROG): $(OBJS)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(OBJS)
 
-tunpipe.o: tunpipe.c framing.h judge.h offload.h pcapng.h starter.h \
-    confine.h capture.h
+tunpipe.o: tunpipe.c figures.h framing.h judge.h offload.h pcapng.h \
+    starter.h confine.h capture.h
+figures.o: figures.c figures.h
 framing.o: framing.c framing.h
 judge.o: judge.c judge.h framing.h offload.h
 offload.o: offload.c offload.h
@@ -41,8 +42,8 @@ capture.o: capture.c capture.h pcapng.h
 # kernel's are linked into static-include for the time of the build.
 static: $(PROG)-static
 
-$(PROG)-static: $(SRCS) framing.h judge.h offload.h pcapng.h starter.h \
-    confine.h capture.h
+$(PROG)-static: $(SRCS) figures.h framing.h judge.h offload.h pcapng.h \
+    starter.h confine.h capture.h
 	rm -rf static-include
 	if command -v $(MUSL_GCC) >/dev/null 2>&1; then \
 		asm=/usr/include/$$($(MUSL_GCC) -print-multiarch)/asm; \
@@ -68,6 +69,11 @@ install: $(PROG)
 
 uninstall:
 	rm -f "$(DESTDIR)$(BINDIR)/$(PROG)" "$(DESTDIR)$(MANDIR)/man1/$(PROG).1"
+
+test/figures-driver: test/figures-driver.c test/driver.c test/driver.h figures.c \
+    figures.h
+	$(CC) $(CPPFLAGS) $(CFLAGS) -I. $(LDFLAGS) -o $@ test/figures-driver.c \
+	    test/driver.c figures.c
 
 test/framing-driver: test/framing-driver.c test/driver.c test/driver.h framing.c \
     framing.h
@@ -185,8 +191,9 @@ FORCE:
 
 # make fuzz: a libFuzzer harness per decoder (test/fuzz-framing.c), one
 # for the offload module (test/fuzz-offload.c), one for the capture
-# encoder (test/fuzz-pcapng.c) and one for the frame judge
-# (test/fuzz-judge.c), each run for FUZZ_SECONDS from its seeds in
+# encoder (test/fuzz-pcapng.c), one for the frame judge (test/fuzz-judge.c)
+# and one for the figures' text (test/fuzz-figures.c), each run for
+# FUZZ_SECONDS from its seeds in
 # test/fuzz-corpus/; the inputs it finds go to a temporary directory, kept
 # with the input if one fails.  FUZZ_TARGETS names the harnesses to run
 # (make fuzz FUZZ_TARGETS=pcapng: that one); FUZZ_FRAMINGS, its older
@@ -197,7 +204,7 @@ FUZZ_CFLAGS = -g -O1 -Wall -Wextra -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=all
 FUZZ_SECONDS = 60
 FUZZ_ARGS =
-FUZZ_ALL = len16 len32 slip offload pcapng judge
+FUZZ_ALL = len16 len32 slip offload pcapng judge figures
 FUZZ_FRAMINGS =
 FUZZ_TARGETS = $(or $(FUZZ_FRAMINGS),$(FUZZ_ALL))
 FUZZERS = $(FUZZ_TARGETS:%=test/fuzz-%)
@@ -222,6 +229,10 @@ test/fuzz-judge: test/fuzz-judge.c judge.c judge.h framing.h offload.c \
     offload.h
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -I. -o $@ test/fuzz-judge.c judge.c \
 	    offload.c || $(NO_LIBFUZZER)
+
+test/fuzz-figures: test/fuzz-figures.c figures.c figures.h
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -I. -o $@ test/fuzz-figures.c figures.c || \
+	    $(NO_LIBFUZZER)
 
 fuzz:
 	test/need-tools clang libfuzzer

@@ -50,6 +50,7 @@
 
 #include "capture.h"
 #include "confine.h"
+#include "figures.h"
 #include "framing.h"
 #include "judge.h"
 #include "offload.h"
@@ -104,7 +105,6 @@ _Static_assert(MESSAGE_MAX <= PIPE_BUF, "a message goes out in one write");
 #define RESPAWN_MAX	3600		/* -r: an hour at most */
 #define RESPAWN_CAP	60		/* -r: the longest wait, unless SECS is */
 #define RESPAWN_LIVED	10		/* -r: a run this long resets the wait */
-#define RATE_NS		1000000000	/* -s: the shortest span of a rate */
 
 /* Exit statuses; README.md and the man page list them for users. */
 enum {
@@ -230,18 +230,6 @@ struct command {
 	int respawn_wait;	/* -r: seconds before the next start */
 };
 
-struct counters {
-	uint64_t out_packets, out_bytes;	/* device to stream */
-	uint64_t in_packets, in_bytes;		/* stream to device */
-	uint64_t drop_invalid;			/* not IP (TUN), not Ethernet */
-	uint64_t drop_device;			/* the device refused it */
-	uint64_t drop_oversize;			/* too large for the framing */
-	uint64_t keepalives;			/* empty frames sent */
-	uint64_t drop_damaged;			/* SLIP: bad escape, too long */
-	uint64_t drop_cut;			/* frames cut by a break */
-	uint64_t restarts;			/* -e command started again */
-};
-
 /* A warning that repeats at most every WARN_INTERVAL seconds. */
 struct ratelimit {
 	time_t last;
@@ -259,7 +247,7 @@ struct stats {
 	int every;		/* -s: seconds between two lines, or 0 */
 	struct timespec due;	/* when the next line is */
 	struct timespec last;	/* when the last one was */
-	struct counters then;	/* the counters then */
+	struct figures_counters then;	/* the counters then */
 };
 
 struct tunpipe {
@@ -267,7 +255,7 @@ struct tunpipe {
 	struct stream st;
 	struct gso gso;
 	struct command cmd;
-	struct counters count;
+	struct figures_counters count;
 	struct warnings warn;
 	struct capture_file cap;
 	struct stats stats;
@@ -2670,159 +2658,73 @@ send_keepalive(struct tunpipe *tp)
 	return flush_output(st);
 }
 
-/* Adds ", N what" to text when show says that count applies. */
-static void
-add_count(char *text, size_t size, int show, uint64_t n, const char *what)
+/*
+ * What the figures need to know of this run, all decided at start-up:
+ * which of them can move.
+ */
+static struct figures_run
+describe_run(const struct tunpipe *tp)
 {
-	size_t len = strlen(text);
-
-	if (show)
-		snprintf(text + len, size - len, ", %" PRIu64 " %s", n, what);
+	return (struct figures_run){ .name = tp->dev.name, .tap = opt.tap,
+	    .device = !opt.no_device, .slip = opt.framing == FRAMING_SLIP,
+	    .respawn = opt.respawn != 0, .command = opt.exec != NULL,
+	    .keepalive = opt.keepalive != 0, .capture = tp->cap.fd != -1 };
 }
 
 /*
- * The drops of each kind that can happen in this run, for the counters:
- * nothing goes to the device with -N, only SLIP frames are damaged, only
- * -r breaks a stream.
+ * What the figures need to know of the moment now: the clocks, the
+ * device's carrier, what the stream and the capture say, and for -s's
+ * rates the last line's time and counters.  The MTU is the caller's.
  */
-static void
-counted_drops(char *text, size_t size, const struct counters *c)
+static struct figures_moment
+describe_moment(const struct tunpipe *tp, const struct timespec *now)
 {
-	snprintf(text, size, "%" PRIu64 " not %s", c->drop_invalid,
-	    opt.tap ? "Ethernet" : "IP");
-	add_count(text, size, !opt.no_device, c->drop_device,
-	    "device write failed");
-	add_count(text, size, !opt.no_device, c->drop_oversize,
-	    "too large to frame");
-	add_count(text, size, opt.framing == FRAMING_SLIP, c->drop_damaged,
-	    "damaged");
-	add_count(text, size, opt.respawn != 0, c->drop_cut,
-	    "cut by a stream break");
+	return (struct figures_moment){ .carrier = tp->dev.carrier,
+	    .up_ms = ns_between(&tp->started, now) / 1000000,
+	    .keepalives_in = tp->st.dec.keepalives,
+	    .capture_lost = tp->cap.lost,
+	    .backlog = tp->st.out_tail - tp->st.out_head,
+	    .peer_idle = (long)(now->tv_sec - tp->st.last_received),
+	    .span_ns = ns_between(&tp->stats.last, now),
+	    .then = tp->stats.then };
 }
+
+_Static_assert(FIGURES_TEXT_MAX <= MESSAGE_MAX,
+    "a text of figures goes out as one message, never cut");
 
 /*
  * The counters (-v at the end, and SIGUSR1 without -s), in lines of what
- * belongs together, each naming the device: its mode, MTU and uptime; the
- * traffic; the empty frames; the drops; the restarts of -e; the records
- * the capture lost.  A count that cannot move in this run is left out:
- * nothing goes to the stream with -N, only -k sends empty frames, and
- * see counted_drops().
+ * belongs together (see figures_counters_text()), as one message.
  */
 static void
 print_counters(const struct tunpipe *tp)
 {
-	const struct counters *c = &tp->count;
-	const char *name = tp->dev.name;
-	char mtu[32] = "no device", to[80] = "", sent[32] = "", drops[160];
+	struct figures_run run = describe_run(tp);
+	struct figures_moment m;
 	struct timespec now;
+	char text[FIGURES_TEXT_MAX];
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	if (!opt.no_device) {
-		snprintf(mtu, sizeof(mtu), "mtu %d%s", current_mtu(&tp->dev),
-		    opt.exec == NULL ? "" : tp->dev.carrier == 0 ?
-		    ", carrier off" : ", carrier on");
-		snprintf(to, sizeof(to), "to stream: %" PRIu64 " packets, %"
-		    PRIu64 " bytes; ", c->out_packets, c->out_bytes);
-	}
-	if (opt.keepalive != 0)
-		snprintf(sent, sizeof(sent), ", %" PRIu64 " out",
-		    c->keepalives);
-	counted_drops(drops, sizeof(drops), c);
-	msg_printf("tunpipe: %s (%s, %s, up %lds)\n"
-	    "tunpipe: %s: %sfrom stream: %" PRIu64 " packets, %" PRIu64
-	    " bytes\n"
-	    "tunpipe: %s: empty frames: %" PRIu64 " in%s\n"
-	    "tunpipe: %s: dropped: %s\n",
-	    name, opt.tap ? "tap" : "tun", mtu,
-	    (long)(now.tv_sec - tp->started.tv_sec),
-	    name, to, c->in_packets, c->in_bytes,
-	    name, tp->st.dec.keepalives, sent,
-	    name, drops);
-	if (opt.exec != NULL)
-		msg_printf("tunpipe: %s: restarts of -e: %" PRIu64 "\n",
-		    name, c->restarts);
-	if (tp->cap.fd != -1)
-		msg_printf("tunpipe: %s: capture: %" PRIu64 " lost\n",
-		    name, tp->cap.lost);
-}
-
-/* Adds " key=value" to text when show says it applies. */
-static void
-add_figure(char *text, size_t size, int show, const char *key,
-    uint64_t value)
-{
-	size_t len = strlen(text);
-
-	if (show)
-		snprintf(text + len, size - len, " %s=%" PRIu64, key, value);
-}
-
-/*
- * -s: the rates each way since the last line, as key=value pairs in text,
- * but only over RATE_NS or more, -s's shortest interval: over less they
- * mean nothing (a packet in a millisecond is a thousand a second).
- */
-static void
-stats_rates(char *text, size_t size, const struct tunpipe *tp,
-    const struct timespec *now)
-{
-	const struct counters *c = &tp->count, *was = &tp->stats.then;
-	int64_t ns = ns_between(&tp->stats.last, now);
-	double secs = ns / 1e9;
-
-	if (ns < RATE_NS)
-		return;
-	snprintf(text, size, " out_pps=%.0f out_bps=%.0f in_pps=%.0f "
-	    "in_bps=%.0f", (double)(c->out_packets - was->out_packets) / secs,
-	    (double)(c->out_bytes - was->out_bytes) * 8 / secs,
-	    (double)(c->in_packets - was->in_packets) / secs,
-	    (double)(c->in_bytes - was->in_bytes) * 8 / secs);
+	m = describe_moment(tp, &now);
+	if (run.device)
+		m.mtu = current_mtu(&tp->dev);
+	figures_counters_text(text, sizeof(text), &run, &tp->count, &m);
+	msg_printf("%s", text);
 }
 
 /*
  * -s: one line of figures, as key=value pairs that a script can read
- * (tunpipe.1 lists them): the rates each way since the last line (see
- * stats_rates()), the totals, the drops in all, the bytes waiting for the
- * stream, the seconds since the peer's last bytes; then, where they
- * apply, each kind of drop that happened, the keepalives (-k), the
- * restarts and the carrier (-e) and the records the capture lost (-w).
- * out is to the stream, in from it.
+ * (tunpipe.1 lists them; see figures_stats_text()), as one message.
  */
 static void
 print_stats(const struct tunpipe *tp, const struct timespec *now)
 {
-	const struct counters *c = &tp->count;
-	char rates[128] = "", more[256] = "";
+	struct figures_run run = describe_run(tp);
+	struct figures_moment m = describe_moment(tp, now);
+	char text[FIGURES_TEXT_MAX];
 
-	stats_rates(rates, sizeof(rates), tp, now);
-	add_figure(more, sizeof(more), c->drop_invalid != 0, opt.tap ?
-	    "drop_not_ethernet" : "drop_not_ip", c->drop_invalid);
-	add_figure(more, sizeof(more), c->drop_device != 0, "drop_refused",
-	    c->drop_device);
-	add_figure(more, sizeof(more), c->drop_oversize != 0, "drop_too_large",
-	    c->drop_oversize);
-	add_figure(more, sizeof(more), c->drop_damaged != 0, "drop_damaged",
-	    c->drop_damaged);
-	add_figure(more, sizeof(more), c->drop_cut != 0, "drop_cut",
-	    c->drop_cut);
-	add_figure(more, sizeof(more), opt.keepalive, "keepalives_in",
-	    tp->st.dec.keepalives);
-	add_figure(more, sizeof(more), opt.keepalive, "keepalives_out",
-	    c->keepalives);
-	add_figure(more, sizeof(more), opt.exec != NULL, "restarts",
-	    c->restarts);
-	add_figure(more, sizeof(more), opt.exec != NULL, "carrier",
-	    tp->dev.carrier == 0 ? 0 : 1);
-	add_figure(more, sizeof(more), tp->cap.fd != -1, "capture_lost",
-	    tp->cap.lost);
-	msg_printf("tunpipe: %s: t=%.1f%s out_packets=%" PRIu64
-	    " out_bytes=%" PRIu64 " in_packets=%" PRIu64 " in_bytes=%" PRIu64
-	    " drops=%" PRIu64 " backlog=%zu peer_idle=%ld%s\n", tp->dev.name,
-	    ms_since(&tp->started) / 1000.0, rates, c->out_packets,
-	    c->out_bytes, c->in_packets, c->in_bytes,
-	    c->drop_invalid + c->drop_device + c->drop_oversize +
-	    c->drop_damaged + c->drop_cut, tp->st.out_tail - tp->st.out_head,
-	    (long)(monotonic_seconds() - tp->st.last_received), more);
+	figures_stats_text(text, sizeof(text), &run, &tp->count, &m);
+	msg_printf("%s", text);
 }
 
 /*
@@ -2830,7 +2732,7 @@ print_stats(const struct tunpipe *tp, const struct timespec *now)
  * the next line's rates, and when that line is due.
  */
 static void
-note_stats(struct stats *stats, const struct counters *c,
+note_stats(struct stats *stats, const struct figures_counters *c,
     const struct timespec *now)
 {
 	stats->then = *c;
