@@ -13,9 +13,9 @@ MANDIR = $(PREFIX)/share/man
 
 PROG = tunpipe
 OBJS = tunpipe.o figures.o framing.o judge.o offload.o pcapng.o starter.o \
-	confine.o capture.o
+	confine.o capture.o device.o
 SRCS = tunpipe.c figures.c framing.c judge.c offload.c pcapng.c starter.c \
-	confine.c capture.c
+	confine.c capture.c device.c
 TEST_PROGS = test/figures-driver test/framing-driver test/offload-driver \
 	test/pcapng-driver test/judge-driver test/relay test/lossy test/splitter \
 	test/seccomp-shim.so
@@ -26,7 +26,7 @@ $(PROG): $(OBJS)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(OBJS)
 
 tunpipe.o: tunpipe.c figures.h framing.h judge.h offload.h pcapng.h \
-    starter.h confine.h capture.h
+    starter.h confine.h capture.h device.h
 figures.o: figures.c figures.h
 framing.o: framing.c framing.h
 judge.o: judge.c judge.h framing.h offload.h
@@ -35,6 +35,7 @@ pcapng.o: pcapng.c pcapng.h
 starter.o: starter.c starter.h
 confine.o: confine.c confine.h
 capture.o: capture.c capture.h pcapng.h
+device.o: device.c device.h offload.h
 
 # A statically linked tunpipe, with musl when musl-gcc is installed (Debian:
 # musl-tools): static glibc needs its NSS libraries at run time to look up
@@ -43,7 +44,7 @@ capture.o: capture.c capture.h pcapng.h
 static: $(PROG)-static
 
 $(PROG)-static: $(SRCS) figures.h framing.h judge.h offload.h pcapng.h \
-    starter.h confine.h capture.h
+    starter.h confine.h capture.h device.h
 	rm -rf static-include
 	if command -v $(MUSL_GCC) >/dev/null 2>&1; then \
 		asm=/usr/include/$$($(MUSL_GCC) -print-multiarch)/asm; \

@@ -2,32 +2,27 @@
  * tunpipe: move packets between a TUN or TAP device and standard input and
  * output, framed so that they survive any byte stream.
  *
- * This file is the program: its options, the device's set-up, the packet
- * loop, and its exit statuses, in the order the data meets them.  Only
- * this file prints.  The modules below it, each exporting its own prefix:
+ * This file is the program: its options, the packet loop, and its exit
+ * statuses, in the order the data meets them.  Only this file prints.
+ * The modules below it, each exporting its own prefix:
  *	framing.c	the stream's framings: pure code that it calls
  *	offload.c	GSO packets split and merged, checksums: pure code
  *	pcapng.c	-w's capture format, encoded: pure code
  *	starter.c	the process of its own that starts -e's command
  *	confine.c	-U's privilege drop and the seccomp filter
  *	capture.c	-w's capture file, and the records waiting for it
+ *	device.c	the device's set-up and carrier; it names the step
+ *			that failed, and this file words it
  */
 #define _GNU_SOURCE		/* ppoll(), signalfd() */
 
-#include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 
-#include <linux/ethtool.h>
 #include <linux/if.h>
 #include <linux/if_ether.h>
-#include <linux/if_tun.h>
-#include <linux/netlink.h>
-#include <linux/rtnetlink.h>
-#include <linux/sockios.h>
-#include <linux/virtio_net.h>
 #include <arpa/inet.h>
 
 #include <errno.h>
@@ -50,6 +45,7 @@
 
 #include "capture.h"
 #include "confine.h"
+#include "device.h"
 #include "figures.h"
 #include "framing.h"
 #include "judge.h"
@@ -57,18 +53,8 @@
 #include "pcapng.h"
 #include "starter.h"
 
-/* UDP segmentation offload: in kernels since 6.2, not in all headers yet. */
-#ifndef TUN_F_USO4
-#define TUN_F_USO4	0x20
-#define TUN_F_USO6	0x40
-#endif
-#ifndef VIRTIO_NET_HDR_GSO_UDP_L4
-#define VIRTIO_NET_HDR_GSO_UDP_L4 5
-#endif
-
 #define TUNPIPE_VERSION "0.1.0"
 
-#define TUN_PATH	"/dev/net/tun"
 /*
  * One read of the stream, and the frames that may wait for the stream:
  * about 1 ms of traffic either way.  -O moves five times as many bytes
@@ -161,17 +147,6 @@ struct options {
 	const char *user;	/* -U: whom to become, or NULL */
 	uid_t user_uid;
 	gid_t user_gid;
-};
-
-/* The TUN or TAP device. */
-struct device {
-	int fd;
-	char name[IFNAMSIZ];
-	int tap;		/* Ethernet frames (TAP), else IP packets */
-	int vnet;		/* a virtio-net header before each packet */
-	int carrier;		/* 1 on, 0 off, -1 the kernel cannot say */
-	int mtu;		/* at start, for the hooks' TUNPIPE_MTU */
-	int sock;		/* to read the MTU as it is now: current_mtu() */
 };
 
 /*
@@ -1142,30 +1117,6 @@ open_signals(void)
 }
 
 /*
- * The driver of an existing device, and for the tun driver's devices
- * their mode ("tun" or "tap"), as ethtool tells them (empty when the
- * driver does not say); 0, or -1 when no device has that name.
- */
-static int
-device_driver(const char *name, struct ethtool_drvinfo *info)
-{
-	struct ifreq ifr;
-	int fd, r, e;
-
-	memset(&ifr, 0, sizeof(ifr));
-	memset(info, 0, sizeof(*info));
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
-	info->cmd = ETHTOOL_GDRVINFO;
-	ifr.ifr_data = (void *)info;
-	if ((fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1)
-		return -1;
-	r = ioctl(fd, SIOCETHTOOL, &ifr);
-	e = errno;
-	close(fd);
-	return r == -1 && e == ENODEV ? -1 : 0;
-}
-
-/*
  * TUNSETIFF's EINVAL: a name the kernel cannot number, a device of the
  * other mode, or one of another driver.
  */
@@ -1173,13 +1124,13 @@ static void __attribute__((noreturn))
 invalid_device(const char *name, int e)
 {
 	const char *mode = opt.tap ? "tap" : "tun";
-	struct ethtool_drvinfo info;
+	struct device_driver_info info;
 
 	if (device_driver(name, &info) == -1)
 		msg_errx(EXIT_DEVICE, "TUNSETIFF %s: %s: the kernel takes no "
 		    "such name: at most one %%d, which it replaces with a "
 		    "number", name, strerror(e));
-	if (strcmp(info.driver, "tun") == 0 && strcmp(info.bus_info, mode) != 0)
+	if (strcmp(info.driver, "tun") == 0 && strcmp(info.mode, mode) != 0)
 		msg_errx(EXIT_DEVICE, "TUNSETIFF %s: %s: %s is a %s device: %s",
 		    name, strerror(e), name, opt.tap ? "TUN" : "TAP", opt.tap ?
 		    "leave -T out" : "add -T");
@@ -1190,7 +1141,7 @@ invalid_device(const char *name, int e)
 }
 
 /* Explains why TUNSETIFF failed, in terms of what to do about it. */
-static void
+static void __attribute__((noreturn))
 device_error(const char *name, int e)
 {
 	const char *mode = opt.tap ? "tap" : "tun";
@@ -1215,25 +1166,6 @@ device_error(const char *name, int e)
 	}
 }
 
-static int
-host_is_le(void)
-{
-	const uint16_t one = 1;
-
-	return *(const uint8_t *)&one == 1;
-}
-
-/* An ifreq naming the device, for the interface ioctls. */
-static struct ifreq
-ifreq_of(const struct device *dev)
-{
-	struct ifreq ifr;
-
-	memset(&ifr, 0, sizeof(ifr));
-	memcpy(ifr.ifr_name, dev->name, sizeof(dev->name));
-	return ifr;
-}
-
 /* What to say when configuring the device was not allowed. */
 static const char *
 privilege_hint(int e)
@@ -1245,80 +1177,45 @@ privilege_hint(int e)
 	return "";
 }
 
-/*
- * Turns on the device's virtio-net header and its offloads: it then hands
- * over TCP and UDP as GSO packets of up to 64 KiB, with checksums left to
- * whoever delivers them, each after a 10-byte header in little-endian
- * order whatever the host (so that both ends of -O read it alike), and
- * takes the same.  UDP segmentation (USO) needs Linux 6.2.  Returns 0, or
- * -1 when the kernel refuses the header.
- */
-static int
-enable_offload(const struct device *dev)
+/* Explains why the clone device would not open (errno e). */
+static void __attribute__((noreturn))
+clone_error(int e)
 {
-	unsigned long tcp = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN;
-	int hdrlen = OFFLOAD_VNET_LEN, le = 1;
-
-	if (ioctl(dev->fd, TUNSETVNETHDRSZ, &hdrlen) == -1 ||
-	    (ioctl(dev->fd, TUNSETVNETLE, &le) == -1 && !host_is_le()))
-		return -1;
-	if (ioctl(dev->fd, TUNSETOFFLOAD, tcp | TUN_F_USO4 | TUN_F_USO6) == 0)
-		return 0;
-	say(2, "%s: no UDP segmentation offload in this kernel", dev->name);
-	if (ioctl(dev->fd, TUNSETOFFLOAD, tcp) == -1)
-		say(2, "%s: no TCP segmentation offload in this kernel: "
-		    "ordinary packets only", dev->name);
-	return 0;
-}
-
-/* Opens the clone device, or exits saying why it cannot. */
-static int
-open_clone(void)
-{
-	int fd;
-
-	if ((fd = open(TUN_PATH, O_RDWR | O_NONBLOCK | O_CLOEXEC)) != -1)
-		return fd;
-	if (errno == ENOENT || errno == ENODEV || errno == ENXIO)
+	errno = e;
+	if (e == ENOENT || e == ENODEV || e == ENXIO)
 		msg_err(EXIT_DEVICE, "%s: the kernel has no TUN/TAP support "
-		    "loaded; try modprobe tun", TUN_PATH);
-	if (errno == EACCES || errno == EPERM)
+		    "loaded; try modprobe tun", DEVICE_CLONE);
+	if (e == EACCES || e == EPERM)
 		msg_err(EXIT_DEVICE, "%s: run as root, or give this user read "
 		    "and write access to %s and a persistent device (ip tuntap "
 		    "add dev NAME mode %s user USER), then pass -i NAME",
-		    TUN_PATH, TUN_PATH, opt.tap ? "tap" : "tun");
-	msg_err(EXIT_DEVICE, "%s", TUN_PATH);
+		    DEVICE_CLONE, DEVICE_CLONE, opt.tap ? "tap" : "tun");
+	msg_err(EXIT_DEVICE, "%s", DEVICE_CLONE);
 }
 
-/*
- * Creates the device called want, or attaches to the persistent one of
- * that name, with the virtio-net header and the offloads when vnet says.
- * Returns 0, or the errno of what the kernel refused, with nothing open.
- */
-static int
-attach_device(struct device *dev, const char *want, int vnet)
+/* Says which step of device_open() failed (errno e), and what to do. */
+static void __attribute__((noreturn))
+open_error(const struct device *dev, const char *want, int e)
 {
-	struct ifreq ifr;
-	int e;
+	if (dev->failed == DEVICE_CLONE_OPEN)
+		clone_error(e);
+	errno = e;
+	if (dev->failed == DEVICE_VNET_HDR)	/* TUNSETIFF took it, not -O */
+		msg_err(EXIT_DEVICE, "%s: the kernel refuses the virtio-net "
+		    "header that -O needs; leave -O out", dev->name);
+	device_error(want, e);
+}
 
-	dev->fd = open_clone();
-	dev->tap = opt.tap;
-	memset(dev->name, 0, sizeof(dev->name));
-	memset(&ifr, 0, sizeof(ifr));
-	ifr.ifr_flags = (opt.tap ? IFF_TAP : IFF_TUN) | IFF_NO_PI |
-	    (vnet ? IFF_VNET_HDR : 0);
-	memcpy(ifr.ifr_name, want, strlen(want));
-	if (ioctl(dev->fd, TUNSETIFF, &ifr) == 0) {
-		memcpy(dev->name, ifr.ifr_name, IFNAMSIZ);
-		dev->name[IFNAMSIZ - 1] = '\0';
-		if (!vnet || enable_offload(dev) == 0) {
-			dev->vnet = vnet;
-			return 0;
-		}
-	}
-	e = errno;
-	close(dev->fd);
-	return e;
+/* -v: the offloads the kernel did not grant with the virtio-net header. */
+static void
+say_offloads(const struct device *dev)
+{
+	if (!dev->vnet || (dev->offloads & DEVICE_USO))
+		return;
+	say(2, "%s: no UDP segmentation offload in this kernel", dev->name);
+	if (!(dev->offloads & DEVICE_TSO))
+		say(2, "%s: no TCP segmentation offload in this kernel: "
+		    "ordinary packets only", dev->name);
 }
 
 /*
@@ -1333,144 +1230,79 @@ static void
 open_device(struct device *dev)
 {
 	const char *want = opt.ifname ? opt.ifname : opt.tap ? "tap%d" : "tun%d";
-	int e;
+	int r, e;
 
-	e = attach_device(dev, want, !opt.no_gso);
-	if (e != 0 && !opt.no_gso && !opt.offload) {
+	r = device_open(dev, want, opt.tap, opt.no_gso ? DEVICE_VNET_NONE :
+	    opt.offload ? DEVICE_VNET_NEEDED : DEVICE_VNET_WANTED);
+	e = errno;
+	if (dev->vnet_refused != 0)
 		say(2, "%s: no virtio-net header in this kernel (%s): one "
-		    "packet at a time", want, strerror(e));
-		e = attach_device(dev, want, 0);
-	}
-	errno = e;
-	if (e != 0 && *dev->name != '\0')	/* TUNSETIFF took it, not -O */
-		msg_err(EXIT_DEVICE, "%s: the kernel refuses the virtio-net "
-		    "header that -O needs; leave -O out", dev->name);
-	if (e != 0)
-		device_error(want, e);
-	say(2, "device %s (%s%s)", dev->name, opt.tap ? "tap" : "tun",
+		    "packet at a time", want, strerror(dev->vnet_refused));
+	if (r == -1)
+		open_error(dev, want, e);
+	say_offloads(dev);
+	say(2, "device %s (%s%s)", dev->name, dev->tap ? "tap" : "tun",
 	    opt.offload ? ", -O" : dev->vnet ? ", offloads" : "");
 
-	if (opt.owner != NULL &&
-	    ioctl(dev->fd, TUNSETOWNER, (unsigned long)opt.owner_uid) == -1)
+	if (opt.owner != NULL && device_set_owner(dev, opt.owner_uid) == -1)
 		msg_err(EXIT_DEVICE, "TUNSETOWNER %s %s%s", dev->name,
 		    opt.owner, privilege_hint(errno));
-	if (opt.persist && ioctl(dev->fd, TUNSETPERSIST, 1UL) == -1)
+	if (opt.persist && device_persist(dev) == -1)
 		msg_err(EXIT_DEVICE, "TUNSETPERSIST %s%s", dev->name,
 		    privilege_hint(errno));
 }
 
-/*
- * Adds one address to the device through rtnetlink, which, unlike the
- * ioctls, takes IPv4 and IPv6 alike.  NLM_F_REPLACE makes it idempotent,
- * so attaching again to a persistent device with the same -a is no error.
- */
-static void
-add_address(int nl, int ifindex, const struct address *a, const char *ifname)
+/* Says which step of device_configure() failed, and what to do. */
+static void __attribute__((noreturn))
+configure_error(const struct device *dev)
 {
-	struct {
-		struct nlmsghdr nh;
-		struct ifaddrmsg ifa;
-		uint8_t attrs[2 * RTA_SPACE(16)];
-	} req;
-	struct {
-		struct nlmsghdr nh;
-		struct nlmsgerr err;
-	} ack;
-	size_t alen = a->family == AF_INET ? 4 : 16;
-	unsigned short types[] = { IFA_LOCAL, IFA_ADDRESS };
-	struct rtattr *rta;
-	size_t i;
+	const char *name = dev->name;
+	int e = errno;
 
-	memset(&req, 0, sizeof(req));
-	req.nh.nlmsg_len = NLMSG_LENGTH(sizeof(req.ifa));
-	req.nh.nlmsg_type = RTM_NEWADDR;
-	req.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE |
-	    NLM_F_REPLACE;
-	req.ifa.ifa_family = (uint8_t)a->family;
-	req.ifa.ifa_prefixlen = (uint8_t)a->prefix;
-	req.ifa.ifa_index = (unsigned)ifindex;
-	for (i = 0; i < 2; i++) {
-		rta = (struct rtattr *)((uint8_t *)&req +
-		    NLMSG_ALIGN(req.nh.nlmsg_len));
-		rta->rta_type = types[i];
-		rta->rta_len = (unsigned short)RTA_LENGTH(alen);
-		memcpy(RTA_DATA(rta), a->bytes, alen);
-		req.nh.nlmsg_len = NLMSG_ALIGN(req.nh.nlmsg_len) +
-		    RTA_SPACE(alen);
-	}
-	if (send(nl, &req, req.nh.nlmsg_len, 0) == -1)
-		msg_err(EXIT_DEVICE, "rtnetlink");
-	if (recv(nl, &ack, sizeof(ack), 0) < (ssize_t)sizeof(ack) ||
-	    ack.nh.nlmsg_type != NLMSG_ERROR)
-		msg_errx(EXIT_DEVICE, "rtnetlink: no answer to adding %s",
-		    a->text);
-	if (ack.err.error != 0) {
-		errno = -ack.err.error;
-		msg_err(EXIT_DEVICE, "adding address %s to %s%s", a->text,
-		    ifname, privilege_hint(errno));
-	}
-}
-
-static void
-add_addresses(const struct device *dev, int ctl)
-{
-	struct ifreq ifr = ifreq_of(dev);
-	size_t i;
-	int nl;
-
-	if (ioctl(ctl, SIOCGIFINDEX, &ifr) == -1)
-		msg_err(EXIT_DEVICE, "SIOCGIFINDEX %s", dev->name);
-	if ((nl = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC,
-	    NETLINK_ROUTE)) == -1)
+	switch (dev->failed) {
+	case DEVICE_SOCKET:
+		msg_err(EXIT_DEVICE, "socket");
+	case DEVICE_SET_MTU:
+		msg_err(EXIT_DEVICE, "SIOCSIFMTU %s %d%s", name, opt.mtu,
+		    privilege_hint(e));
+	case DEVICE_INDEX:
+		msg_err(EXIT_DEVICE, "SIOCGIFINDEX %s", name);
+	case DEVICE_NETLINK:
 		msg_err(EXIT_DEVICE, "rtnetlink socket");
-	for (i = 0; i < opt.naddresses; i++)
-		add_address(nl, ifr.ifr_ifindex, &opt.addresses[i],
-		    dev->name);
-	close(nl);
+	case DEVICE_SEND:
+		msg_err(EXIT_DEVICE, "rtnetlink");
+	case DEVICE_NO_ANSWER:
+		msg_errx(EXIT_DEVICE, "rtnetlink: no answer to adding %s",
+		    opt.addresses[dev->address].text);
+	case DEVICE_ADDRESS:
+		msg_err(EXIT_DEVICE, "adding address %s to %s%s",
+		    opt.addresses[dev->address].text, name, privilege_hint(e));
+	case DEVICE_GET_FLAGS:
+		msg_err(EXIT_DEVICE, "SIOCGIFFLAGS %s", name);
+	case DEVICE_SET_FLAGS:
+		msg_err(EXIT_DEVICE, "SIOCSIFFLAGS %s up%s", name,
+		    privilege_hint(e));
+	case DEVICE_GET_MTU:
+	default:
+		msg_err(EXIT_DEVICE, "SIOCGIFMTU %s", name);
+	}
 }
 
 /* Sets what the options ask of the device: MTU, addresses, link up. */
 static void
 configure_device(struct device *dev)
 {
-	struct ifreq ifr = ifreq_of(dev);
-	int ctl;
+	struct device_address addrs[MAX_ADDRESSES];
+	size_t i;
 
-	if ((ctl = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1)
-		msg_err(EXIT_DEVICE, "socket");
-	if (opt.mtu != 0) {
-		ifr.ifr_mtu = opt.mtu;
-		if (ioctl(ctl, SIOCSIFMTU, &ifr) == -1)
-			msg_err(EXIT_DEVICE, "SIOCSIFMTU %s %d%s", dev->name,
-			    opt.mtu, privilege_hint(errno));
+	for (i = 0; i < opt.naddresses; i++) {
+		addrs[i].family = opt.addresses[i].family;
+		memcpy(addrs[i].bytes, opt.addresses[i].bytes,
+		    sizeof(addrs[i].bytes));
+		addrs[i].prefix = opt.addresses[i].prefix;
 	}
-	if (opt.naddresses > 0) {
-		add_addresses(dev, ctl);
-		if (ioctl(ctl, SIOCGIFFLAGS, &ifr) == -1)
-			msg_err(EXIT_DEVICE, "SIOCGIFFLAGS %s", dev->name);
-		ifr.ifr_flags |= IFF_UP;
-		if (ioctl(ctl, SIOCSIFFLAGS, &ifr) == -1)
-			msg_err(EXIT_DEVICE, "SIOCSIFFLAGS %s up%s", dev->name,
-			    privilege_hint(errno));
-	}
-	if (ioctl(ctl, SIOCGIFMTU, &ifr) == -1)
-		msg_err(EXIT_DEVICE, "SIOCGIFMTU %s", dev->name);
-	dev->sock = ctl;	/* kept to read the MTU again: current_mtu() */
-	dev->mtu = ifr.ifr_mtu;
-	dev->carrier = 1;	/* a tun device with a reader has it */
-}
-
-/*
- * The device's MTU now: it may change while tunpipe runs.  (The frames do
- * not depend on it, but messages name it.)
- */
-static int
-current_mtu(const struct device *dev)
-{
-	struct ifreq ifr = ifreq_of(dev);
-
-	return ioctl(dev->sock, SIOCGIFMTU, &ifr) == -1 ? dev->mtu :
-	    ifr.ifr_mtu;
+	if (device_configure(dev, opt.mtu, addrs, opt.naddresses) == -1)
+		configure_error(dev);
 }
 
 /*
@@ -1487,18 +1319,15 @@ current_mtu(const struct device *dev)
 static void
 set_carrier(struct device *dev, int on)
 {
-	int carrier = on;
-
-	if (dev->carrier == -1 || dev->carrier == on)
-		return;
-	if (ioctl(dev->fd, TUNSETCARRIER, &carrier) == -1) {
+	switch (device_set_carrier(dev, on)) {
+	case -1:
 		say(2, "TUNSETCARRIER %s: %s: the carrier cannot follow the "
 		    "stream", dev->name, strerror(errno));
-		dev->carrier = -1;
-		return;
+		break;
+	case 1:
+		say(2, "%s: carrier %s", dev->name, on ? "on" : "off");
+		break;
 	}
-	dev->carrier = on;
-	say(2, "%s: carrier %s", dev->name, on ? "on" : "off");
 }
 
 /*
@@ -1513,7 +1342,7 @@ export_device(const struct device *dev)
 	snprintf(mtu, sizeof(mtu), "%d", dev->mtu);
 	if (setenv("TUNPIPE_IFNAME", dev->name, 1) == -1 ||
 	    setenv("TUNPIPE_MTU", mtu, 1) == -1 ||
-	    setenv("TUNPIPE_MODE", opt.tap ? "tap" : "tun", 1) == -1)
+	    setenv("TUNPIPE_MODE", dev->tap ? "tap" : "tun", 1) == -1)
 		msg_err(EXIT_FAIL, "setenv");
 }
 
@@ -1861,7 +1690,7 @@ judge_frame(struct stream *st, enum judge_kind kind, size_t len)
 static void
 count_refused(struct tunpipe *tp, int e, size_t packets, size_t len)
 {
-	int mtu = current_mtu(&tp->dev);
+	int mtu = device_mtu(&tp->dev);
 
 	tp->count.drop_device += packets;
 	if (len - (tp->dev.tap ? ETH_HLEN : 0) > (size_t)mtu)
@@ -2707,7 +2536,7 @@ print_counters(const struct tunpipe *tp)
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	m = describe_moment(tp, &now);
 	if (run.device)
-		m.mtu = current_mtu(&tp->dev);
+		m.mtu = device_mtu(&tp->dev);
 	figures_counters_text(text, sizeof(text), &run, &tp->count, &m);
 	msg_printf("%s", text);
 }

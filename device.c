@@ -1,0 +1,343 @@
+/*
+ * device.c: the TUN or TAP device's set-up and carrier, described in
+ * device.h, in the order the device meets them: the clone device,
+ * TUNSETIFF, the header and its offloads, owner and persistence, then
+ * MTU, addresses, link, the MTU read back, and the carrier.
+ *
+ * It makes system calls and never prints: a failed step is recorded in
+ * struct device, for tunpipe.c to put into words.  It knows no option.
+ */
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+
+#include <linux/ethtool.h>
+#include <linux/if.h>
+#include <linux/if_tun.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <linux/sockios.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "device.h"
+#include "offload.h"
+
+/* UDP segmentation offload: in kernels since 6.2, not in all headers yet. */
+#ifndef TUN_F_USO4
+#define TUN_F_USO4	0x20
+#define TUN_F_USO6	0x40
+#endif
+
+/* Records the step that failed; returns -1, errno as the step left it. */
+static int
+fail(struct device *dev, enum device_step step)
+{
+	dev->failed = step;
+	return -1;
+}
+
+/* Closes fd, keeping errno: it says why the step before failed. */
+static void
+close_keeping_errno(int fd)
+{
+	int e = errno;
+
+	close(fd);
+	errno = e;
+}
+
+static int
+open_clone(struct device *dev)
+{
+	if ((dev->fd = open(DEVICE_CLONE, O_RDWR | O_NONBLOCK |
+	    O_CLOEXEC)) == -1)
+		return fail(dev, DEVICE_CLONE_OPEN);
+	return 0;
+}
+
+/* TUNSETIFF: the device called want, of the mode, with the header or not. */
+static int
+set_iff(struct device *dev, const char *want, int vnet)
+{
+	struct ifreq ifr;
+
+	memset(&ifr, 0, sizeof(ifr));
+	ifr.ifr_flags = (dev->tap ? IFF_TAP : IFF_TUN) | IFF_NO_PI |
+	    (vnet ? IFF_VNET_HDR : 0);
+	memcpy(ifr.ifr_name, want, strnlen(want, IFNAMSIZ - 1));
+	if (ioctl(dev->fd, TUNSETIFF, &ifr) == -1)
+		return fail(dev, DEVICE_SETIFF);
+	memcpy(dev->name, ifr.ifr_name, IFNAMSIZ);
+	dev->name[IFNAMSIZ - 1] = '\0';
+	return 0;
+}
+
+/*
+ * The header's length and order, then the offloads: TCP's and UDP's, else
+ * TCP's alone (a kernel before 6.2), else none, which still leaves the
+ * header.  A little-endian host has the header in that order even where
+ * the kernel has no TUNSETVNETLE.
+ */
+static int
+enable_offload(struct device *dev)
+{
+	unsigned long tcp = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN;
+	int hdrlen = OFFLOAD_VNET_LEN, le = 1;
+
+	if (ioctl(dev->fd, TUNSETVNETHDRSZ, &hdrlen) == -1 ||
+	    (ioctl(dev->fd, TUNSETVNETLE, &le) == -1 &&
+	    __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__))
+		return fail(dev, DEVICE_VNET_HDR);
+	if (ioctl(dev->fd, TUNSETOFFLOAD, tcp | TUN_F_USO4 | TUN_F_USO6) == 0)
+		dev->offloads = DEVICE_TSO | DEVICE_USO;
+	else if (ioctl(dev->fd, TUNSETOFFLOAD, tcp) == 0)
+		dev->offloads = DEVICE_TSO;
+	return 0;
+}
+
+/* One try at the device, with the header or not; nothing open if it fails. */
+static int
+attach(struct device *dev, const char *want, int vnet)
+{
+	memset(dev->name, 0, sizeof(dev->name));
+	dev->vnet = 0;
+	dev->offloads = 0;
+	if (open_clone(dev) == -1)
+		return -1;
+	if (set_iff(dev, want, vnet) == -1 ||
+	    (vnet && enable_offload(dev) == -1)) {
+		close_keeping_errno(dev->fd);
+		dev->fd = -1;
+		return -1;
+	}
+	dev->vnet = vnet;
+	return 0;
+}
+
+int
+device_open(struct device *dev, const char *want, int tap,
+    enum device_vnet vnet)
+{
+	dev->tap = tap;
+	dev->vnet_refused = 0;
+	dev->failed = DEVICE_OK;
+	if (attach(dev, want, vnet != DEVICE_VNET_NONE) == 0)
+		return 0;
+	if (vnet != DEVICE_VNET_WANTED || dev->failed == DEVICE_CLONE_OPEN)
+		return -1;
+	dev->vnet_refused = errno;
+	dev->failed = DEVICE_OK;
+	return attach(dev, want, 0);
+}
+
+int
+device_driver(const char *name, struct device_driver_info *info)
+{
+	struct ethtool_drvinfo drv;
+	struct ifreq ifr;
+	int fd, r, e;
+
+	_Static_assert(sizeof(info->driver) == sizeof(drv.driver) &&
+	    sizeof(info->mode) == sizeof(drv.bus_info), "ethtool's sizes");
+	memset(&ifr, 0, sizeof(ifr));
+	memset(&drv, 0, sizeof(drv));
+	memset(info, 0, sizeof(*info));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+	drv.cmd = ETHTOOL_GDRVINFO;
+	ifr.ifr_data = (void *)&drv;
+	if ((fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1)
+		return -1;
+	r = ioctl(fd, SIOCETHTOOL, &ifr);
+	e = errno;
+	close(fd);
+	if (r == -1 && e == ENODEV)
+		return -1;
+	memcpy(info->driver, drv.driver, sizeof(info->driver) - 1);
+	memcpy(info->mode, drv.bus_info, sizeof(info->mode) - 1);
+	return 0;
+}
+
+int
+device_set_owner(struct device *dev, uid_t uid)
+{
+	if (ioctl(dev->fd, TUNSETOWNER, (unsigned long)uid) == -1)
+		return fail(dev, DEVICE_OWNER);
+	return 0;
+}
+
+int
+device_persist(struct device *dev)
+{
+	if (ioctl(dev->fd, TUNSETPERSIST, 1UL) == -1)
+		return fail(dev, DEVICE_PERSIST);
+	return 0;
+}
+
+/* An ifreq naming the device, for the interface ioctls. */
+static struct ifreq
+ifreq_of(const struct device *dev)
+{
+	struct ifreq ifr;
+
+	memset(&ifr, 0, sizeof(ifr));
+	memcpy(ifr.ifr_name, dev->name, sizeof(dev->name));
+	return ifr;
+}
+
+static int
+set_mtu(struct device *dev, int mtu)
+{
+	struct ifreq ifr = ifreq_of(dev);
+
+	ifr.ifr_mtu = mtu;
+	if (ioctl(dev->sock, SIOCSIFMTU, &ifr) == -1)
+		return fail(dev, DEVICE_SET_MTU);
+	return 0;
+}
+
+/*
+ * Adds one address to the device through rtnetlink, which, unlike the
+ * ioctls, takes IPv4 and IPv6 alike.  NLM_F_REPLACE makes it idempotent,
+ * so attaching again to a persistent device with the same addresses is no
+ * error.
+ */
+static int
+add_address(struct device *dev, int nl, int ifindex,
+    const struct device_address *a)
+{
+	struct {
+		struct nlmsghdr nh;
+		struct ifaddrmsg ifa;
+		uint8_t attrs[2 * RTA_SPACE(16)];
+	} req;
+	struct {
+		struct nlmsghdr nh;
+		struct nlmsgerr err;
+	} ack;
+	size_t alen = a->family == AF_INET ? 4 : 16;
+	unsigned short types[] = { IFA_LOCAL, IFA_ADDRESS };
+	struct rtattr *rta;
+	size_t i;
+
+	memset(&req, 0, sizeof(req));
+	req.nh.nlmsg_len = NLMSG_LENGTH(sizeof(req.ifa));
+	req.nh.nlmsg_type = RTM_NEWADDR;
+	req.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE |
+	    NLM_F_REPLACE;
+	req.ifa.ifa_family = (uint8_t)a->family;
+	req.ifa.ifa_prefixlen = (uint8_t)a->prefix;
+	req.ifa.ifa_index = (unsigned)ifindex;
+	for (i = 0; i < 2; i++) {
+		rta = (struct rtattr *)((uint8_t *)&req +
+		    NLMSG_ALIGN(req.nh.nlmsg_len));
+		rta->rta_type = types[i];
+		rta->rta_len = (unsigned short)RTA_LENGTH(alen);
+		memcpy(RTA_DATA(rta), a->bytes, alen);
+		req.nh.nlmsg_len = NLMSG_ALIGN(req.nh.nlmsg_len) +
+		    RTA_SPACE(alen);
+	}
+	if (send(nl, &req, req.nh.nlmsg_len, 0) == -1)
+		return fail(dev, DEVICE_SEND);
+	if (recv(nl, &ack, sizeof(ack), 0) < (ssize_t)sizeof(ack) ||
+	    ack.nh.nlmsg_type != NLMSG_ERROR) {
+		errno = EPROTO;
+		return fail(dev, DEVICE_NO_ANSWER);
+	}
+	if (ack.err.error != 0) {
+		errno = -ack.err.error;
+		return fail(dev, DEVICE_ADDRESS);
+	}
+	return 0;
+}
+
+static int
+add_addresses(struct device *dev, const struct device_address *addrs,
+    size_t n)
+{
+	struct ifreq ifr = ifreq_of(dev);
+	int nl;
+
+	if (ioctl(dev->sock, SIOCGIFINDEX, &ifr) == -1)
+		return fail(dev, DEVICE_INDEX);
+	if ((nl = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC,
+	    NETLINK_ROUTE)) == -1)
+		return fail(dev, DEVICE_NETLINK);
+	for (dev->address = 0; dev->address < n; dev->address++)
+		if (add_address(dev, nl, ifr.ifr_ifindex,
+		    &addrs[dev->address]) == -1) {
+			close_keeping_errno(nl);
+			return -1;
+		}
+	close(nl);
+	return 0;
+}
+
+static int
+link_up(struct device *dev)
+{
+	struct ifreq ifr = ifreq_of(dev);
+
+	if (ioctl(dev->sock, SIOCGIFFLAGS, &ifr) == -1)
+		return fail(dev, DEVICE_GET_FLAGS);
+	ifr.ifr_flags |= IFF_UP;
+	if (ioctl(dev->sock, SIOCSIFFLAGS, &ifr) == -1)
+		return fail(dev, DEVICE_SET_FLAGS);
+	return 0;
+}
+
+static int
+read_mtu(struct device *dev)
+{
+	struct ifreq ifr = ifreq_of(dev);
+
+	if (ioctl(dev->sock, SIOCGIFMTU, &ifr) == -1)
+		return fail(dev, DEVICE_GET_MTU);
+	dev->mtu = ifr.ifr_mtu;
+	return 0;
+}
+
+int
+device_configure(struct device *dev, int mtu,
+    const struct device_address *addrs, size_t n)
+{
+	dev->failed = DEVICE_OK;
+	if ((dev->sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1)
+		return fail(dev, DEVICE_SOCKET);
+	if ((mtu != 0 && set_mtu(dev, mtu) == -1) ||
+	    (n > 0 && (add_addresses(dev, addrs, n) == -1 ||
+	    link_up(dev) == -1)) || read_mtu(dev) == -1) {
+		close_keeping_errno(dev->sock);
+		dev->sock = -1;
+		return -1;
+	}
+	dev->carrier = 1;
+	return 0;
+}
+
+int
+device_mtu(const struct device *dev)
+{
+	struct ifreq ifr = ifreq_of(dev);
+
+	return ioctl(dev->sock, SIOCGIFMTU, &ifr) == -1 ? dev->mtu :
+	    ifr.ifr_mtu;
+}
+
+int
+device_set_carrier(struct device *dev, int on)
+{
+	int carrier = on;
+
+	if (dev->carrier == -1 || dev->carrier == on)
+		return 0;
+	if (ioctl(dev->fd, TUNSETCARRIER, &carrier) == -1) {
+		dev->carrier = -1;
+		return -1;
+	}
+	dev->carrier = on;
+	return 1;
+}
