@@ -188,15 +188,23 @@ ifreq_of(const struct device *dev)
 	return ifr;
 }
 
+/* An interface ioctl on dev->sock, recorded as step when it fails. */
+static int
+if_ioctl(struct device *dev, unsigned long request, struct ifreq *ifr,
+    enum device_step step)
+{
+	if (ioctl(dev->sock, request, ifr) == -1)
+		return fail(dev, step);
+	return 0;
+}
+
 static int
 set_mtu(struct device *dev, int mtu)
 {
 	struct ifreq ifr = ifreq_of(dev);
 
 	ifr.ifr_mtu = mtu;
-	if (ioctl(dev->sock, SIOCSIFMTU, &ifr) == -1)
-		return fail(dev, DEVICE_SET_MTU);
-	return 0;
+	return if_ioctl(dev, SIOCSIFMTU, &ifr, DEVICE_SET_MTU);
 }
 
 /*
@@ -261,8 +269,8 @@ add_addresses(struct device *dev, const struct device_address *addrs,
 	struct ifreq ifr = ifreq_of(dev);
 	int nl;
 
-	if (ioctl(dev->sock, SIOCGIFINDEX, &ifr) == -1)
-		return fail(dev, DEVICE_INDEX);
+	if (if_ioctl(dev, SIOCGIFINDEX, &ifr, DEVICE_INDEX) == -1)
+		return -1;
 	if ((nl = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC,
 	    NETLINK_ROUTE)) == -1)
 		return fail(dev, DEVICE_NETLINK);
@@ -281,12 +289,10 @@ link_up(struct device *dev)
 {
 	struct ifreq ifr = ifreq_of(dev);
 
-	if (ioctl(dev->sock, SIOCGIFFLAGS, &ifr) == -1)
-		return fail(dev, DEVICE_GET_FLAGS);
+	if (if_ioctl(dev, SIOCGIFFLAGS, &ifr, DEVICE_GET_FLAGS) == -1)
+		return -1;
 	ifr.ifr_flags |= IFF_UP;
-	if (ioctl(dev->sock, SIOCSIFFLAGS, &ifr) == -1)
-		return fail(dev, DEVICE_SET_FLAGS);
-	return 0;
+	return if_ioctl(dev, SIOCSIFFLAGS, &ifr, DEVICE_SET_FLAGS);
 }
 
 static int
@@ -294,8 +300,8 @@ read_mtu(struct device *dev)
 {
 	struct ifreq ifr = ifreq_of(dev);
 
-	if (ioctl(dev->sock, SIOCGIFMTU, &ifr) == -1)
-		return fail(dev, DEVICE_GET_MTU);
+	if (if_ioctl(dev, SIOCGIFMTU, &ifr, DEVICE_GET_MTU) == -1)
+		return -1;
 	dev->mtu = ifr.ifr_mtu;
 	return 0;
 }
