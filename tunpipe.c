@@ -2,17 +2,25 @@
  * tunpipe: move packets between a TUN or TAP device and standard input and
  * output, framed so that they survive any byte stream.
  *
- * This file is the program: its options, the packet loop, and its exit
- * statuses, in the order the data meets them.  Only this file prints.
- * The modules below it, each exporting its own prefix:
- *	framing.c	the stream's framings: pure code that it calls
- *	offload.c	GSO packets split and merged, checksums: pure code
- *	pcapng.c	-w's capture format, encoded: pure code
- *	starter.c	the process of its own that starts -e's command
+ * This file is the program: its options and messages, standard I/O and
+ * signals, the hooks, the stream's side and the device's side of the
+ * packet loop, keepalives, figures, -e's commands, the loop itself and
+ * the exit statuses, in the order the data meets them.  Only this file
+ * prints; what it decides from the options at start-up, the packet path
+ * finds in its structs.  The modules below it never print, nor use a name
+ * of this file, and each exports only its own prefix; the system-facing
+ * ones return -1 with errno, naming the step that failed where there are
+ * several, and this file words it:
+ *	device.c	the device's set-up and carrier
  *	confine.c	-U's privilege drop and the seccomp filter
+ *	starter.c	the process of its own that starts -e's command
  *	capture.c	-w's capture file, and the records waiting for it
- *	device.c	the device's set-up and carrier; it names the step
- *			that failed, and this file words it
+ * and the pure ones make no system calls:
+ *	framing.c	the stream's framings
+ *	judge.c		what the stream's frames say of the peer
+ *	offload.c	GSO packets split and merged, checksums
+ *	pcapng.c	-w's capture format, encoded
+ *	figures.c	the counters' and -s's text
  */
 #define _GNU_SOURCE		/* ppoll(), signalfd() */
 
@@ -2494,10 +2502,11 @@ send_keepalive(struct tunpipe *tp)
 static struct figures_run
 describe_run(const struct tunpipe *tp)
 {
-	return (struct figures_run){ .name = tp->dev.name, .tap = opt.tap,
-	    .device = !opt.no_device, .slip = opt.framing == FRAMING_SLIP,
-	    .respawn = opt.respawn != 0, .command = opt.exec != NULL,
-	    .keepalive = opt.keepalive != 0, .capture = tp->cap.fd != -1 };
+	return (struct figures_run){ .name = tp->dev.name,
+	    .tap = tp->dev.tap, .device = tp->dev.fd != -1,
+	    .slip = tp->st.framing == FRAMING_SLIP,
+	    .respawn = opt.respawn != 0, .command = tp->st.from_command,
+	    .keepalive = tp->st.keepalive != 0, .capture = tp->cap.fd != -1 };
 }
 
 /*
@@ -2712,7 +2721,7 @@ command_gone(struct tunpipe *tp, int news)
  * the next try (capture_due()).  Returns why it ended.
  */
 static enum end
-relay(struct tunpipe *tp)
+packet_loop(struct tunpipe *tp)
 {
 	enum { DEV, IN, OUT, CTL, SIG, CAP, MSG, SLOTS };
 	struct stream *st = &tp->st;
@@ -2849,22 +2858,23 @@ restarts_after(enum end end)
 }
 
 /*
- * Carries packets until the end.  With -e, the stream is a command's, and
- * with -r the command starts again whenever it ends; the device and its
- * addresses stay.  Returns why it ended.
+ * Carries packets until the end: the packet loop over stdio's stream, or
+ * with -e over the command's, and with -r over the next command's
+ * whenever one ends; the device and its addresses stay.  Returns why it
+ * ended.
  */
 static enum end
-run(struct tunpipe *tp)
+carry_packets(struct tunpipe *tp)
 {
 	char how[64];
 	enum end end;
 
 	if (opt.exec == NULL)
-		return relay(tp);
+		return packet_loop(tp);
 	tp->cmd.respawn_wait = opt.respawn;
 	for (;;) {
 		start_command(tp);
-		end = relay(tp);
+		end = packet_loop(tp);
 		if (restarts_after(end))	/* at once: see set_carrier() */
 			set_carrier(&tp->dev, 0);
 		/* Unless it may start again, the command goes at once. */
@@ -2968,7 +2978,7 @@ main(int argc, char *argv[])
 	if (opt.exec == NULL)
 		make_stdio_nonblocking();
 	defer_messages();
-	end = run(&tp);
+	end = carry_packets(&tp);
 	if (tp.cap.fd != -1)	/* first, so that the figures count its losses */
 		finish_capture(&tp);
 	if (opt.stats != 0 || opt.verbosity >= 2 || opt.no_device)
