@@ -15,13 +15,8 @@ setup_file() {
 	export DRIVER="$BATS_TEST_DIRNAME/framing-driver"
 }
 
-# A missing driver is a failure, not a skip: a skipped codec suite would look
-# like a passing one.
 setup() {
-	if [[ ! -x $DRIVER ]]; then
-		echo "$DRIVER is missing: run 'make test/framing-driver'" >&2
-		return 1
-	fi
+	need_driver || return 1
 	STREAM="$BATS_TEST_TMPDIR/stream"
 }
 

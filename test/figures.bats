@@ -17,13 +17,8 @@ setup_file() {
 	export DRIVER="$BATS_TEST_DIRNAME/figures-driver"
 }
 
-# A missing driver is a failure, not a skip: a skipped suite would look
-# like a passing one.
 setup() {
-	if [[ ! -x $DRIVER ]]; then
-		echo "$DRIVER is missing: run 'make test/figures-driver'" >&2
-		return 1
-	fi
+	need_driver || return 1
 }
 
 # figures counters|stats [-r ROOM] WORD... KEY=VALUE...: the driver's text

@@ -18,13 +18,8 @@ setup_file() {
 	export DRIVER="$BATS_TEST_DIRNAME/offload-driver"
 }
 
-# A missing driver is a failure, not a skip: a skipped suite would look
-# like a passing one.
 setup() {
-	if [[ ! -x $DRIVER ]]; then
-		echo "$DRIVER is missing: run 'make test/offload-driver'" >&2
-		return 1
-	fi
+	need_driver || return 1
 	F=$BATS_TEST_TMPDIR
 }
 

@@ -674,3 +674,12 @@ capture_hex() {
 }
 
 # ---- end of captures read by tshark and tcpdump ----
+
+# need_driver: in a driver's suite's setup(), fails when $DRIVER is not
+# built: a failure, not a skip, since a skipped suite would look like a
+# passing one.
+need_driver() {
+	[[ -x $DRIVER ]] && return 0
+	echo "$DRIVER is missing: run 'make test/${DRIVER##*/}'" >&2
+	return 1
+}

@@ -22,13 +22,8 @@ setup_file() {
 	export DRIVER="$BATS_TEST_DIRNAME/judge-driver"
 }
 
-# A missing driver is a failure, not a skip: a skipped suite would look
-# like a passing one.
 setup() {
-	if [[ ! -x $DRIVER ]]; then
-		echo "$DRIVER is missing: run 'make test/judge-driver'" >&2
-		return 1
-	fi
+	need_driver || return 1
 	LINES=()
 }
 
