@@ -27,6 +27,7 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 
 #include <linux/if.h>
@@ -1484,20 +1485,28 @@ report_seccomp(int sig, siginfo_t *si, void *context)
  * an untrusted peer then cannot make tunpipe do anything else, whatever
  * bug it finds.  -e's command is started by a process forked before (see
  * starter_fork()); --down's would inherit the filter, so with --down
- * there is none.  Not on architectures the filter does not know.
+ * there is none.  On an architecture the filter does not know, tunpipe
+ * runs unconfined and says so unless -S or -q: refusing to start would
+ * only make every user there add -S, which would then stay in their
+ * commands once a filter exists.
  */
 static void
 confine(void)
 {
 	int allowed = confine_syscalls_allowed();
+	struct utsname host;
 
-	if (allowed == 0) {
-		say(2, "seccomp: off (no filter for this architecture)");
-		return;
-	}
 	if (opt.no_seccomp || opt.down != NULL) {
 		say(2, "seccomp: off (%s)", opt.no_seccomp ? "-S" :
 		    "the --down command would inherit the filter");
+		return;
+	}
+	if (allowed == 0) {
+		if (uname(&host) == -1)
+			strcpy(host.machine, "unknown");
+		say(1, "seccomp: off: this tunpipe has no filter for its "
+		    "architecture (%s), so the packet loop runs unconfined; "
+		    "-S runs it so without this warning", host.machine);
 		return;
 	}
 	if (confine_syscalls(report_seccomp) == -1) {
