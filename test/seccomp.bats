@@ -7,6 +7,11 @@ load helpers
 setup() { netns_setup; }
 teardown() { netns_teardown; }
 
+# syscall_number NAME: the number of system call NAME on this machine.
+syscall_number() {
+	printf '#include <sys/syscall.h>\nSYS_%s\n' "$1" | cc -E -P - | tail -n 1
+}
+
 # seccomp_mode PID: the Seccomp field of /proc/PID/status (0 off, 2 filter).
 seccomp_mode() {
 	awk '$1 == "Seccomp:" { print $2 }' "/proc/$1/status"
@@ -62,4 +67,17 @@ seccomp_mode() {
 	run ns A timeout 3 "${preload[@]}" "$TUNPIPE" -S -k 1 -i tpa \
 	    <"$T/in" >/dev/null
 	[ "$status" = 124 ]
+}
+
+@test "ioctl() is allowed for the device's two requests only: SIOCSIFMTU, one from SIOCGIFMTU, stops tunpipe" {
+	local preload=(env SECCOMP_SHIM=ioctl
+	    LD_PRELOAD="$BATS_TEST_DIRNAME/seccomp-shim.so"
+	    ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0")
+	mkfifo "$T/in"
+	sleep 20 >"$T/in" &
+	remember $!
+	run ns A timeout 10 "${preload[@]}" "$TUNPIPE" -k 1 -i tpa \
+	    <"$T/in" >/dev/null
+	[ "$status" = 1 ]
+	[[ "$output" =~ "seccomp stopped tunpipe at system call $(syscall_number ioctl)," ]]
 }
