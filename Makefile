@@ -3,6 +3,8 @@
 CC ?= cc
 CFLAGS ?= -O2
 CFLAGS += -Wall -Wextra
+# On 32-bit systems too: -w's capture past 2 GiB, and clocks past 2038.
+CPPFLAGS += -D_FILE_OFFSET_BITS=64 -D_TIME_BITS=64
 BATS ?= bats
 BATSFLAGS ?=
 MUSL_GCC = musl-gcc
