@@ -8,6 +8,23 @@
 
 GUEST_INIT=$(dirname "${BASH_SOURCE[0]}")/guest-init
 
+# guest_teardown_file: teardown_file's work: the guest, QEMU and all
+# else in namespace A, then the namespace; nothing if setup_file made no
+# guest ($G).
+guest_teardown_file() {
+	[ -n "${G:-}" ] || return 0
+	T=$G
+	netns_teardown_all
+}
+
+# guest_setup: setup's work: a test skips (in CI: fails) with what the
+# guest lacks (GUEST_MISSING, which setup_file sets), else gets its own
+# $T.
+guest_setup() {
+	[ -z "$GUEST_MISSING" ] || skip_or_fail "$GUEST_MISSING"
+	T=$BATS_TEST_TMPDIR
+}
+
 # guest_root ROOT BUSYBOX MODULE...: the guest's tree in ROOT: the static
 # BUSYBOX (the initramfs has no C library) as /bin/busybox and /bin/sh,
 # test/guest-init as /init, and the kernel's MODULE files, in the order

@@ -49,16 +49,9 @@ setup_file() {
 }
 
 # The guest, QEMU, the socats and their tunpipes, then the namespace.
-teardown_file() {
-	[ -n "${G:-}" ] || return 0
-	T=$G
-	netns_teardown_all
-}
+teardown_file() { guest_teardown_file; }
 
-setup() {
-	[ -z "$GUEST_MISSING" ] || skip_or_fail "$GUEST_MISSING"
-	T=$BATS_TEST_TMPDIR
-}
+setup() { guest_setup; }
 teardown() { kill_remembered; }
 
 # guest_check: sets GUEST_MISSING to what the guest needs and lacks (root,

@@ -53,16 +53,9 @@ setup_file() {
 }
 
 # The guest, QEMU, the tunpipes, then the namespace.
-teardown_file() {
-	[ -n "${G:-}" ] || return 0
-	T=$G
-	netns_teardown_all
-}
+teardown_file() { guest_teardown_file; }
 
-setup() {
-	[ -z "$GUEST_MISSING" ] || skip_or_fail "$GUEST_MISSING"
-	T=$BATS_TEST_TMPDIR
-}
+setup() { guest_setup; }
 
 # What went wrong with either tunpipe is shown with the failure; the
 # guest's tunpipe is stopped, so that the next test can open the port.
