@@ -259,10 +259,10 @@ clean-fuzz:
 # (TCG) at a time, each running cross/ARCH/tunpipe-static.  Their kernels
 # and busyboxes are fetched (not installed) by test/foreign/fetch-kernel
 # into KERNEL_CACHE, kept between runs (remove it to fetch anew).  About
-# 4 minutes from an empty cache, 2 1/2 once it is full (each guest boots
-# in 3 to 12 s, its tests take 25 s more).  A kernel that could not be
+# 5 minutes from an empty cache, 3 once it is full (each guest boots in 3
+# to 12 s, its tests take 25 s more).  A kernel that could not be
 # fetched fails its architecture's tests, and the others still run.
-KERNEL_ARCHES = arm64 armhf s390x ppc64el
+KERNEL_ARCHES = arm64 armhf s390x ppc64el i386
 KERNEL_CACHE = test/foreign/cache
 kernel_qemu = $(if $(filter arm64,$(1)),qemu-system-aarch64,$(if $(filter \
 	armhf,$(1)),qemu-system-arm,$(if $(filter ppc64el,$(1)),qemu-system-ppc64,qemu-system-$(1))))
@@ -284,6 +284,7 @@ KERNEL_CC_arm64 = aarch64-linux-gnu-gcc
 KERNEL_CC_armhf = arm-linux-gnueabihf-gcc
 KERNEL_CC_s390x = s390x-linux-gnu-gcc
 KERNEL_CC_ppc64el = powerpc64le-linux-gnu-gcc
+KERNEL_CC_i386 = i686-linux-gnu-gcc
 cross/%/tunpipe-static: $(SRCS) figures.h framing.h judge.h offload.h \
     pcapng.h starter.h confine.h capture.h device.h
 	mkdir -p $(@D)

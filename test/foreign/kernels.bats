@@ -1,7 +1,7 @@
 #!/usr/bin/env bats
 # Live tunnels on real kernels of other architectures, with the seccomp
 # filter on: QEMU (TCG) boots Debian 12's own kernel for KERNEL_ARCH
-# (arm64, armhf, s390x or ppc64el), fetched by test/foreign/fetch-kernel,
+# (arm64, armhf, s390x, ppc64el or i386), fetched by test/foreign/fetch-kernel,
 # with an initramfs of that architecture's static busybox, test/guest-init
 # and the cross-built static tunpipe (GUEST_TUNPIPE, default
 # cross/ARCH/tunpipe-static).  tunpipe runs in the guest as root on a
@@ -91,6 +91,10 @@ arch_qemu() {
 		CONSOLE=hvc0 VIRTIO_SERIAL=virtio-serial-pci UNAME_M=ppc64le
 		CONSOLE_OPTS="-chardev file,id=con,path=$BATS_FILE_TMPDIR/console.log -device spapr-vty,chardev=con"
 		;;
+	i386)
+		QEMU=qemu-system-i386 QEMU_MACHINE="-M pc"
+		CONSOLE=ttyS0 VIRTIO_SERIAL=virtio-serial-pci UNAME_M=i686
+		;;
 	esac
 	export QEMU QEMU_MACHINE CONSOLE CONSOLE_OPTS VIRTIO_SERIAL UNAME_M
 }
@@ -101,7 +105,7 @@ arch_qemu() {
 guest_check() {
 	GUEST_MISSING=
 	if [ -z "$QEMU" ]; then
-		GUEST_MISSING="KERNEL_ARCH='$ARCH' names none of arm64 armhf s390x ppc64el: run KERNEL_ARCH=arm64 bats $BATS_TEST_FILENAME, or make check-kernels"
+		GUEST_MISSING="KERNEL_ARCH='$ARCH' names none of arm64 armhf s390x ppc64el i386: run KERNEL_ARCH=arm64 bats $BATS_TEST_FILENAME, or make check-kernels"
 	elif [ "$(id -u)" != 0 ]; then
 		GUEST_MISSING="needs root"
 	elif ! command -v "$QEMU" >/dev/null; then
@@ -123,6 +127,7 @@ qemu_package() {
 	case $QEMU in
 	qemu-system-aarch64 | qemu-system-arm) echo qemu-system-arm ;;
 	qemu-system-ppc64) echo qemu-system-ppc ;;
+	qemu-system-i386) echo qemu-system-x86 ;;
 	*) echo qemu-system-misc ;;
 	esac
 }
