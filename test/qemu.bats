@@ -13,9 +13,10 @@
 # packages (busybox-static, the kernel's modules, util-linux's ldattach) and
 # test/guest-init.  QEMU and every tunpipe run in namespace A; the guest's
 # console is $G/console.log, and it takes commands on its third serial port
-# (guest).
+# (guest, in test/guest.bash).
 
 load helpers
+load guest
 
 # bats cannot skip in setup_file: what the guest lacks is noted here, and
 # each test skips (or in CI fails) with it.
@@ -48,16 +49,9 @@ setup_file() {
 }
 
 # The guest, QEMU, the socats and their tunpipes, then the namespace.
-teardown_file() {
-	[ -n "${G:-}" ] || return 0
-	T=$G
-	netns_teardown_all
-}
+teardown_file() { guest_teardown_file; }
 
-setup() {
-	[ -z "$GUEST_MISSING" ] || skip_or_fail "$GUEST_MISSING"
-	T=$BATS_TEST_TMPDIR
-}
+setup() { guest_setup; }
 teardown() { kill_remembered; }
 
 # guest_check: sets GUEST_MISSING to what the guest needs and lacks (root,
@@ -93,24 +87,16 @@ guest_check() {
 # busybox, the modules for virtio-net and SLIP with their dependencies
 # (their load order in /modules/order), and ldattach with its libraries.
 guest_initramfs() {
-	local root=$G/root m ko lib
-	mkdir -p "$root"/bin "$root"/dev "$root"/proc "$root"/sys \
-	    "$root"/tmp "$root"/modules
-	cp /bin/busybox "$root/bin/"
-	ln -s busybox "$root/bin/sh"
-	cp "$BATS_TEST_DIRNAME/guest-init" "$root/init"
-	chmod 755 "$root/init"
-	for m in virtio_pci virtio_net slip; do
+	local root=$G/root lib
+	# shellcheck disable=SC2046
+	guest_root "$root" /bin/busybox $(for m in virtio_pci virtio_net slip; do
 		modprobe -S "$KVER" --show-depends "$m" | awk '$1 == "insmod" { print $2 }'
-	done | awk '!seen[$0]++' | while read -r ko; do
-		cp "$ko" "$root/modules/"
-		basename "$ko" >>"$root/modules/order"
-	done
+	done | awk '!seen[$0]++')
 	cp "$(command -v ldattach)" "$root/bin/"
 	for lib in $(ldd "$(command -v ldattach)" | grep -o '/[^ ]*'); do
 		cp -L --parents "$lib" "$root"
 	done
-	(cd "$root" && find . | /bin/busybox cpio -o -H newc) >"$G/initramfs.cpio" 2>/dev/null
+	guest_cpio "$root" "$G/initramfs.cpio"
 }
 
 # guest_boot: QEMU with the guest in namespace A: eth0 on the README's
@@ -118,9 +104,7 @@ guest_initramfs() {
 # SLIP line (a socket QEMU listens on, $G/slip.sock), ttyS2 the command
 # port (a pipe: $G/ctl.in and $G/ctl.out, read into $G/ctl.log).
 guest_boot() {
-	mkfifo "$G/ctl.in" "$G/ctl.out"
-	cat "$G/ctl.out" >"$G/ctl.log" &
-	remember $!
+	guest_ctl_pipes
 	ns_bg A qemu-system-x86_64 -accel tcg -m 256 -nodefaults -no-user-config \
 	    -display none -no-reboot -kernel "$VMLINUZ" -initrd "$G/initramfs.cpio" \
 	    -append "console=ttyS0 quiet panic=-1 guest.eth0=10.77.0.2/24 guest.eth0=fd77::2/64 guest.eth1=10.77.1.2/24 guest.sl0=10.77.2.2/24" \
@@ -135,68 +119,7 @@ guest_boot() {
 	    </dev/null >"$G/qemu.log" 2>&1 &
 	QEMU_PID=$!
 	remember $QEMU_PID
-	# A kernel that panics ends QEMU (-no-reboot): no need to wait on.
-	wait_for 120 guest_booted && grep -q "guest-init: ready" "$G/console.log" || {
-		echo "the guest did not boot (kernel $KVER); QEMU said:" >&2
-		cat "$G/qemu.log" >&2
-		echo "and its console:" >&2
-		cat "$G/console.log" >&2
-		return 1
-	}
-}
-
-# guest_booted: the guest is ready, or QEMU has ended.
-guest_booted() {
-	grep -q "guest-init: ready" "$G/console.log" || ! kill -0 "$QEMU_PID"
-}
-
-# guest COMMAND: runs COMMAND in the guest (busybox sh) and prints its
-# output; fails with its status.  At most 60 s.
-guest() {
-	local id status
-	id=$(date +%s%N)
-	# Opening the FIFO waits for its reader, QEMU: 10 s at most.
-	# shellcheck disable=SC2016
-	timeout 10 sh -c 'printf "%s\n" "$1" >"$2"' sh "$id $*" "$G/ctl.in" || {
-		echo "the guest's command port is closed: has QEMU ended?" >&2
-		return 1
-	}
-	wait_for 60 grep -q "^guest-done $id " "$G/ctl.log" || {
-		echo "the guest did not finish in 60 s: $*" >&2
-		return 1
-	}
-	sed -n "/^guest-begin $id\$/,/^guest-done $id /p" "$G/ctl.log" | sed '1d;$d'
-	status=$(sed -n "s/^guest-done $id //p" "$G/ctl.log")
-	return "$status"
-}
-
-# guest_listens PORT: a TCP socket listens on PORT in the guest.
-guest_listens() {
-	guest "netstat -ltn | grep -q ':$1 '"
-}
-
-# to_guest ADDRESS BYTES: sends that many random bytes over TCP from
-# namespace A to the guest at ADDRESS, where sha256sum reads them and
-# answers with their digest, which must be ours.
-to_guest() {
-	local digest
-	head -c "$2" /dev/urandom >"$T/sent"
-	guest "nc -l -p 5001 -e sha256sum >/dev/null 2>&1 &"
-	wait_for 10 guest_listens 5001
-	digest=$(ns A timeout 60 socat -t 60 - "TCP:$1:5001" <"$T/sent")
-	[ "${digest%% *}" = "$(sha256sum <"$T/sent" | cut -d' ' -f1)" ]
-}
-
-# from_guest ADDRESS BYTES: the guest makes that many random bytes and
-# sends them over TCP from ADDRESS to namespace A, where they must have the
-# digest the guest computed.
-from_guest() {
-	local digest
-	digest=$(guest "head -c $2 /dev/urandom >/tmp/out && sha256sum </tmp/out")
-	guest "nc -l -p 5002 -e cat /tmp/out >/dev/null 2>&1 &"
-	wait_for 10 guest_listens 5002
-	ns A timeout 60 socat -u "TCP:$1:5002" "CREATE:$T/received"
-	[ "${digest%% *}" = "$(sha256sum <"$T/received" | cut -d' ' -f1)" ]
+	guest_wait_ready 120 "kernel $KVER"
 }
 
 @test "QEMU -netdev stream, joined by the README's socat line: ping both ways, IPv4 and IPv6" {
