@@ -337,7 +337,7 @@ CROSS_TOOLS = $(foreach a,$(CROSS_ARCHS),$(call cross_gcc,$(a)) \
 
 check-cross:
 	test/need-tools $(CROSS_TOOLS)
-	$(MAKE) $(PROG) test/framing-driver test/pcapng-driver cross
+	$(MAKE) -j2 $(PROG) test/framing-driver test/pcapng-driver cross
 	start=$$(date +%s); $(MAKE) -k -j2 -Otarget $(addprefix check-cross/, \
 	    $(filter $(CROSS_FOUND),$(CROSS_FULL_ARCHS)) $(filter-out \
 	    $(CROSS_FULL_ARCHS),$(CROSS_FOUND))); status=$$?; \
