@@ -12,7 +12,7 @@
 load helpers
 
 setup_file() {
-	export DRIVER="$BATS_TEST_DIRNAME/framing-driver"
+	export DRIVER="$DRIVERS/framing-driver"
 }
 
 setup() {

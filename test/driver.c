@@ -3,6 +3,9 @@
  */
 #include <err.h>
 #include <inttypes.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "driver.h"
@@ -74,4 +77,14 @@ driver_number(const char **sp, uint64_t max, const char *what, int status)
 	}
 	*sp = s;
 	return n;
+}
+
+void
+driver_limits(void)
+{
+	printf("size_max %zu\nlong_min %ld\nlong_max %ld\n", (size_t)SIZE_MAX,
+	    LONG_MIN, LONG_MAX);
+	if (fflush(stdout) == EOF)
+		err(1, "stdout");
+	exit(0);
 }

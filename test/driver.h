@@ -1,8 +1,9 @@
 /*
  * driver.h: what the test drivers (framing-driver, offload-driver,
  * pcapng-driver) share: memory they cannot do without, packets typed as
- * hex, and numbers.  Any slip in what a test typed is fatal: a test that
- * typed its packet wrong must not pass by accident.
+ * hex, numbers, and the limits of the architecture they were built for.
+ * Any slip in what a test typed is fatal: a test that typed its packet
+ * wrong must not pass by accident.
  */
 #ifndef DRIVER_H
 #define DRIVER_H
@@ -31,5 +32,18 @@ size_t	driver_hex(const char *text, size_t len, uint8_t *out, size_t max,
  */
 uint64_t driver_number(const char **sp, uint64_t max, const char *what,
 	    int status);
+
+/*
+ * driver_limits(): prints on standard output the limits of the types that
+ * differ between this build's architectures, a line each, so that a test
+ * can give the largest number the build can take:
+ *
+ *	size_max N	(SIZE_MAX: 2^32 - 1 on 32-bit architectures)
+ *	long_min N	(LONG_MIN)
+ *	long_max N	(LONG_MAX)
+ *
+ * and exits 0.
+ */
+void	driver_limits(void) __attribute__((noreturn));
 
 #endif

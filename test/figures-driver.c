@@ -4,6 +4,7 @@
  * for any counters, without a device or a stream.  Not installed.
  *
  *	figures-driver counters|stats [-r room] [word | key=value ...]
+ *	figures-driver limits
  *
  * It prints on standard output the text of figures_counters_text() or
  * figures_stats_text(), for a run that the words describe:
@@ -28,6 +29,9 @@
  * The driver checks what figures.h promises: the length returned is the
  * whole text's, the text in the room is as much of it as fits and ends
  * with a NUL, and nothing past the NUL was written.
+ *
+ * limits prints the limits of this build's types instead (see
+ * driver_limits() in driver.h): backlog is a size_t and peer_idle a long.
  *
  * Exit status: 0 when the text was made, cut or not; 2 for a bad command
  * line; 3 when the figures broke a promise figures.h makes.
@@ -57,7 +61,8 @@ static void __attribute__((noreturn))
 usage(void)
 {
 	fprintf(stderr, "usage: figures-driver counters|stats [-r room] "
-	    "[word | key=value ...]\n");
+	    "[word | key=value ...]\n"
+	    "       figures-driver limits\n");
 	exit(EXIT_USAGE);
 }
 
@@ -233,6 +238,8 @@ main(int argc, char *argv[])
 
 	if (argc < 2)
 		usage();
+	if (strcmp(argv[1], "limits") == 0)
+		driver_limits();
 	if (strcmp(argv[1], "counters") == 0)
 		fn = figures_counters_text;
 	else if (strcmp(argv[1], "stats") == 0)

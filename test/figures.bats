@@ -14,7 +14,7 @@ bats_require_minimum_version 1.5.0
 load helpers
 
 setup_file() {
-	export DRIVER="$BATS_TEST_DIRNAME/figures-driver"
+	export DRIVER="$DRIVERS/figures-driver"
 }
 
 setup() {
@@ -242,7 +242,7 @@ DROPS=(drop_invalid=4 drop_device=5 drop_oversize=6 drop_damaged=9
 	whole=$output
 	len=$(($(printf '%s\n' "$whole" | wc -c)))
 	for room in 0 1 2 17 40 80 $((len - 1)) "$len"; do
-		figures stats command capture span_ns=1000000000 -r "$room"
+		figures stats -r "$room" command capture span_ns=1000000000
 		kept=$((room > 0 ? room - 1 : 0))
 		[ "$output" = "${whole:0:kept}" ]
 		[ "$stderr" = "cut: $len bytes, room $room" ]
@@ -251,10 +251,13 @@ DROPS=(drop_invalid=4 drop_device=5 drop_oversize=6 drop_damaged=9
 
 @test "the longest texts, every count at its largest and a name of 15 bytes, fit in one message of 1024 bytes" {
 	local max=18446744073709551615 args
+	# backlog is a size_t and peer_idle a long: 32 bits wide on 32-bit
+	# architectures, 64 on the others.
 	args=(name=tp-fifteen-char tap slip respawn command keepalive capture
 	    mtu=-2147483648 carrier=0 up_ms=-9223372036854775808
-	    peer_idle=-9223372036854775808 span_ns=1000000000
-	    keepalives_in=$max capture_lost=$max backlog=$max)
+	    peer_idle=$(driver_limit long_min) span_ns=1000000000
+	    keepalives_in=$max capture_lost=$max
+	    backlog=$(driver_limit size_max))
 	for key in out_packets out_bytes in_packets in_bytes drop_invalid \
 	    drop_device drop_oversize keepalives drop_damaged drop_cut restarts; do
 		args+=("$key=$max")

@@ -265,7 +265,7 @@ check_causes(uint8_t past)
 
 	for (k = 0; k < KINDS + 2; k++) {
 		s = judge_cause((enum judge_kind)(k < KINDS ? k :
-		    k == KINDS ? KINDS + past : 255));
+		    k == KINDS ? (unsigned)KINDS + past : 255));
 		CHECK(s != NULL);
 		CHECK(k >= KINDS || (s[0] == '\0') == (k == JUDGE_GOOD));
 		CHECK(s[0] == '\0' || s[strlen(s) - 1] != '.');

@@ -27,7 +27,9 @@
  *	bytes 2-9	the timestamp
  *	bytes 10-11	caplen, cut short at the end of the input
  *	(5 bytes	the original length, which may be under caplen or
- *			over 2^32 - 1; without them it is caplen)
+ *			over 2^32 - 1; without them it is caplen; over what
+ *			a size_t holds, on a 32-bit architecture, the
+ *			largest that it does)
  *	caplen bytes	the packet
  *
  * Every block goes into a buffer of exactly its room, so that ASan sees
@@ -406,6 +408,9 @@ fuzz_packet(struct capture *c, struct input *in, uint64_t dropped,
 		pkt.caplen = in->left;
 	if (!(how & 0x10))
 		orig = pkt.caplen;
+	/* As no caller can give a length that its size_t cannot hold. */
+	if (orig > SIZE_MAX)
+		orig = SIZE_MAX;
 	pkt.len = (size_t)orig;
 	pkt.dropped = dropped;
 	packet = xmalloc(pkt.caplen);

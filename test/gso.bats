@@ -15,7 +15,7 @@
 load helpers
 
 setup_file() {
-	export DRIVER="$BATS_TEST_DIRNAME/offload-driver"
+	export DRIVER="$DRIVERS/offload-driver"
 }
 
 setup() {

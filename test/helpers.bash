@@ -4,6 +4,10 @@
 
 TUNPIPE=${TUNPIPE:-$BATS_TEST_DIRNAME/../tunpipe}
 RELAY=$BATS_TEST_DIRNAME/relay
+# The directory of the test drivers (framing-driver and the others): test/
+# itself, or TEST_DRIVERS, where make check-cross puts a script for each
+# that runs another architecture's build of it under qemu-user.
+DRIVERS=${TEST_DRIVERS:-$BATS_TEST_DIRNAME}
 
 # skip_or_fail REASON: a test that cannot run here is skipped, but in CI,
 # where the privileged tests must run, it fails.
@@ -269,7 +273,7 @@ udp_transfer() {
 
 # frames HEX...: the len16 stream that carries these packets, on stdout.
 frames() {
-	printf '%s\n' "$@" | "$BATS_TEST_DIRNAME/framing-driver" encode
+	printf '%s\n' "$@" | "$DRIVERS/framing-driver" encode
 }
 
 # An IPv4 packet of 28 bytes (an ICMP echo request from 10.77.0.2 to
@@ -616,7 +620,7 @@ lookalike() {
 		printf -v payload '%s%02x' "$payload" $((($1 + i) & 255))
 	done
 	printf '4500008c%04x400040060000080000010a4d00029c401389%08x01020304501001f500000000%s\n' \
-	    "$2" "$1" "$payload" | "$BATS_TEST_DIRNAME/offload-driver" fix
+	    "$2" "$1" "$payload" | "$DRIVERS/offload-driver" fix
 }
 
 # Fails the test with a message, for checks inside loops.
@@ -674,6 +678,13 @@ capture_hex() {
 }
 
 # ---- end of captures read by tshark and tcpdump ----
+
+# driver_limit NAME: the limit NAME (size_max, long_min or long_max) of
+# the architecture that $DRIVER was built for (see driver_limits() in
+# test/driver.h), for the largest numbers a test gives it.
+driver_limit() {
+	"$DRIVER" limits | awk -v name="$1" '$1 == name { print $2 }'
+}
 
 # need_driver: in a driver's suite's setup(), fails when $DRIVER is not
 # built: a failure, not a skip, since a skipped suite would look like a

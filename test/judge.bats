@@ -19,7 +19,7 @@
 load helpers
 
 setup_file() {
-	export DRIVER="$BATS_TEST_DIRNAME/judge-driver"
+	export DRIVER="$DRIVERS/judge-driver"
 }
 
 setup() {

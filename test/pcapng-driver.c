@@ -7,6 +7,7 @@
  *	pcapng-driver [-n] [-p] [-t tun|tap] [-s snaplen] [-i ifname]
  *	    [-a application] [-r room]
  *	pcapng-driver -b
+ *	pcapng-driver limits
  *
  * It writes to standard output the start of a capture (pcapng_header():
  * -t tun, the default, gives LINKTYPE_RAW and -t tap LINKTYPE_ETHERNET; -s
@@ -48,6 +49,9 @@
  * sanitizer sees a read past them.  It stops at a length under 12 or not a
  * multiple of 4, or a block cut short by the end of the input.
  *
+ * limits prints the limits of this build's types instead (see
+ * driver_limits() in driver.h): a packet's length is a size_t.
+ *
  * Exit status: 0 when every line was read (whether or not blocks were
  * dropped), or with -b every block; 1 for bad input or a header that does
  * not fit, 2 for a bad command line, 3 when the encoder broke a promise
@@ -80,7 +84,8 @@ usage(void)
 	fprintf(stderr, "usage: pcapng-driver [-n] [-p] [-t tun|tap] "
 	    "[-s snaplen] [-i ifname]\n"
 	    "           [-a application] [-r room]\n"
-	    "       pcapng-driver -b\n");
+	    "       pcapng-driver -b\n"
+	    "       pcapng-driver limits\n");
 	exit(EXIT_USAGE);
 }
 
@@ -294,6 +299,8 @@ main(int argc, char *argv[])
 	char *text = NULL;
 	ssize_t n;
 
+	if (argc == 2 && strcmp(argv[1], "limits") == 0)
+		driver_limits();
 	while ((ch = getopt(argc, argv, "a:bi:npr:s:t:")) != -1) {
 		switch (ch) {
 		case 'a':

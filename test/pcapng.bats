@@ -14,7 +14,7 @@
 load helpers
 
 setup_file() {
-	export DRIVER="$BATS_TEST_DIRNAME/pcapng-driver"
+	export DRIVER="$DRIVERS/pcapng-driver"
 }
 
 setup() {
@@ -293,7 +293,16 @@ line 3: dropped: 80 bytes, room 64" ]]
 }
 
 @test "an original length up to 2^32 - 1 is written; a longer one, one under the captured length or no direction is refused" {
-	LINES=("0 in aabbccdd 4294967295" "0 in aabbccdd 4294967296"
+	local longer="0 in aabbccdd 4294967296" refused=4 drops i
+	if [ "$(driver_limit size_max)" = 4294967295 ]; then
+		# A 32-bit size_t holds no longer length: the driver says so
+		# rather than cut it short, and the encoder never sees one.
+		run "$DRIVER" -n <<<"$longer"
+		[ "$status" = 1 ]
+		[[ $output == *"line 1: length over 4294967295" ]]
+		longer='' refused=3
+	fi
+	LINES=("0 in aabbccdd 4294967295" "$longer"
 	    "0 in aabbccdd 3" "0 0 aabbccdd" "0 3 aabbccdd" "0 out")
 	encode -n
 	expect 0 "$(hex "
@@ -306,14 +315,16 @@ aabbccdd
 06000000 38000000       # 56: 44 and the drop count
 00000000 00000000 00000000 00000000 00000000
 02000400 02000000
-0400 0800 0400000000000000 # 4 refused before it
+0400 0800 0${refused}00000000000000 # those refused before it
 00000000 38000000
 ")"
-	# Rooms of exactly the block's bytes, the drop count's included.
-	[[ $(cat "$ERR") == "line 2: dropped: 48 bytes, room 48
-line 3: dropped: 60 bytes, room 60
-line 4: dropped: 60 bytes, room 60
-line 5: dropped: 60 bytes, room 60" ]]
+	# Rooms of exactly the block's bytes, the drop count's included from
+	# the second drop on.
+	drops="line 2: dropped: 48 bytes, room 48"
+	for ((i = 3; i <= refused + 1; i++)); do
+		drops+=$'\n'"line $i: dropped: 60 bytes, room 60"
+	done
+	[[ $(cat "$ERR") == "$drops" ]]
 }
 
 @test "each block's length, read back from its header: the SHB, the IDB, then every EPB, whatever its padding and options" {
