@@ -82,6 +82,11 @@ confine_user(const char *user, uid_t uid, gid_t gid, enum confine_step *step)
 #endif
 #endif
 
+/* musl's name for the 32-bit time_t call, on 32-bit architectures */
+#if !defined(SYS_clock_gettime) && defined(SYS_clock_gettime32)
+#define SYS_clock_gettime	SYS_clock_gettime32
+#endif
+
 /*
  * The system calls the packet loop and its ways out make, and those libc
  * may make for them (memory for stdio's first message, abort()).  Nothing
@@ -94,11 +99,6 @@ confine_user(const char *user, uid_t uid, gid_t gid, enum confine_step *step)
  * architecture, under qemu-user; test/foreign/ runs each filter on a
  * kernel of its own architecture.
  */
-/* musl's name for the 32-bit time_t call, on 32-bit architectures */
-#if !defined(SYS_clock_gettime) && defined(SYS_clock_gettime32)
-#define SYS_clock_gettime	SYS_clock_gettime32
-#endif
-
 static const int allowed_syscalls[] = {
 	SYS_read, SYS_readv, SYS_write, SYS_writev, SYS_close, SYS_fcntl,
 	SYS_ppoll, SYS_clock_gettime,
