@@ -51,33 +51,36 @@ seccomp_mode() {
 	[ "$(seccomp_mode "$PID_A")" = 0 ]
 }
 
+# run_with_shim SHIM SECONDS [OPTIONS...]: runs tunpipe (-k 1 -i tpa and
+# OPTIONS) in namespace A for at most SECONDS, with test/seccomp-shim.so
+# preloaded to make the forbidden call SHIM (getuid or ioctl) from inside
+# the loop; -k 1 wakes the loop up after a second.  Its stdin is a FIFO
+# that stays open and silent.
+run_with_shim() {
+	local shim=$1 seconds=$2
+	shift 2
+	[ -p "$T/in" ] || {
+		mkfifo "$T/in"
+		sleep 20 >"$T/in" &
+		remember $!
+	}
+	run ns A timeout "$seconds" env SECCOMP_SHIM="$shim" \
+	    LD_PRELOAD="$BATS_TEST_DIRNAME/seccomp-shim.so" \
+	    ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" \
+	    "$TUNPIPE" -k 1 -i tpa "$@" <"$T/in" >/dev/null
+}
+
 @test "a forbidden system call stops tunpipe with a message naming seccomp" {
-	# The shim makes getuid(), which the filter does not allow, from
-	# inside the loop; -k 1 wakes the loop up after a second.
-	local preload=(env LD_PRELOAD="$BATS_TEST_DIRNAME/seccomp-shim.so"
-	    ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0")
-	mkfifo "$T/in"
-	sleep 20 >"$T/in" &
-	remember $!
-	run ns A timeout 10 "${preload[@]}" "$TUNPIPE" -k 1 -i tpa \
-	    <"$T/in" >/dev/null
+	run_with_shim getuid 10
 	[ "$status" = 1 ]
 	[[ "$output" =~ "seccomp stopped tunpipe at system call "[0-9]+", which the packet loop should not make; run with -S" ]]
 	# Without the filter the same shim does no harm: tunpipe runs on.
-	run ns A timeout 3 "${preload[@]}" "$TUNPIPE" -S -k 1 -i tpa \
-	    <"$T/in" >/dev/null
+	run_with_shim getuid 3 -S
 	[ "$status" = 124 ]
 }
 
 @test "ioctl() is allowed for the device's two requests only: SIOCSIFMTU, one from SIOCGIFMTU, stops tunpipe" {
-	local preload=(env SECCOMP_SHIM=ioctl
-	    LD_PRELOAD="$BATS_TEST_DIRNAME/seccomp-shim.so"
-	    ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0")
-	mkfifo "$T/in"
-	sleep 20 >"$T/in" &
-	remember $!
-	run ns A timeout 10 "${preload[@]}" "$TUNPIPE" -k 1 -i tpa \
-	    <"$T/in" >/dev/null
+	run_with_shim ioctl 10
 	[ "$status" = 1 ]
 	[[ "$output" =~ "seccomp stopped tunpipe at system call $(syscall_number ioctl)," ]]
 }
