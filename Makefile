@@ -20,7 +20,7 @@ SRCS = tunpipe.c figures.c framing.c judge.c offload.c pcapng.c starter.c \
 	confine.c capture.c device.c
 TEST_PROGS = test/figures-driver test/framing-driver test/offload-driver \
 	test/pcapng-driver test/judge-driver test/relay test/lossy test/splitter \
-	test/seccomp-shim.so
+	test/dgram test/seccomp-shim.so
 
 all: $(PROG)
 
@@ -98,6 +98,9 @@ test/lossy: test/lossy.c
 
 test/splitter: test/splitter.c
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ test/splitter.c
+
+test/dgram: test/dgram.c
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ test/dgram.c
 
 test/seccomp-shim.so: test/seccomp-shim.c
 	$(CC) $(CPPFLAGS) $(CFLAGS) -shared -fPIC $(LDFLAGS) -o $@ \
