@@ -2,13 +2,14 @@
  * dgram: sends UDP datagrams whose every byte can be checked, and receives
  * and checks them, for test/merge.bats.
  *
- *	dgram send [-g | -r [-b SEQ] [-o SEQ]] [-P PORT] [-p US] SRC DST PORT RUN...
+ *	dgram send [-g | -r [-b SEQ] [-o SEQ]] [-P PORT] [-p US] [-s SEQ]
+ *	    SRC DST PORT RUN...
  *	dgram recv [-G] [-n COUNT] [-w MS] ADDR PORT
  *
- * Datagram number SEQ (from 0, counted over all the runs) of SIZE bytes
- * (at least 8) holds SEQ and SIZE, 4 bytes each, big-endian, and then
- * byte i = (SEQ * 7 + i) mod 256: a byte lost, moved or taken from
- * another datagram shows.  Each RUN is SIZE[xCOUNT][+LAST]: COUNT
+ * Datagram number SEQ (from 0, or -s SEQ, counted over all the runs) of
+ * SIZE bytes (at least 8) holds SEQ and SIZE, 4 bytes each, big-endian,
+ * and then byte i = (SEQ * 7 + i) mod 256: a byte lost, moved or taken
+ * from another datagram shows.  Each RUN is SIZE[xCOUNT][+LAST]: COUNT
  * datagrams of SIZE, then, with +LAST, one of LAST bytes.
  *
  * send binds SRC (port PORT, default 40000), connects to DST port PORT,
@@ -39,6 +40,7 @@
 #include <arpa/inet.h>
 #include <err.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/udp.h>
 #include <poll.h>
@@ -65,7 +67,7 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: dgram send [-g | -r [-b seq] [-o seq]] "
-	    "[-P port] [-p us] src dst port run...\n"
+	    "[-P port] [-p us] [-s seq] src dst port run...\n"
 	    "       dgram recv [-G] [-n count] [-w ms] addr port\n");
 	exit(2);
 }
@@ -268,7 +270,7 @@ send_main(int argc, char *argv[])
 	long us = 0;
 	int c, fd, gso = 0, raw = 0, sport = 40000, dport, sent, one = 1;
 
-	while ((c = getopt(argc, argv, "b:go:p:P:r")) != -1) {
+	while ((c = getopt(argc, argv, "b:go:p:P:rs:")) != -1) {
 		switch (c) {
 		case 'b':
 			r.bad = number(optarg, 0, 1 << 30);
@@ -287,6 +289,9 @@ send_main(int argc, char *argv[])
 			break;
 		case 'r':
 			raw = 1;
+			break;
+		case 's':
+			seq = (uint32_t)number(optarg, 0, 1 << 30);
 			break;
 		default:
 			usage();
@@ -442,6 +447,13 @@ recv_main(int argc, char *argv[])
 		err(1, "UDP_GRO");
 	if (bind(fd, (struct sockaddr *)&ss, alen) == -1)
 		err(1, "bind %s port %s", argv[0], argv[1]);
+	/*
+	 * Non-blocking: on a blocking socket, poll() drops a datagram whose
+	 * checksum is wrong and counts it as IPv4's (UdpInCsumErrors), even
+	 * on an IPv6 socket; recvmsg() counts it as the socket's own.
+	 */
+	if (fcntl(fd, F_SETFL, O_NONBLOCK) == -1)
+		err(1, "fcntl");
 
 	pfd.fd = fd;
 	pfd.events = POLLIN;
@@ -470,7 +482,8 @@ recv_main(int argc, char *argv[])
 			if (cm->cmsg_level == SOL_UDP && cm->cmsg_type == UDP_GRO)
 				memcpy(&seg, CMSG_DATA(cm), sizeof(seg));
 			if (cm->cmsg_level == IPPROTO_IP &&
-			    cm->cmsg_type == IP_OPTIONS &&
+			    (cm->cmsg_type == IP_OPTIONS ||
+			    cm->cmsg_type == IP_RECVOPTS) &&
 			    cm->cmsg_len > CMSG_LEN(0))
 				opts = 1;
 		}
