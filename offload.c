@@ -6,6 +6,7 @@
  * Header fields are read and written a byte at a time in network order, so
  * that no packet needs to be aligned; only the checksum reads whole words.
  */
+#include <stddef.h>
 #include <string.h>
 
 #include "offload.h"
@@ -428,24 +429,47 @@ offload_split_next(struct offload_split *s, uint8_t *out)
 }
 
 void
-offload_merge_init(struct offload_merge *m, int ether)
+offload_merge_init(struct offload_merge *m, int ether, int kinds)
 {
 	memset(m, 0, sizeof(*m));
 	m->ready = 1;
 	m->ether = ether;
+	m->kinds = kinds;
+}
+
+void
+offload_merge_stop(struct offload_merge *m, int kinds)
+{
+	m->kinds &= ~kinds;
 }
 
 int
 offload_merge_empty(const struct offload_merge *m)
 {
-	return m->count == 0;
+	size_t i;
+
+	for (i = 0; i < OFFLOAD_FLOWS; i++)
+		if (m->batch[i].count > 0)
+			return 0;
+	return 1;
 }
 
-/* A TCP segment that may be merged, as parse_segment() finds it. */
+void
+offload_merge_flush(struct offload_merge *m)
+{
+	size_t i;
+
+	for (i = 0; i < OFFLOAD_FLOWS; i++)
+		m->batch[i].due = 1;
+}
+
+/* A packet as the merge sees it: its flow, and whether it may join. */
 struct segment {
 	struct layout l;
+	int keyed;		/* TCP or UDP with its ports: of a flow */
+	int candidate;		/* may be merged, were its checksum right */
 	size_t hdr;		/* where the payload starts */
-	uint32_t seq;
+	uint32_t seq;		/* TCP */
 	uint8_t flags;
 };
 
@@ -462,52 +486,102 @@ sum_as_split_writes(uint16_t sum, const uint8_t *field)
 }
 
 /*
- * Whether pkt could be merged with others, were its TCP checksum right:
- * TCP over IPv4 without options, not a fragment nor with the reserved flag
+ * Whether the IP header of a packet that may merge is one a split writes:
+ * IPv4 without options, not a fragment nor with the reserved flag
  * (inet_gro_receive() flushes on any flag but DF), with a right header
- * checksum; or over IPv6 without extension headers; with a payload, ACK
- * set, and none of the flags that make the kernel's GRO flush (SYN, FIN,
- * RST, URG), nor CWR: older kernels merge a CWR segment only as the first
- * and newer ones (AccECN) in other ways, so it always travels alone.
- * Fills *sg.
+ * checksum; or IPv6 without extension headers (parse_ip() found TCP or UDP
+ * right after it).
  */
 static int
-parse_segment(const uint8_t *pkt, size_t len, int ether, struct segment *sg)
+ip_mergeable(const uint8_t *pkt, const struct layout *l)
 {
-	const uint8_t *ip;
+	const uint8_t *ip = pkt + l->l3;
 
-	if (parse_ip(pkt, len, ether, &sg->l) == -1 ||
-	    sg->l.proto != PROTO_TCP)
-		return -1;
-	ip = pkt + sg->l.l3;
-	if (!sg->l.ipv6 && (sg->l.l4 - sg->l.l3 != 20 ||
-	    (get16(ip + 6) & ~IP_DF) != 0 ||
-	    !sum_as_split_writes(sum16(ip, 20, 0), ip + 10)))
-		return -1;
-	if (find_payload(pkt, len, &sg->l, &sg->hdr) == -1 || sg->hdr == len)
-		return -1;
-	sg->seq = get32(pkt + sg->l.l4 + 4);
-	sg->flags = pkt[sg->l.l4 + 13];
-	if (!(sg->flags & TCP_ACK) || (sg->flags & (TCP_SYN | TCP_FIN |
-	    TCP_RST | TCP_URG | TCP_CWR)))
-		return -1;
-	return 0;
+	return l->ipv6 || (l->l4 - l->l3 == 20 &&
+	    (get16(ip + 6) & ~IP_DF) == 0 &&
+	    sum_as_split_writes(sum16(ip, 20, 0), ip + 10));
 }
 
 /*
- * Whether the TCP checksum of the segment is right, the dearest check of
- * all, and so the last: a segment merged unchecked would reach the kernel
- * in a packet whose checksum it does not verify.
+ * TCP that may be merged, were its checksum right: a payload, ACK set, and
+ * none of the flags that make the kernel's GRO flush (SYN, FIN, RST, URG),
+ * nor CWR: older kernels merge a CWR segment only as the first and newer
+ * ones (AccECN) in other ways, so it always travels alone.
  */
 static int
-tcp_sum_ok(const uint8_t *pkt, size_t len, const struct segment *sg)
+tcp_mergeable(const uint8_t *pkt, size_t len, struct segment *sg)
+{
+	if (find_payload(pkt, len, &sg->l, &sg->hdr) == -1 || sg->hdr == len)
+		return 0;
+	sg->seq = get32(pkt + sg->l.l4 + 4);
+	sg->flags = pkt[sg->l.l4 + 13];
+	return (sg->flags & TCP_ACK) && !(sg->flags & (TCP_SYN | TCP_FIN |
+	    TCP_RST | TCP_URG | TCP_CWR));
+}
+
+/*
+ * UDP that may be merged, were its checksum right: a payload, a length
+ * that is the packet's (udp_gro_receive_segment() takes no padding), and a
+ * checksum, which a split always writes.
+ */
+static int
+udp_mergeable(const uint8_t *pkt, size_t len, struct segment *sg)
+{
+	const uint8_t *uh = pkt + sg->l.l4;
+
+	if (len - sg->l.l4 <= UDP_HLEN)
+		return 0;
+	sg->hdr = sg->l.l4 + UDP_HLEN;
+	return get16(uh + 4) == len - sg->l.l4 && get16(uh + UDP_CSUM) != 0;
+}
+
+/*
+ * Reads what the merge needs of pkt into *sg: its flow, if it has one (TCP
+ * or UDP, not a fragment, its ports inside the packet), and whether it is
+ * a candidate, of a kind m joins.
+ */
+static void
+inspect(const struct offload_merge *m, const uint8_t *pkt, size_t len,
+    struct segment *sg)
+{
+	uint8_t proto;
+
+	sg->keyed = sg->candidate = 0;
+	if (!m->ready || parse_ip(pkt, len, m->ether, &sg->l) == -1)
+		return;
+	proto = sg->l.proto;
+	if ((proto != PROTO_TCP && proto != PROTO_UDP) ||
+	    (!sg->l.ipv6 && is_fragment(pkt + sg->l.l3)) ||
+	    len - sg->l.l4 < 4)
+		return;
+	sg->keyed = 1;
+	if (!ip_mergeable(pkt, &sg->l))
+		return;
+	if (proto == PROTO_TCP)
+		sg->candidate = (m->kinds & OFFLOAD_MERGE_TCP) &&
+		    tcp_mergeable(pkt, len, sg);
+	else
+		sg->candidate = (m->kinds & OFFLOAD_MERGE_UDP) &&
+		    udp_mergeable(pkt, len, sg);
+}
+
+/*
+ * Whether the TCP or UDP checksum of a candidate is right, the dearest
+ * check of all, and so the last: a segment merged unchecked would reach
+ * the kernel in a packet whose checksum it does not verify.  A UDP sum of
+ * zero is written 0xffff by a split (RFC 768), and 0 is no checksum.
+ */
+static int
+l4_sum_ok(const uint8_t *pkt, size_t len, const struct segment *sg)
 {
 	size_t l4len = len - sg->l.l4;
-	uint32_t pseudo = pseudo_sum(pkt + sg->l.l3, sg->l.ipv6, PROTO_TCP,
+	uint32_t pseudo = pseudo_sum(pkt + sg->l.l3, sg->l.ipv6, sg->l.proto,
 	    l4len);
+	uint16_t sum = sum16(pkt + sg->l.l4, l4len, pseudo);
 
-	return sum_as_split_writes(sum16(pkt + sg->l.l4, l4len, pseudo),
-	    pkt + sg->l.l4 + TCP_CSUM);
+	if (sg->l.proto == PROTO_UDP)
+		return sum == 0xffff;
+	return sum_as_split_writes(sum, pkt + sg->l.l4 + TCP_CSUM);
 }
 
 /*
@@ -521,156 +595,273 @@ same(const uint8_t *a, const uint8_t *b, size_t off, size_t n)
 }
 
 /*
- * Whether the segment sg at pkt may follow the batch's last packet (see
- * offload.h): its headers are the first's, but for what a split changes.
+ * Whether pkt belongs to batch b's flow: the same Ethernet header (TAP),
+ * IP version, protocol, addresses and ports.
  */
 static int
-joins(const struct offload_merge *m, const uint8_t *pkt, size_t len,
+same_flow(const struct offload_batch *b, const uint8_t *pkt,
     const struct segment *sg)
 {
-	const uint8_t *a = m->first + m->l3, *b = pkt + m->l3;
-	size_t payload = len - sg->hdr, iplen;
+	const uint8_t *first = b->packets[0].data;
+	const uint8_t *a = first + b->l3, *ip = pkt + b->l3;
 
-	if (sg->l.l3 != m->l3 || sg->l.l4 != m->l4 || sg->hdr != m->hdr)
+	if (!b->keyed || sg->l.l3 != b->l3 || !same(first, pkt, 0, b->l3) ||
+	    a[0] >> 4 != ip[0] >> 4)
 		return 0;
-	if (!same(m->first, pkt, 0, m->l3))
+	if (sg->l.ipv6 ? !same(a, ip, 6, 1) || !same(a, ip, 8, 32) :
+	    !same(a, ip, 9, 1) || !same(a, ip, 12, 8))
 		return 0;
-	if (sg->l.ipv6) {	/* all but the payload length */
-		if (!same(a, b, 0, 4) || !same(a, b, 6, 34))
-			return 0;
-	} else {		/* all but length, ID and checksum */
-		if (!same(a, b, 0, 2) || !same(a, b, 6, 4) ||
-		    !same(a, b, 12, 8) ||
-		    get16(b + 4) != (uint16_t)(get16(a + 4) + m->count))
-			return 0;
-	}
-	a = m->first + m->l4;	/* all but sequence, PSH and checksum */
-	b = pkt + m->l4;
-	if (!same(a, b, 0, 4) || !same(a, b, 8, 5) || !same(a, b, 14, 2) ||
-	    !same(a, b, 18, m->hdr - m->l4 - 18) ||
-	    ((a[13] ^ b[13]) & ~TCP_PSH) != 0)
-		return 0;
-	if (sg->seq != m->next_seq || payload > m->mss)
-		return 0;
-	iplen = m->hdr - m->l3 - (sg->l.ipv6 ? IPV6_HLEN : 0);
-	return iplen + m->payload + payload <= IP_LEN_MAX;
+	return same(first + b->l4, pkt + sg->l.l4, 0, 4);
 }
 
 /*
- * Adds pkt to the batch.  A segment shorter than the first, or with PSH,
+ * Whether the IP header of pkt, of b's flow, is the first's but for what a
+ * split changes: IPv6, all but the payload length; IPv4, all but the
+ * length, the checksum and the ID, which counts on.
+ */
+static int
+same_ip(const struct offload_batch *b, const uint8_t *pkt)
+{
+	const uint8_t *a = b->packets[0].data + b->l3, *ip = pkt + b->l3;
+
+	if (ip[0] >> 4 == 6)
+		return same(a, ip, 0, 4) && same(a, ip, 6, 34);
+	return same(a, ip, 0, 2) && same(a, ip, 6, 4) && same(a, ip, 12, 8) &&
+	    get16(ip + 4) == (uint16_t)(get16(a + 4) + b->count);
+}
+
+/*
+ * Whether the TCP header of pkt is the first's but for the sequence
+ * number, which must follow on, PSH and the checksum.
+ */
+static int
+same_tcp(const struct offload_batch *b, const uint8_t *pkt,
+    const struct segment *sg)
+{
+	const uint8_t *a = b->packets[0].data + b->l4, *th = pkt + b->l4;
+
+	return same(a, th, 0, 4) && same(a, th, 8, 5) && same(a, th, 14, 2) &&
+	    same(a, th, 18, b->hdr - b->l4 - 18) &&
+	    ((a[13] ^ th[13]) & ~TCP_PSH) == 0 && sg->seq == b->next_seq;
+}
+
+/*
+ * Whether the candidate sg at pkt, of b's flow, may follow b's last packet
+ * (see offload.h): its headers are the first's, but for what a split
+ * changes.
+ */
+static int
+joins(const struct offload_batch *b, const uint8_t *pkt, size_t len,
+    const struct segment *sg)
+{
+	size_t payload = len - sg->hdr, iplen;
+
+	if (b->closed || !b->mergeable || sg->l.l4 != b->l4 ||
+	    sg->hdr != b->hdr || (sg->l.proto == PROTO_UDP) != b->udp ||
+	    payload > b->mss || !same_ip(b, pkt))
+		return 0;
+	if (!b->udp && !same_tcp(b, pkt, sg))
+		return 0;
+	iplen = b->hdr - b->l3 - (sg->l.ipv6 ? IPV6_HLEN : 0);
+	return iplen + b->payload + payload <= IP_LEN_MAX;
+}
+
+/*
+ * Adds pkt to b.  A segment shorter than the first, or, TCP, with PSH,
  * ends it: the kernel's GRO flushes after either.
  */
 static void
-append(struct offload_merge *m, const uint8_t *pkt, size_t len,
+append(struct offload_batch *b, const uint8_t *pkt, size_t len,
     const struct segment *sg)
 {
 	size_t payload = len - sg->hdr;
 
-	if (m->count == 0) {
-		m->first = pkt;
-		m->first_len = len;
-		m->mergeable = 1;
-		m->l3 = sg->l.l3;
-		m->l4 = sg->l.l4;
-		m->hdr = sg->hdr;
-		m->mss = payload;
-		m->payload = 0;
-		m->next_seq = sg->seq;
+	b->packets[b->count].data = pkt;
+	b->packets[b->count].len = len;
+	b->count++;
+	b->payload += payload;
+	b->next_seq += (uint32_t)payload;
+	b->last_psh = !b->udp && (sg->flags & TCP_PSH) != 0;
+	b->closed = b->last_psh || payload < b->mss ||
+	    b->count == OFFLOAD_MERGE_MAX;
+}
+
+/*
+ * Opens batch b with pkt, the next batch in age: one that may take others
+ * when sg is a candidate whose checksum is right, else a batch of one.
+ */
+static void
+open_batch(struct offload_merge *m, struct offload_batch *b,
+    const uint8_t *pkt, size_t len, const struct segment *sg)
+{
+	memset(b, 0, offsetof(struct offload_batch, packets));
+	b->age = m->clock++;
+	b->keyed = sg->keyed;
+	b->l3 = sg->l.l3;
+	b->l4 = sg->l.l4;
+	if (!sg->candidate || !l4_sum_ok(pkt, len, sg)) {
+		b->packets[0].data = pkt;
+		b->packets[0].len = len;
+		b->count = 1;
+		b->closed = 1;
+		return;
 	}
-	m->payloads[m->count].data = pkt + sg->hdr;
-	m->payloads[m->count].len = payload;
-	m->count++;
-	m->payload += payload;
-	m->next_seq += (uint32_t)payload;
-	m->last_psh = (sg->flags & TCP_PSH) != 0;
-	m->closed = m->last_psh || payload < m->mss ||
-	    m->count == OFFLOAD_MERGE_MAX;
+	b->mergeable = 1;
+	b->udp = sg->l.proto == PROTO_UDP;
+	b->hdr = sg->hdr;
+	b->mss = len - sg->hdr;
+	b->next_seq = sg->seq;
+	append(b, pkt, len, sg);
+}
+
+/*
+ * The batch of pkt's flow, or NULL; *free_slot is set to a free batch, or
+ * NULL, and *oldest to the oldest held.  A batch of no flow is a barrier:
+ * it is returned for any packet.
+ */
+static struct offload_batch *
+find_batch(struct offload_merge *m, const uint8_t *pkt,
+    const struct segment *sg, struct offload_batch **free_slot,
+    struct offload_batch **oldest)
+{
+	struct offload_batch *b, *found = NULL;
+	size_t i;
+
+	*free_slot = *oldest = NULL;
+	for (i = 0; i < OFFLOAD_FLOWS; i++) {
+		b = &m->batch[i];
+		if (b->count == 0) {
+			if (*free_slot == NULL)
+				*free_slot = b;
+			continue;
+		}
+		if (*oldest == NULL || b->age < (*oldest)->age)
+			*oldest = b;
+		if (!b->keyed || same_flow(b, pkt, sg))
+			found = b;
+	}
+	return found;
 }
 
 int
 offload_merge_add(struct offload_merge *m, const uint8_t *pkt, size_t len)
 {
+	struct offload_batch *b, *free_slot, *oldest;
 	struct segment sg;
-	int candidate;
 
-	if (m->count > 0 && m->closed)
-		return 0;
-	candidate = m->ready && parse_segment(pkt, len, m->ether, &sg) == 0;
-	if (m->count == 0) {
-		if (candidate && tcp_sum_ok(pkt, len, &sg)) {
-			append(m, pkt, len, &sg);
-		} else {	/* a batch of one that takes no other */
-			m->first = pkt;
-			m->first_len = len;
-			m->count = 1;
-			m->mergeable = 0;
-			m->closed = 1;
+	inspect(m, pkt, len, &sg);
+	if (!sg.keyed) {	/* everything before it goes first */
+		if (!offload_merge_empty(m)) {
+			offload_merge_flush(m);
+			return 0;
 		}
+		open_batch(m, &m->batch[0], pkt, len, &sg);
 		return 1;
 	}
-	if (!candidate || !joins(m, pkt, len, &sg) || !tcp_sum_ok(pkt, len, &sg))
+	b = find_batch(m, pkt, &sg, &free_slot, &oldest);
+	if (b != NULL) {
+		if (b->keyed && sg.candidate && joins(b, pkt, len, &sg) &&
+		    l4_sum_ok(pkt, len, &sg)) {
+			append(b, pkt, len, &sg);
+			return 1;
+		}
+		b->due = 1;
 		return 0;
-	append(m, pkt, len, &sg);
+	}
+	if (free_slot == NULL) {
+		oldest->due = 1;
+		return 0;
+	}
+	open_batch(m, free_slot, pkt, len, &sg);
 	return 1;
 }
 
 /*
- * The virtio-net header and the head of a merged batch, in m->out: the
- * first packet's headers, made to describe the whole.  The TCP checksum
- * field gets the pseudo-header's sum, not complemented, as for any
- * partial checksum: the kernel adds the rest.
+ * The virtio-net header and the head of a merged batch, in w->head: the
+ * first packet's headers, made to describe the whole.  The TCP or UDP
+ * checksum field gets the pseudo-header's sum, not complemented, as for
+ * any partial checksum: the kernel adds the rest.
  */
 static void
-write_head(struct offload_merge *m)
+write_head(const struct offload_batch *b, struct offload_write *w)
 {
-	uint8_t *head = m->out + OFFLOAD_VNET_LEN;
-	uint8_t *ip = head + m->l3, *th = head + m->l4;
-	size_t l4len = m->hdr - m->l4 + m->payload;
-	int ipv6 = m->first[m->l3] >> 4 == 6;
+	uint8_t *head = w->head + OFFLOAD_VNET_LEN;
+	uint8_t *ip = head + b->l3, *th = head + b->l4;
+	size_t l4len = b->hdr - b->l4 + b->payload;
+	int ipv6 = b->packets[0].data[b->l3] >> 4 == 6;
+	uint8_t proto = b->udp ? PROTO_UDP : PROTO_TCP;
 	struct offload_vnet v = {
 		.flags = OFFLOAD_F_NEEDS_CSUM,
-		.gso_type = ipv6 ? OFFLOAD_GSO_TCPV6 : OFFLOAD_GSO_TCPV4,
-		.hdr_len = (uint16_t)m->hdr,
-		.gso_size = (uint16_t)m->mss,
-		.csum_start = (uint16_t)m->l4,
-		.csum_offset = TCP_CSUM,
+		.gso_type = b->udp ? OFFLOAD_GSO_UDP_L4 :
+		    ipv6 ? OFFLOAD_GSO_TCPV6 : OFFLOAD_GSO_TCPV4,
+		.hdr_len = (uint16_t)b->hdr,
+		.gso_size = (uint16_t)b->mss,
+		.csum_start = (uint16_t)b->l4,
+		.csum_offset = b->udp ? UDP_CSUM : TCP_CSUM,
 	};
 
-	memcpy(head, m->first, m->hdr);
+	memcpy(head, b->packets[0].data, b->hdr);
 	if (ipv6) {
 		put16(ip + 4, l4len);
 	} else {
-		put16(ip + 2, m->l4 - m->l3 + l4len);
+		put16(ip + 2, b->l4 - b->l3 + l4len);
 		put16(ip + 10, 0);
-		put16(ip + 10, (uint16_t)~sum16(ip, m->l4 - m->l3, 0));
+		put16(ip + 10, (uint16_t)~sum16(ip, b->l4 - b->l3, 0));
 	}
-	if (m->last_psh)
+	if (b->udp)
+		put16(th + 4, l4len);
+	else if (b->last_psh)
 		th[13] |= TCP_PSH;
-	put16(th + TCP_CSUM, fold(pseudo_sum(ip, ipv6, PROTO_TCP, l4len)));
-	offload_vnet_encode(&v, m->out);
+	put16(th + (b->udp ? UDP_CSUM : TCP_CSUM),
+	    fold(pseudo_sum(ip, ipv6, proto, l4len)));
+	offload_vnet_encode(&v, w->head);
+}
+
+/* The oldest batch to be taken, or NULL. */
+static struct offload_batch *
+oldest_due(struct offload_merge *m)
+{
+	struct offload_batch *b, *best = NULL;
+	size_t i;
+
+	for (i = 0; i < OFFLOAD_FLOWS; i++) {
+		b = &m->batch[i];
+		if (b->count > 0 && b->due && (best == NULL || b->age < best->age))
+			best = b;
+	}
+	return best;
 }
 
 size_t
-offload_merge_take(struct offload_merge *m, struct offload_piece *pieces)
+offload_merge_take(struct offload_merge *m, struct offload_write *w)
 {
-	size_t n = m->count, i;
+	struct offload_batch *b = oldest_due(m);
+	size_t i;
 
-	if (n == 0)
+	if (b == NULL)
 		return 0;
-	m->count = 0;
-	m->closed = 0;
-	if (n == 1) {
-		memset(m->out, 0, OFFLOAD_VNET_LEN);
-		pieces[0].data = m->out;
-		pieces[0].len = OFFLOAD_VNET_LEN;
-		pieces[1].data = m->first;
-		pieces[1].len = m->first_len;
-		return 2;
+	w->npackets = b->count;
+	w->bytes = 0;
+	for (i = 0; i < b->count; i++) {
+		w->packets[i] = b->packets[i];
+		w->bytes += b->packets[i].len;
 	}
-	write_head(m);
-	pieces[0].data = m->out;
-	pieces[0].len = OFFLOAD_VNET_LEN + m->hdr;
-	for (i = 0; i < n; i++)
-		pieces[i + 1] = m->payloads[i];
-	return n + 1;
+	w->pieces[0].data = w->head;
+	if (b->count == 1) {
+		memset(w->head, 0, OFFLOAD_VNET_LEN);
+		w->pieces[0].len = OFFLOAD_VNET_LEN;
+		w->pieces[1] = b->packets[0];
+		w->kind = 0;
+	} else {
+		write_head(b, w);
+		w->pieces[0].len = OFFLOAD_VNET_LEN + b->hdr;
+		for (i = 0; i < b->count; i++) {
+			w->pieces[i + 1].data = b->packets[i].data + b->hdr;
+			w->pieces[i + 1].len = b->packets[i].len - b->hdr;
+		}
+		w->kind = b->udp ? OFFLOAD_MERGE_UDP : OFFLOAD_MERGE_TCP;
+	}
+	w->npieces = b->count + 1;
+	b->count = 0;
+	return w->npieces;
 }

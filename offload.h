@@ -22,10 +22,13 @@
  * any peer can take.
  *
  * Stream to device: offload_merge_* gathers consecutive TCP segments of one
- * connection, found in one read of the stream, into one GSO packet, written
- * to the device with writev() from where the payloads lie: the kernel then
- * takes 64 KiB in one write.  It merges only what the kernel's own GRO
- * would (net/ipv4/tcp_offload.c: tcp_gro_receive(); inet_gro_receive(),
+ * connection, or UDP datagrams of one flow, found in one read of the
+ * stream, into one GSO packet, written to the device with writev() from
+ * where the payloads lie: the kernel then takes 64 KiB in one write, and
+ * hands a UDP socket that did not ask for UDP_GRO its datagrams one by one,
+ * as they were sent.  Several flows gather at once.  It merges only what
+ * the kernel's own GRO would (net/ipv4/tcp_offload.c: tcp_gro_receive();
+ * udp_offload.c: udp_gro_receive_segment(); inet_gro_receive(),
  * ipv6_gro_receive()), and refuses whenever in doubt: a refused packet goes
  * to the device as it came.
  *
@@ -158,14 +161,20 @@ size_t	offload_split_next_len(const struct offload_split *);
 size_t	offload_split_next(struct offload_split *, uint8_t *out);
 
 /*
- * Coalescing: at most OFFLOAD_MERGE_MAX segments go in one GSO packet, and
- * offload_merge_take() gives at most OFFLOAD_PIECES_MAX pieces.
+ * Coalescing: at most OFFLOAD_MERGE_MAX segments go in one GSO packet (the
+ * kernel's UDP_MAX_SEGMENTS, and its GRO's count), at most OFFLOAD_FLOWS
+ * flows gather at once, and a write has at most OFFLOAD_PIECES_MAX pieces.
  * OFFLOAD_HEAD_MAX is the most header bytes a merged packet has: an
  * Ethernet header with a tag, IPv6, and TCP with 40 bytes of options.
  */
 #define OFFLOAD_MERGE_MAX	64
+#define OFFLOAD_FLOWS		8
 #define OFFLOAD_PIECES_MAX	(OFFLOAD_MERGE_MAX + 1)
 #define OFFLOAD_HEAD_MAX	(18 + 40 + 60)
+
+/* What a merge may join: offload_merge_init()'s kinds. */
+#define OFFLOAD_MERGE_TCP	1	/* TCP segments: TSO4 and TSO6 */
+#define OFFLOAD_MERGE_UDP	2	/* UDP datagrams: USO4 and USO6 */
 
 /* One piece of a writev(): the bytes at data[0..len). */
 struct offload_piece {
@@ -173,79 +182,125 @@ struct offload_piece {
 	size_t len;
 };
 
+/* One flow's run of packets, in a merge.  Treat it as opaque. */
+struct offload_batch {
+	size_t count;		/* packets; 0: the slot is free */
+	uint64_t age;		/* when it opened: the oldest goes first */
+	int keyed;		/* TCP or UDP, its ports read: a flow */
+	int mergeable;		/* its first packet may take others */
+	int closed;		/* it takes no more packets */
+	int due;		/* to be taken before anything else is added */
+	int udp;
+	size_t l3, l4, hdr;	/* the first's IP, TCP or UDP, payload offsets */
+	size_t mss;		/* the first's payload length: gso_size */
+	size_t payload;		/* payload bytes in the batch */
+	uint32_t next_seq;	/* TCP: the sequence number that may follow */
+	int last_psh;		/* TCP: the last packet has PSH */
+	struct offload_piece packets[OFFLOAD_MERGE_MAX];	/* as they came */
+};
+
 /*
- * A batch of segments on its way to one GSO packet.  Treat it as opaque.
- * Only offload_merge_init() readies it, and says in which mode: a merge it
- * never readied (one left zeroed, say) is in neither, and merges nothing,
- * each packet offered to it a batch of one that goes as it came.
+ * The packets of the stream on their way to the device, gathered by flow.
+ * Treat it as opaque.  Only offload_merge_init() readies it, and says in
+ * which mode and what it joins: a merge it never readied (one left zeroed,
+ * say) is in neither mode and merges nothing, each packet offered to it a
+ * batch of one that goes as it came, before anything offered after it.
  */
 struct offload_merge {
 	int ready;		/* offload_merge_init() was called */
 	int ether;		/* TAP mode: packets start with Ethernet */
-	size_t count;		/* packets in the batch */
-	int closed;		/* the batch takes no more packets */
-	int mergeable;		/* its first packet may take others */
-	const uint8_t *first;	/* the batch's first packet, the caller's */
-	size_t first_len;
-	size_t l3, l4, hdr;	/* the first's IP, TCP and payload offsets */
-	size_t mss;		/* the first's payload length: gso_size */
-	size_t payload;		/* payload bytes in the batch */
-	uint32_t next_seq;	/* the sequence number that may follow */
-	int last_psh;		/* the last packet has PSH */
-	struct offload_piece payloads[OFFLOAD_MERGE_MAX];
-	uint8_t out[OFFLOAD_VNET_LEN + OFFLOAD_HEAD_MAX];
+	int kinds;		/* OFFLOAD_MERGE_*: what may be joined */
+	uint64_t clock;		/* batches opened so far */
+	struct offload_batch batch[OFFLOAD_FLOWS];
 };
 
 /*
- * offload_merge_init(m, ether): readies an empty batch; ether is nonzero in
- * TAP mode, where a packet is an Ethernet frame and only the IP packet
- * after its header (and one 802.1Q tag) is read: a frame of another type
- * is never merged, whatever its bytes would say read as IP, and frames
+ * What offload_merge_take() gives: one write to the device, and what went
+ * into it.
+ */
+struct offload_write {
+	struct offload_piece pieces[OFFLOAD_PIECES_MAX];	/* to writev() */
+	size_t npieces;
+	struct offload_piece packets[OFFLOAD_MERGE_MAX];	/* as they came */
+	size_t npackets;
+	size_t bytes;		/* the packets' bytes, as they came */
+	int kind;		/* OFFLOAD_MERGE_TCP or _UDP merged; 0: one packet */
+	uint8_t head[OFFLOAD_VNET_LEN + OFFLOAD_HEAD_MAX];
+};
+
+/*
+ * offload_merge_init(m, ether, kinds): readies an empty merge; ether is
+ * nonzero in TAP mode, where a packet is an Ethernet frame and only the IP
+ * packet after its header (and one 802.1Q tag) is read: a frame of another
+ * type is never merged, whatever its bytes would say read as IP, and frames
  * merge only behind the same Ethernet header, byte for byte, tag included.
+ * kinds says what may be joined: OFFLOAD_MERGE_TCP, OFFLOAD_MERGE_UDP, both,
+ * or 0 (nothing, each packet alone): only what the device was granted.
+ *
+ * offload_merge_stop(m, kinds): joins no more packets of kinds from now on
+ * (a device that refused a merged write); the batches held stay as they are.
  *
  * offload_merge_add(m, pkt, len): offers the next packet decoded from the
- * stream, pkt[0..len).  Returns 1 when it joined the batch (possibly as its
- * first packet); pkt must then stay where it is, unchanged, until the batch
- * is taken.  Returns 0 when it cannot join: the caller takes the batch, then
- * offers pkt again, which an empty batch always takes.  A packet that can
- * never be merged (not TCP; IP options or extension headers, a fragment;
- * a flag other than ACK, PSH and ECE; no payload; a wrong checksum; ...)
- * makes a batch of one that takes no other.
+ * stream, pkt[0..len).  Returns 1 when the merge took it (it joined a
+ * batch, or opened one); pkt must then stay where it is, unchanged, until
+ * its batch is taken.  Returns 0 when something must be taken first: the
+ * caller takes batches with offload_merge_take() until it gives none, then
+ * offers pkt again, which the merge then takes.
  *
- * A segment joins a batch when it follows the previous one in the same
- * connection with nothing changed but what a split changes: the same
- * Ethernet header (TAP); IPv4 with no options, not a fragment, the same ToS,
- * TTL and DF, the next ID; or IPv6 with no extension header, the same
- * traffic class, flow label and hop limit; TCP with the next sequence
- * number, the same ACK, flags (ACK set; no SYN, FIN, RST, URG nor CWR),
- * window, urgent pointer and option bytes; a payload no larger than the
- * first's, the one before it as large as the first's and without PSH;
- * the whole within 65535 bytes of IP length and OFFLOAD_MERGE_MAX segments;
- * and checksums (IPv4 header, TCP) that a split would write, so that a
- * corrupted segment is never hidden inside a packet whose checksum the
- * kernel will not check.
+ * A flow is the TCP or UDP packets with the same IP version, addresses,
+ * ports and (TAP) Ethernet header.  A packet of a flow that has a batch
+ * joins it, or, when it cannot, has that batch taken first and opens the
+ * next; a packet of another flow opens a batch of its own, the oldest batch
+ * taken first when OFFLOAD_FLOWS are open.  So the order of the packets of
+ * each flow is kept, and the runs of several flows interleaved in one read
+ * each merge.  A packet of no flow (not TCP or UDP, a fragment, IPv6
+ * extension headers, not IP) has everything taken before it, and is taken
+ * before anything after it: its order is kept with every packet.
  *
- * offload_merge_take(m, pieces): empties the batch and sets pieces (room
- * for OFFLOAD_PIECES_MAX) to what to write to the device, in order;
- * returns how many, 0 for an empty batch.  pieces[0] starts with the
- * virtio-net header and lies in m: it stays valid until the next take or
- * init.  The other pieces lie in the caller's packets.  A batch of one
+ * A packet that can never be merged (a kind not allowed; IP options or a
+ * fragment; TCP: a flag other than ACK, PSH and ECE, or no payload; UDP:
+ * no payload, or no checksum; a wrong checksum; ...) makes a batch of one
+ * that takes no other.  A segment joins a batch when it follows the last
+ * one in the flow with nothing changed but what a split changes: IPv4
+ * with no options, not a fragment, the same ToS, TTL and DF, the next ID;
+ * or IPv6 with no extension header, the same traffic class, flow label and
+ * hop limit; TCP with the next sequence number, the same ACK, flags (ACK
+ * set; no SYN, FIN, RST, URG nor CWR), window, urgent pointer and option
+ * bytes; UDP with a UDP length that is the packet's; a payload no larger
+ * than the first's, the one before it as large as the first's (and, TCP,
+ * without PSH); the whole within 65535 bytes of IP length and
+ * OFFLOAD_MERGE_MAX segments; and checksums (IPv4 header, TCP or UDP)
+ * that a split would write, so that a corrupted segment is never hidden
+ * inside a packet whose checksum the kernel will not check (UDP over IPv4
+ * with no checksum, 0, is not merged: its split would have one).
+ *
+ * offload_merge_flush(m): marks every batch to be taken, as at the end of
+ * a read of the stream, before the buffer the packets lie in is reused.
+ *
+ * offload_merge_take(m, w): takes the oldest batch marked to be taken into
+ * *w, and returns w->npieces, the pieces to write to the device in order;
+ * 0 when no batch is to be taken.  w->pieces[0] starts with the virtio-net
+ * header and lies in w->head; the other pieces lie in the caller's
+ * packets, and w->packets are the packets that went in, as they came (to
+ * write one by one should the device refuse the whole).  A batch of one
  * packet gives a header of zeros and the packet, unchanged.  A batch of
- * several gives one piece of a header (NEEDS_CSUM, gso_type TCPV4 or TCPV6,
- * hdr_len the headers' length, gso_size the first's payload length,
- * csum_start at the TCP header, csum_offset 16) and of the first packet's
- * headers, made to describe the whole (IPv4 total length and header
- * checksum, or IPv6 payload length; PSH from the last packet; the TCP
- * checksum field holding the pseudo-header's sum for the whole, as the
- * kernel wants it for a partial checksum), then each packet's payload.
+ * several gives one piece of a header (NEEDS_CSUM; gso_type TCPV4, TCPV6
+ * or UDP_L4; hdr_len the headers' length, gso_size the first's payload
+ * length, csum_start at the TCP or UDP header, csum_offset 16 or 6) and of
+ * the first packet's headers, made to describe the whole (IPv4 total
+ * length and header checksum, or IPv6 payload length; TCP: PSH from the
+ * last packet; UDP: the length of the whole; the TCP or UDP checksum field
+ * holding the pseudo-header's sum for the whole, as the kernel wants it
+ * for a partial checksum), then each packet's payload.
  *
- * offload_merge_empty(m): whether the batch holds no packet.
+ * offload_merge_empty(m): whether the merge holds no packet.
  */
-void	offload_merge_init(struct offload_merge *, int ether);
+void	offload_merge_init(struct offload_merge *, int ether, int kinds);
+void	offload_merge_stop(struct offload_merge *, int kinds);
 int	offload_merge_add(struct offload_merge *, const uint8_t *pkt,
 	    size_t len);
-size_t	offload_merge_take(struct offload_merge *,
-	    struct offload_piece *pieces);
+void	offload_merge_flush(struct offload_merge *);
+size_t	offload_merge_take(struct offload_merge *, struct offload_write *);
 int	offload_merge_empty(const struct offload_merge *);
 
 #endif

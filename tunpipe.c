@@ -201,7 +201,7 @@ struct gso {
 	struct offload_split split;	/* a GSO packet from the device... */
 	int splitting;		/* ...being cut into segments */
 	struct offload_merge merge;	/* segments on their way to the device */
-	size_t batch_packets, batch_bytes;	/* what the merge holds */
+	struct offload_write write;	/* the batch being written */
 	uint8_t packet[DEVICE_READ];	/* the GSO packet being cut */
 };
 
@@ -1633,13 +1633,17 @@ init_stream(struct stream *st, int tap)
  * Readies the GSO work: where the device's offloads are on and the stream
  * carries ordinary packets (it does, unless -O), tunpipe cuts the device's
  * GSO packets and merges the stream's segments itself, the merge taking
- * the device's packets (TAP: Ethernet frames).
+ * the device's packets (TAP: Ethernet frames), and merging only what the
+ * device was granted to take: TCP with TSO, UDP with USO.
  */
 static void
 init_gso(struct gso *gso, const struct device *dev, const struct stream *st)
 {
+	int kinds = (dev->offloads & DEVICE_TSO ? OFFLOAD_MERGE_TCP : 0) |
+	    (dev->offloads & DEVICE_USO ? OFFLOAD_MERGE_UDP : 0);
+
 	gso->inside = dev->vnet && st->header == 0;
-	offload_merge_init(&gso->merge, dev->tap);
+	offload_merge_init(&gso->merge, dev->tap, kinds);
 }
 
 /*
@@ -1736,42 +1740,91 @@ write_device(struct tunpipe *tp, const uint8_t *p, size_t len)
 	tp->count.in_bytes += len - skip;
 }
 
-/*
- * Writes what the merge holds to the device in one writev(): a GSO packet
- * made of the segments, or a packet alone, after its virtio-net header.
- */
-static void
-write_batch(struct tunpipe *tp)
+/* Writes pieces[0..n) to the device in one writev(). */
+static ssize_t
+write_pieces(const struct device *dev, const struct offload_piece *pieces,
+    size_t n)
 {
-	struct offload_piece pieces[OFFLOAD_PIECES_MAX];
 	struct iovec iov[OFFLOAD_PIECES_MAX];
-	struct gso *gso = &tp->gso;
-	size_t i, n;
+	size_t i;
 
-	if ((n = offload_merge_take(&gso->merge, pieces)) == 0)
-		return;
 	for (i = 0; i < n; i++) {
 		iov[i].iov_base = (void *)(uintptr_t)pieces[i].data;
 		iov[i].iov_len = pieces[i].len;
 	}
-	if (writev(tp->dev.fd, iov, (int)n) == -1) {
-		count_refused(tp, errno, gso->batch_packets,
-		    pieces[0].len - OFFLOAD_VNET_LEN + pieces[1].len);
-	} else {
-		tp->count.in_packets += gso->batch_packets;
-		tp->count.in_bytes += gso->batch_bytes;
+	return writev(dev->fd, iov, (int)n);
+}
+
+/*
+ * A merged batch the device refused (errno e): the kernel took the device's
+ * offload and then refused what it offered, as some kernels have done with
+ * UDP.  Says so once, merges no more of that kind, and writes the batch's
+ * packets one by one, so that none is lost to it.
+ */
+static void
+write_unmerged(struct tunpipe *tp, const struct offload_write *w, int e)
+{
+	static const uint8_t none[OFFLOAD_VNET_LEN];
+	struct offload_piece one[2] = { { none, sizeof(none) } };
+	size_t i;
+
+	offload_merge_stop(&tp->gso.merge, w->kind);
+	msg_warnx("write to %s: %s, for %zu %s merged into one: the kernel "
+	    "refuses the offload it granted; %s goes one packet at a time "
+	    "from now on", tp->dev.name, strerror(e), w->npackets,
+	    w->kind == OFFLOAD_MERGE_UDP ? "UDP datagrams" : "TCP segments",
+	    w->kind == OFFLOAD_MERGE_UDP ? "UDP" : "TCP");
+	for (i = 0; i < w->npackets; i++) {
+		one[1] = w->packets[i];
+		if (write_pieces(&tp->dev, one, 2) == -1) {
+			count_refused(tp, errno, 1, one[1].len);
+			continue;
+		}
+		tp->count.in_packets++;
+		tp->count.in_bytes += one[1].len;
 	}
-	gso->batch_packets = gso->batch_bytes = 0;
+}
+
+/*
+ * Writes the batches the merge has to be taken, oldest first, each in one
+ * writev(): a GSO packet made of the segments, or a packet alone, after
+ * its virtio-net header.
+ */
+static void
+write_due(struct tunpipe *tp)
+{
+	struct offload_write *w = &tp->gso.write;
+
+	while (offload_merge_take(&tp->gso.merge, w) > 0) {
+		if (write_pieces(&tp->dev, w->pieces, w->npieces) != -1) {
+			tp->count.in_packets += w->npackets;
+			tp->count.in_bytes += w->bytes;
+		} else if (w->kind != 0 && errno == EINVAL) {
+			write_unmerged(tp, w, errno);
+		} else {
+			count_refused(tp, errno, w->npackets,
+			    w->packets[0].len);
+		}
+	}
+}
+
+/* Writes everything the merge holds: the input is about to be reused. */
+static void
+write_batches(struct tunpipe *tp)
+{
+	offload_merge_flush(&tp->gso.merge);
+	write_due(tp);
 }
 
 /*
  * Hands a good packet from the stream to the device.  With the offloads
- * inside, it joins the merge, which takes consecutive TCP segments of a
- * connection into one GSO packet: its payload stays where it lies, in the
- * input buffer, until write_batch() (at the end of each read of the
- * stream at the latest).  A packet the decoder gathered in its assembly
- * buffer, which the next decode overwrites, goes at once.  With no device
- * (-N), it is counted as a device would take it.
+ * inside, it joins the merge, which gathers the TCP segments and UDP
+ * datagrams of each flow into GSO packets: its payload stays where it
+ * lies, in the input buffer, until write_due() (at the end of each read of
+ * the stream at the latest).  A packet the decoder gathered in its
+ * assembly buffer, which the next decode overwrites, goes at once, with
+ * all that the merge holds.  With no device (-N), it is counted as a
+ * device would take it.
  */
 static void
 to_device(struct tunpipe *tp, const uint8_t *p, size_t len)
@@ -1789,13 +1842,11 @@ to_device(struct tunpipe *tp, const uint8_t *p, size_t len)
 		return;
 	}
 	if (!offload_merge_add(&gso->merge, p, len)) {
-		write_batch(tp);
+		write_due(tp);
 		offload_merge_add(&gso->merge, p, len);
 	}
-	gso->batch_packets++;
-	gso->batch_bytes += len;
 	if (p >= st->assembly && p < st->assembly + sizeof(st->assembly))
-		write_batch(tp);
+		write_batches(tp);
 }
 
 /*
@@ -2043,7 +2094,7 @@ read_stream(struct tunpipe *tp)
 	}
 	if (end == END_NONE)
 		end = judge_partial_frame(tp);
-	write_batch(tp);	/* before the next read overwrites the input */
+	write_batches(tp);	/* before the next read overwrites the input */
 	return end;
 }
 

@@ -89,8 +89,8 @@ int
 main(int argc, char *argv[])
 {
 	static uint8_t gso[65536], stream[2 * 65536], copy[65536];
-	struct offload_piece pieces[OFFLOAD_PIECES_MAX];
-	struct offload_merge m;
+	static struct offload_write w;
+	static struct offload_merge m;
 	struct offload_vnet v, none = { .flags = OFFLOAD_F_NEEDS_CSUM,
 	    .csum_start = 20, .csum_offset = 16 };
 	size_t len, lens[SEGMENTS], i, pos, n, batches;
@@ -106,17 +106,18 @@ main(int argc, char *argv[])
 	split_all(&v, gso, len, stream, lens);
 	start = now();
 	for (bytes = 0; now() - start < seconds;) {
-		offload_merge_init(&m, 0);
+		offload_merge_init(&m, 0, OFFLOAD_MERGE_TCP);
 		for (i = 0, pos = FRAMING, batches = 0; i < SEGMENTS; i++) {
 			if (offload_merge_add(&m, stream + pos, lens[i]) == 0) {
-				offload_merge_take(&m, pieces);
+				while (offload_merge_take(&m, &w) > 0)
+					batches++;
 				offload_merge_add(&m, stream + pos, lens[i]);
-				batches++;
 			}
 			pos += lens[i] + FRAMING;
 			bytes += (double)lens[i];
 		}
-		n = offload_merge_take(&m, pieces);
+		offload_merge_flush(&m);
+		n = offload_merge_take(&m, &w);
 		if (batches != 0 || n != SEGMENTS + 1) {
 			fprintf(stderr, "offload-speed: the segments did not "
 			    "merge into one packet\n");

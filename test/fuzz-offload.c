@@ -7,7 +7,8 @@
  * Byte 0 of an input says how to read the rest:
  *
  *	bits 0-1	0: a GSO packet built from the input, to split
- *			1: a run of TCP segments built from the input, to merge
+ *			1: a run of TCP segments or UDP datagrams of one flow
+ *			   built from the input, to merge
  *			2: the rest as the device hands it over: a virtio-net
  *			   header and a packet, split or its checksum finished
  *			3: the rest as packets from the stream, to merge: a
@@ -18,7 +19,7 @@
  *			offers its run to a merge in the other mode too
  *	bit 3		(0 and 1) an 802.1Q tag in the Ethernet header
  *	bit 4		(0 and 1) IPv6
- *	bit 5		(0) UDP instead of TCP
+ *	bit 5		(0 and 1) UDP instead of TCP
  *	bits 6-7	(0 and 1) how many bytes of the built packet or run
  *			to spoil: 0, 1, 2 or 3
  *
@@ -36,23 +37,29 @@
  *     PSH on the last only, CWR on the first only, the checksums); and
  *     the payloads, one after another, are the GSO packet's.  A split
  *     that refuses a packet offers no segment.  A packet built unspoilt
- *     is accepted, and if its segments are TCP that a merge may take,
+ *     is accepted, and if its segments are ones a merge may take,
  *     merging them gives one batch.
- * (b) Whatever run of packets the merge is offered, each batch either is
+ * (b) Whatever run of packets the merge is offered, each write either is
  *     one packet as it went in, after a header of zeros, or is a GSO
- *     packet (its virtio-net header and lengths right, its TCP checksum
- *     field holding the pseudo-header's sum) whose split gives back the
- *     packets that went in, byte for byte, with its payload pieces lying
- *     in those packets.  An unspoilt run with no change made merges into
- *     as few batches as the limits allow.  A merge never readied by
- *     offload_merge_init() takes each packet alone, as it went in.
+ *     packet (its virtio-net header and lengths right, its TCP or UDP
+ *     checksum field holding the pseudo-header's sum) whose split gives
+ *     back the packets that went in, byte for byte, with its payload
+ *     pieces lying in those packets.  Every packet offered is written
+ *     once; those of one flow in the order offered; one of no flow after
+ *     all offered before it and before all offered after it.  An unspoilt
+ *     run with no change made merges into as few batches as the limits
+ *     allow; a merge that does not take its kind writes each alone.  A
+ *     merge never readied by offload_merge_init() takes each packet
+ *     alone, as it went in.
  * (c) Finishing a partial checksum stores what the reference sums, and
  *     changes no other byte; a field outside the packet is refused.
  * (d) A virtio-net header that parses encodes back to the same bytes.
  *
  * The module is driven as tunpipe drives it, in the mode the input says:
- * offload_merge_init(m, ether), then offload_merge_add() and
- * offload_merge_take(); offload_split_begin(..., ether), then its segments.
+ * offload_merge_init(m, ether, kinds), then offload_merge_add(), taking
+ * what is due when it refuses, and offload_merge_flush() and
+ * offload_merge_take() at the end; offload_split_begin(..., ether), then
+ * its segments.
  * Every packet the module reads or writes lies in a buffer of its exact
  * size, so that ASan sees any access past one.  A broken promise prints
  * what and aborts, which libFuzzer reports as a crash, saving the input.
@@ -85,6 +92,7 @@
 #define SEED_LEN	160
 #define HEAD_ROOM	(18 + 60 + 60)	/* headers build() may write */
 #define RUN_MAX		70		/* segments in a run: past 64 */
+#define BOTH	(OFFLOAD_MERGE_TCP | OFFLOAD_MERGE_UDP)
 
 static void *
 xmalloc(size_t n)
@@ -257,106 +265,218 @@ split_checked(const struct offload_vnet *v, const uint8_t *pkt, size_t len,
 }
 
 /*
- * (b) for one batch: takes it and checks it against pkts[first..end), the
- * packets offered to it.
+ * The flow of pkt as offload.h defines it, in key (room for 18 + 1 + 1 +
+ * 32 + 4 bytes): its Ethernet header (TAP), IP version, protocol,
+ * addresses and ports; returns the key's length, or 0 for a packet of no
+ * flow.
+ */
+static size_t
+flow_key(const uint8_t *pkt, size_t len, int ether, uint8_t *key)
+{
+	size_t l3 = 0, l4, n;
+	uint16_t type = 0;
+	const uint8_t *ip;
+	uint8_t proto;
+	int ipv6;
+
+	if (ether) {
+		if (len < 14)
+			return 0;
+		l3 = 14;
+		type = (uint16_t)be16(pkt + 12);
+		if (type == 0x8100) {
+			if (len < 18)
+				return 0;
+			l3 = 18;
+			type = (uint16_t)be16(pkt + 16);
+		}
+		if (type != 0x0800 && type != 0x86dd)
+			return 0;
+	}
+	ip = pkt + l3;
+	if (!offload_is_ip(ip, len - l3))
+		return 0;
+	ipv6 = ip[0] >> 4 == 6;
+	if (ether && ipv6 != (type == 0x86dd))
+		return 0;
+	l4 = l3 + (ipv6 ? 40 : (size_t)(ip[0] & 15) * 4);
+	proto = ipv6 ? ip[6] : ip[9];
+	if ((proto != 6 && proto != 17) || l4 + 4 > len ||
+	    (!ipv6 && (be16(ip + 6) & 0x3fff) != 0))
+		return 0;
+	memcpy(key, pkt, l3);
+	n = l3;
+	key[n++] = (uint8_t)ipv6;
+	key[n++] = proto;
+	memcpy(key + n, ipv6 ? ip + 8 : ip + 12, ipv6 ? 32 : 8);
+	n += ipv6 ? 32 : 8;
+	memcpy(key + n, pkt + l4, 4);
+	return n + 4;
+}
+
+/* The order the packets of one merge's run were written in, as checked. */
+struct order {
+	size_t n;		/* packets offered */
+	size_t written;		/* written so far */
+	size_t at[RUN_MAX * 2];	/* when packet i was written */
+	int done[RUN_MAX * 2];
+};
+
+/*
+ * (b) for one write: checks it against the packets offered (pkts[0..n)),
+ * and notes when each went.
  */
 static void
-check_batch(struct offload_merge *m, uint8_t **pkts, const size_t *lens,
-    size_t first, size_t end, int ether)
+check_write(const struct offload_write *w, uint8_t **pkts, const size_t *lens,
+    int ether, struct order *o)
 {
-	struct offload_piece pieces[OFFLOAD_PIECES_MAX];
 	struct offload_vnet v;
 	struct ref_layout l;
 	struct list segs = { .n = 0, .full = 0 };
-	size_t k, count = end - first, len = 0, i;
+	size_t k = w->npieces, count = w->npackets, len = 0, i, j;
 	uint8_t *pkt;
 
-	k = offload_merge_take(m, pieces);
-	CHECK(offload_merge_empty(m));
-	CHECK(count >= 1 && k >= 2 && k <= OFFLOAD_PIECES_MAX);
-	CHECK(pieces[0].len >= OFFLOAD_VNET_LEN &&
-	    pieces[0].len <= OFFLOAD_VNET_LEN + OFFLOAD_HEAD_MAX);
-	CHECK(offload_vnet_parse(pieces[0].data, pieces[0].len, &v) == 0);
+	CHECK(count >= 1 && k == count + 1 && k <= OFFLOAD_PIECES_MAX);
+	for (i = 0; i < count; i++) {	/* each one offered, once */
+		for (j = 0; j < o->n && pkts[j] != w->packets[i].data; j++)
+			continue;
+		CHECK(j < o->n && !o->done[j] && w->packets[i].len == lens[j]);
+		o->done[j] = 1;
+		o->at[j] = o->written++;
+	}
+	CHECK(w->pieces[0].data == w->head);
+	CHECK(w->pieces[0].len >= OFFLOAD_VNET_LEN &&
+	    w->pieces[0].len <= OFFLOAD_VNET_LEN + OFFLOAD_HEAD_MAX);
+	CHECK(offload_vnet_parse(w->head, w->pieces[0].len, &v) == 0);
 	if (v.gso_type == OFFLOAD_GSO_NONE) {
 		static const uint8_t zeros[OFFLOAD_VNET_LEN];
 
-		CHECK(count == 1 && k == 2);
-		CHECK(pieces[0].len == OFFLOAD_VNET_LEN &&
-		    memcmp(pieces[0].data, zeros, OFFLOAD_VNET_LEN) == 0);
-		CHECK(pieces[1].data == pkts[first] &&
-		    pieces[1].len == lens[first]);
+		CHECK(count == 1 && w->kind == 0);
+		CHECK(w->pieces[0].len == OFFLOAD_VNET_LEN &&
+		    memcmp(w->head, zeros, OFFLOAD_VNET_LEN) == 0);
+		CHECK(w->pieces[1].data == w->packets[0].data &&
+		    w->pieces[1].len == w->packets[0].len);
 		return;
 	}
-	CHECK(count >= 2 && k == count + 1);
+	CHECK(count >= 2);
 	for (i = 1; i < k; i++) {	/* each payload where it lay */
-		const uint8_t *p = pkts[first + i - 1];
+		const uint8_t *p = w->packets[i - 1].data;
 
-		CHECK(pieces[i].data >= p &&
-		    pieces[i].data + pieces[i].len == p + lens[first + i - 1]);
-		len += pieces[i].len;
+		CHECK(w->pieces[i].data >= p && w->pieces[i].data +
+		    w->pieces[i].len == p + w->packets[i - 1].len);
+		len += w->pieces[i].len;
 	}
-	len += pieces[0].len - OFFLOAD_VNET_LEN;
+	len += w->pieces[0].len - OFFLOAD_VNET_LEN;
 	pkt = xmalloc(len);
-	memcpy(pkt, pieces[0].data + OFFLOAD_VNET_LEN,
-	    pieces[0].len - OFFLOAD_VNET_LEN);
-	for (i = 1, len = pieces[0].len - OFFLOAD_VNET_LEN; i < k; i++) {
-		memcpy(pkt + len, pieces[i].data, pieces[i].len);
-		len += pieces[i].len;
+	for (i = 0, len = 0; i < k; i++) {
+		size_t skip = i == 0 ? OFFLOAD_VNET_LEN : 0;
+
+		memcpy(pkt + len, w->pieces[i].data + skip,
+		    w->pieces[i].len - skip);
+		len += w->pieces[i].len - skip;
 	}
 
 	/* The GSO packet as the kernel wants it. */
-	CHECK(ref_layout(pkt, len, ether, &l) == 0 && l.proto == 6);
-	CHECK(v.flags == OFFLOAD_F_NEEDS_CSUM);
-	CHECK(v.gso_type == (l.ipv6 ? OFFLOAD_GSO_TCPV6 : OFFLOAD_GSO_TCPV4));
-	CHECK(v.hdr_len == l.payload && v.csum_start == l.l4 &&
-	    v.csum_offset == 16);
-	CHECK(v.gso_size == lens[first] - l.payload);
+	CHECK(ref_layout(pkt, len, ether, &l) == 0);
+	CHECK(l.proto == 6 || l.proto == 17);
+	CHECK(v.flags == OFFLOAD_F_NEEDS_CSUM && v.hdr_len == l.payload &&
+	    v.csum_start == l.l4);
+	if (l.proto == 17) {
+		CHECK(w->kind == OFFLOAD_MERGE_UDP);
+		CHECK(v.gso_type == OFFLOAD_GSO_UDP_L4 && v.csum_offset == 6);
+		CHECK(be16(pkt + l.l4 + 4) == len - l.l4);
+	} else {
+		CHECK(w->kind == OFFLOAD_MERGE_TCP);
+		CHECK(v.gso_type == (l.ipv6 ? OFFLOAD_GSO_TCPV6 :
+		    OFFLOAD_GSO_TCPV4) && v.csum_offset == 16);
+	}
+	CHECK(v.gso_size == w->packets[0].len - l.payload);
 	if (l.ipv6) {
 		CHECK(be16(pkt + l.l3 + 4) + 40 + l.l3 == len);
 	} else {
 		CHECK(be16(pkt + l.l3 + 2) + l.l3 == len);
 		CHECK(ref_sum(pkt + l.l3, l.l4 - l.l3, 0) == 0xffff);
 	}
-	CHECK(be16(pkt + l.l4 + 16) == ref_pseudo(pkt, &l, len - l.l4));
+	CHECK(be16(pkt + l.l4 + v.csum_offset) ==
+	    ref_pseudo(pkt, &l, len - l.l4));
 
 	/* Split again, the same packets. */
 	CHECK(split_checked(&v, pkt, len, ether, &segs) == 0);
 	CHECK(segs.n == count);
 	for (i = 0; i < count; i++)
-		CHECK(segs.len[i] == lens[first + i] &&
-		    memcmp(segs.p[i], pkts[first + i], segs.len[i]) == 0);
+		CHECK(segs.len[i] == w->packets[i].len &&
+		    memcmp(segs.p[i], w->packets[i].data, segs.len[i]) == 0);
 	list_free(&segs);
 	free(pkt);
 }
 
+/* Takes and checks every write the merge has to be taken. */
+static size_t
+take_checked(struct offload_merge *m, uint8_t **pkts, const size_t *lens,
+    int ether, struct order *o)
+{
+	struct offload_write w;
+	size_t writes = 0;
+
+	while (offload_merge_take(m, &w) > 0) {
+		check_write(&w, pkts, lens, ether, o);
+		writes++;
+	}
+	return writes;
+}
+
 /*
- * (b): offers pkts[0..n) to a merge as tunpipe would, and checks every
- * batch.  Returns how many batches came out.
+ * (b), order: every packet written once; those of one flow in the order
+ * offered; one of no flow after everything offered before it and before
+ * everything offered after it.
+ */
+static void
+check_order(const struct order *o, uint8_t **pkts, const size_t *lens,
+    int ether)
+{
+	uint8_t ki[64], kj[64];
+	size_t i, j, ni, nj;
+
+	for (i = 0; i < o->n; i++) {
+		CHECK(o->done[i]);
+		ni = flow_key(pkts[i], lens[i], ether, ki);
+		for (j = i + 1; j < o->n; j++) {
+			nj = flow_key(pkts[j], lens[j], ether, kj);
+			if (ni == 0 || nj == 0 ||
+			    (ni == nj && memcmp(ki, kj, ni) == 0))
+				CHECK(o->at[i] < o->at[j]);
+		}
+	}
+}
+
+/*
+ * (b): offers pkts[0..n) to a merge of kinds as tunpipe would, and checks
+ * every write and their order.  Returns how many writes came out.
  */
 static size_t
-merge_checked(uint8_t **pkts, const size_t *lens, size_t n, int ether)
+merge_checked(uint8_t **pkts, const size_t *lens, size_t n, int ether,
+    int kinds)
 {
 	struct offload_merge m;
-	struct offload_piece pieces[OFFLOAD_PIECES_MAX];
-	size_t i, first = 0, batches = 0;
+	struct order o;
+	size_t i, writes = 0;
 
-	offload_merge_init(&m, ether);
+	memset(&o, 0, sizeof(o));
+	o.n = n;
+	offload_merge_init(&m, ether, kinds);
 	CHECK(offload_merge_empty(&m));
 	for (i = 0; i < n; i++) {
 		if (offload_merge_add(&m, pkts[i], lens[i]) == 1)
 			continue;
-		CHECK(!offload_merge_empty(&m) && i > first);
-		check_batch(&m, pkts, lens, first, i, ether);
-		batches++;
-		first = i;
+		CHECK(!offload_merge_empty(&m) && i > 0);
+		writes += take_checked(&m, pkts, lens, ether, &o);
 		CHECK(offload_merge_add(&m, pkts[i], lens[i]) == 1);
 	}
-	if (n > 0) {
-		check_batch(&m, pkts, lens, first, n, ether);
-		batches++;
-	}
-	CHECK(offload_merge_take(&m, pieces) == 0);
-	return batches;
+	offload_merge_flush(&m);
+	writes += take_checked(&m, pkts, lens, ether, &o);
+	CHECK(offload_merge_empty(&m));
+	check_order(&o, pkts, lens, ether);
+	return writes;
 }
 
 /*
@@ -368,18 +488,21 @@ unready_merge_checked(uint8_t **pkts, const size_t *lens, size_t n)
 {
 	static const uint8_t zeros[OFFLOAD_VNET_LEN];
 	struct offload_merge m;
-	struct offload_piece pieces[OFFLOAD_PIECES_MAX];
+	struct offload_write w;
 	size_t i;
 
 	memset(&m, 0, sizeof(m));
 	for (i = 0; i < n; i++) {
 		CHECK(offload_merge_add(&m, pkts[i], lens[i]) == 1);
-		CHECK(i + 1 == n ||
-		    offload_merge_add(&m, pkts[i + 1], lens[i + 1]) == 0);
-		CHECK(offload_merge_take(&m, pieces) == 2);
-		CHECK(pieces[0].len == OFFLOAD_VNET_LEN &&
-		    memcmp(pieces[0].data, zeros, OFFLOAD_VNET_LEN) == 0);
-		CHECK(pieces[1].data == pkts[i] && pieces[1].len == lens[i]);
+		if (i + 1 < n)
+			CHECK(offload_merge_add(&m, pkts[i + 1],
+			    lens[i + 1]) == 0);
+		else
+			offload_merge_flush(&m);
+		CHECK(offload_merge_take(&m, &w) == 2);
+		CHECK(w.pieces[0].len == OFFLOAD_VNET_LEN &&
+		    memcmp(w.pieces[0].data, zeros, OFFLOAD_VNET_LEN) == 0);
+		CHECK(w.pieces[1].data == pkts[i] && w.pieces[1].len == lens[i]);
 	}
 	CHECK(offload_merge_empty(&m));
 }
@@ -492,14 +615,14 @@ spoil(uint8_t *p, size_t len, size_t n, struct input *in)
 }
 
 /*
- * Whether TCP segments carrying these flags, in an IPv4 header with these
- * flags and offset, may be merged at all.
+ * Whether UDP datagrams, or TCP segments carrying these flags, in an IPv4
+ * header with these flags and offset, may be merged at all.
  */
 static int
 mergeable(const struct shape *sh)
 {
-	return !sh->udp && (sh->flags & ACK) &&
-	    !(sh->flags & (SYN | FIN | RST | URG | CWR)) &&
+	return (sh->udp || ((sh->flags & ACK) &&
+	    !(sh->flags & (SYN | FIN | RST | URG | CWR)))) &&
 	    (sh->ipv6 || (sh->ipopts == 0 && (sh->frag & ~0x4000) == 0));
 }
 
@@ -553,9 +676,10 @@ fuzz_split(uint8_t mode, struct input *in)
 		if (spoilt == 0 && mergeable(&sh) && payload > 0 &&
 		    segs.n <= OFFLOAD_MERGE_MAX)
 			CHECK(merge_checked(segs.p, segs.len, segs.n,
-			    sh.ether) == 1);
+			    sh.ether, BOTH) == 1);
 		else if (!segs.full)
-			merge_checked(segs.p, segs.len, segs.n, sh.ether);
+			merge_checked(segs.p, segs.len, segs.n, sh.ether,
+			    BOTH);
 	} else {
 		CHECK(spoilt > 0);
 	}
@@ -590,8 +714,8 @@ expected_batches(const size_t *payloads, size_t n, size_t iphdrs)
 }
 
 /*
- * 1: a run of TCP segments of one connection, built from the input: n
- * segments of mss bytes of payload, the last shorter; some changed as the
+ * 1: a run of TCP segments of one connection, or of UDP datagrams of one
+ * flow, built from the input: n of mss bytes of payload, the last shorter; some changed as the
  * input says, where it says (changes[j]), before or after their checksums
  * are written.
  */
@@ -606,6 +730,7 @@ fuzz_merge(uint8_t mode, struct input *in)
 	uint32_t seq;
 
 	read_shape(&sh, mode, in);
+	sh.udp = (mode & 0x20) != 0;
 	sh.tcpopts = take8(in) % 11;
 	sh.flags = (uint8_t)(ACK | (take8(in) & ECE));
 	sh.frag = (uint16_t)(take8(in) & 1 ? 0x4000 : 0);
@@ -662,13 +787,18 @@ fuzz_merge(uint8_t mode, struct input *in)
 		spoil(pkts[k], lens[k], 1, in);
 	}
 	if (mode >> 6 == 0 && changed == 0)
-		CHECK(merge_checked(pkts, lens, n, sh.ether) ==
+		CHECK(merge_checked(pkts, lens, n, sh.ether, BOTH) ==
 		    expected_batches(payloads, n, l.payload - l.l3 -
 		    (sh.ipv6 ? 40 : 0)));
 	else
-		merge_checked(pkts, lens, n, sh.ether);
-	/* The same bytes read in the other mode, and by no mode at all. */
-	merge_checked(pkts, lens, n, !sh.ether);
+		merge_checked(pkts, lens, n, sh.ether, BOTH);
+	/*
+	 * The same bytes read in the other mode, by a merge that does not
+	 * take their kind, and by no mode at all.
+	 */
+	merge_checked(pkts, lens, n, !sh.ether, BOTH);
+	CHECK(merge_checked(pkts, lens, n, sh.ether, sh.udp ?
+	    OFFLOAD_MERGE_TCP : OFFLOAD_MERGE_UDP) == n);
 	unready_merge_checked(pkts, lens, n);
 	for (i = 0; i < n; i++)
 		free(pkts[i]);
@@ -738,8 +868,9 @@ fuzz_packets(struct input *in)
 		in->p += len;
 		in->len -= len;
 	}
-	merge_checked(pkts, lens, n, 0);
-	merge_checked(pkts, lens, n, 1);
+	merge_checked(pkts, lens, n, 0, BOTH);
+	merge_checked(pkts, lens, n, 1, BOTH);
+	merge_checked(pkts, lens, n, 0, OFFLOAD_MERGE_TCP);
 	unready_merge_checked(pkts, lens, n);
 	for (i = 0; i < n; i++)
 		free(pkts[i]);

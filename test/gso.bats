@@ -807,7 +807,7 @@ $(vnet 1 1 52 100 20 16)$(fix -p <<<"$(t4 6400 200 $ACK $((0x1234 + 64)))")"
 	done
 }
 
-@test "merge then split gives the segments back, whatever was merged or refused" {
+@test "merge then split gives the segments back, each flow's in order, whatever was merged or refused" {
 	fix >"$F/in" <<-EOF
 	$(t4 0 1000)
 	$(t4 1000 1000 $ACK 0x1235)
@@ -822,9 +822,216 @@ $(vnet 1 1 52 100 20 16)$(fix -p <<<"$(t4 6400 200 $ACK $((0x1234 + 64)))")"
 	$(t4 4020 9 $ACK 0x123a)
 	EOF
 	"$DRIVER" merge <"$F/in" >"$F/merged"
-	# Four batches merged, three packets alone: the UDP, FIN and CWR.
+	# Three batches merged, three packets alone: the UDP, FIN and CWR; the
+	# UDP datagram, of another flow, does not cut the first IPv4 run.
 	[[ $(grep -c "^$ZEROS" "$F/merged") -eq 3 ]]
-	[[ $(wc -l <"$F/merged") -eq 7 ]]
+	[[ $(wc -l <"$F/merged") -eq 6 ]]
+	"$DRIVER" split <"$F/merged" >"$F/out"
+	[[ $(sort "$F/out") == "$(sort "$F/in")" ]]
+	# Each flow's packets in the order they came: IPv4 TCP, IPv6 TCP, UDP.
+	for flow in '^45.{14}06' '^6' '^45.{14}11'; do
+		[[ $(grep -E "$flow" "$F/out") == "$(grep -E "$flow" "$F/in")" ]] ||
+		    fail "flow $flow out of order"
+	done
+}
+
+@test "merge: the runs of several flows interleaved in one read each merge, in order" {
+	fix >"$F/in" <<-EOF
+	$(t4 0 1000 $ACK 0x1234)
+	$(t6 0 700)
+	$(ip4 1052 6 0x0100)$(tcp 0 $ACK "$TS" 0x01020304 501 40001)$(stream_hex 0 1000)
+	$(t4 1000 1000 $ACK 0x1235)
+	$(t6 700 700)
+	$(ip4 1052 6 0x0101)$(tcp 1000 $ACK "$TS" 0x01020304 501 40001)$(stream_hex 1000 1000)
+	$(t4 2000 1000 $ACK 0x1236)
+	EOF
+	"$DRIVER" merge <"$F/in" >"$F/merged"
+	# Three GSO packets, one a flow, oldest first; none alone.
+	[[ $(wc -l <"$F/merged") -eq 3 && $(grep -c "^$ZEROS" "$F/merged") -eq 0 ]]
+	[[ $(sed -n 1p "$F/merged") == "$(merged4 3000 $ACK 1000)" ]]
+	[[ $(sed -n 2p "$F/merged") == "$(vnet 1 4 72 700 40 16)$(fix -p <<<"$(t6 0 1400)")" ]]
+	"$DRIVER" split <"$F/merged" >"$F/out"
+	[[ $(sort "$F/out") == "$(sort "$F/in")" ]]
+	[[ $(grep 9c41 "$F/out") == "$(grep 9c41 "$F/in")" ]]
+}
+
+@test "merge: a packet of no flow keeps its place among all the others" {
+	local icmp
+	icmp=$(ip4 28 1)0800f7ff00000000	# an echo request
+	{
+		fix <<<"$(t4 0 1000 $ACK 0x1234)"
+		echo "$icmp"
+		fix <<<"$(t4 1000 1000 $ACK 0x1235)"
+	} >"$F/in"
+	run "$DRIVER" merge <"$F/in"
+	expect 0 "$(apart $(cat "$F/in"))"
+}
+
+@test "merge: with more flows than it holds, the oldest goes first, and every packet arrives" {
+	local i
+	# seg FLOW OFF: a segment of one of nine connections, by source port.
+	seg() {
+		printf '%s\n' "$(ip4 1052 6 $((0x0100 + $2 / 1000)))$(tcp "$2" $ACK "$TS" 0x01020304 501 $((41000 + $1)))$(stream_hex "$2" 1000)"
+	}
+	{
+		for i in $(seq 0 7); do seg "$i" 0; done
+		for i in $(seq 0 7); do seg "$i" 1000; done
+		seg 8 0		# a ninth flow: the oldest, the first, goes
+		seg 0 2000	# the first again: the next oldest goes
+	} | fix >"$F/in"
+	"$DRIVER" merge <"$F/in" >"$F/merged"
+	# Eight flows of two segments each merge; the ninth's segment and the
+	# first's third go alone, the third after the first's two.
+	[[ $(wc -l <"$F/merged") -eq 10 ]]
+	[[ $(grep -vc "^$ZEROS" "$F/merged") -eq 8 ]]
+	"$DRIVER" split <"$F/merged" >"$F/out"
+	[[ $(sort "$F/out") == "$(sort "$F/in")" ]]
+	[[ $(grep -E '^.{40}a028' "$F/out") == "$(grep -E '^.{40}a028' "$F/in")" ]]
+}
+
+# u4 OFF LEN [ID] [SPORT]: the IPv4 UDP datagram that carries stream bytes
+# OFF to OFF + LEN, ID 0x1234 unless given; u6 OFF LEN: over IPv6.
+u4() {
+	printf '%s%04x138a%04x0000%s' "$(ip4 $((28 + $2)) 17 "${3:-0x1234}")" \
+	    "${4:-40000}" $((8 + $2)) "$(stream_hex "$1" "$2")"
+}
+u6() {
+	printf '%s%s%s' "$(ip6 $((8 + $2)) 17)" "$(udp $((8 + $2)))" \
+	    "$(stream_hex "$1" "$2")"
+}
+
+# merged_udp4 LEN MSS: the GSO packet that datagrams of MSS bytes, LEN in
+# all, from stream byte 0, merge into.
+merged_udp4() {
+	printf '%s%s' "$(vnet 1 5 28 "$2" 20 6)" "$(fix -p <<<"$(u4 0 "$1")")"
+}
+
+@test "UDP over IPv4: datagrams of one size, the last one short, merge into one USO packet: lengths, partial checksum" {
+	fix >"$F/in" <<-EOF
+	$(u4 0 1200 0x1234)
+	$(u4 1200 1200 0x1235)
+	$(u4 2400 1200 0x1236)
+	$(u4 3600 50 0x1237)
+	EOF
+	run "$DRIVER" merge <"$F/in"
+	expect 0 "$(merged_udp4 3650 1200)"
+	run "$DRIVER" split <<<"$output"
+	expect 0 "$(cat "$F/in")"
+}
+
+@test "UDP over IPv6 merges into one USO packet, and splits back" {
+	fix >"$F/in" <<-EOF
+	$(u6 0 1000)
+	$(u6 1000 1000)
+	$(u6 2000 999)
+	EOF
+	run "$DRIVER" merge <"$F/in"
+	expect 0 "$(vnet 1 5 48 1000 40 6)$(fix -p <<<"$(u6 0 2999)")"
+	run "$DRIVER" split <<<"$output"
+	expect 0 "$(cat "$F/in")"
+}
+
+@test "TAP: UDP datagrams merge behind their Ethernet header" {
+	fix -T >"$F/in" <<-EOF
+	${ETH}0800$(u4 0 500)
+	${ETH}0800$(u4 500 500 0x1235)
+	EOF
+	run "$DRIVER" merge -T <"$F/in"
+	expect 0 "$(vnet 1 5 42 500 34 6)$(fix -T -p <<<"${ETH}0800$(u4 0 1000)")"
+}
+
+@test "UDP merges only where the device takes USO; TCP only where it takes TSO" {
+	fix >"$F/in" <<-EOF
+	$(u4 0 1200 0x1234)
+	$(u4 1200 1200 0x1235)
+	EOF
+	run "$DRIVER" merge -t <"$F/in"
+	expect 0 "$(apart $(cat "$F/in"))"
+	run "$DRIVER" merge -u <"$F/in"
+	expect 0 "$(merged_udp4 2400 1200)"
+	fix >"$F/in" <<-EOF
+	$(t4 0 1000 $ACK 0x1234)
+	$(t4 1000 1000 $ACK 0x1235)
+	EOF
+	run "$DRIVER" merge -u <"$F/in"
+	expect 0 "$(apart $(cat "$F/in"))"
+}
+
+# udp_refused B: B, as the second of three datagrams, merges with neither.
+udp_refused() {
+	{
+		fix <<<"$(u4 0 1000 0x1234)"
+		printf '%s\n' "$1"
+		fix <<<"$(u4 2000 1000 0x1236)"
+	} >"$F/in"
+	run "$DRIVER" merge <"$F/in"
+	expect 0 "$(apart $(cat "$F/in"))"
+}
+
+@test "UDP merge refuses: a wrong checksum, or none (0) over IPv4" {
+	local b
+	b=$(fix <<<"$(u4 1000 1000 0x1235)")
+	udp_refused "${b:0:52}$(printf '%04x' $((16#${b:52:4} ^ 1)))${b:56}"
+	udp_refused "${b:0:52}0000${b:56}"
+	[[ $("$DRIVER" check <<<"${b:0:52}$(printf '%04x' $((16#${b:52:4} ^ 1)))${b:56}") == "wrong UDP checksum" ]]
+}
+
+@test "UDP merge refuses: IPv4 options, a fragment, IDs that do not count on" {
+	udp_refused "$(fix <<<"$(ip4 1032 17 0x1235 | sed 's/^45/46/')01010101$(udp 1008)$(stream_hex 1000 1000)")"
+	udp_refused "$(fix <<<"$(ip4 1028 17 0x1235 0x2000)$(udp 1008)$(stream_hex 1000 1000)")"
+	udp_refused "$(fix <<<"$(u4 1000 1000 0x1234)")"
+}
+
+@test "UDP merge refuses: another TTL, ToS or DF; a larger datagram; one after a shorter" {
+	udp_refused "$(fix <<<"$(ip4 1028 17 0x1235 0x4000 63)$(udp 1008)$(stream_hex 1000 1000)")"
+	udp_refused "$(fix <<<"$(ip4 1028 17 0x1235 0x4000 64 4)$(udp 1008)$(stream_hex 1000 1000)")"
+	udp_refused "$(fix <<<"$(ip4 1028 17 0x1235 0)$(udp 1008)$(stream_hex 1000 1000)")"
+	fix >"$F/in" <<-EOF
+	$(u4 0 1000 0x1234)
+	$(u4 1000 1001 0x1235)
+	EOF
+	run "$DRIVER" merge <"$F/in"
+	expect 0 "$(apart $(cat "$F/in"))"
+	fix >"$F/in" <<-EOF
+	$(u4 0 1000 0x1234)
+	$(u4 1000 999 0x1235)
+	$(u4 1999 999 0x1236)
+	EOF
+	run "$DRIVER" merge <"$F/in"
+	expect 0 "$(vnet 1 5 28 1000 20 6)$(fix -p <<<"$(u4 0 1999)")
+$(apart "$(sed -n 3p "$F/in")")"
+}
+
+@test "UDP merge refuses: a UDP length that is not the packet's, or no payload" {
+	local b
+	b=$(fix <<<"$(ip4 1028 17 0x1235)$(udp 1000)$(stream_hex 1000 1000)")
+	udp_refused "$b"
+	udp_refused "$(fix <<<"$(ip4 28 17 0x1235)$(udp 8)")"
+}
+
+@test "UDP: datagrams of other ports are another flow, which merges on its own" {
+	fix >"$F/in" <<-EOF
+	$(u4 0 1000 0x1234)
+	$(u4 0 1000 0x0100 40001)
+	$(u4 1000 1000 0x1235)
+	$(u4 1000 1000 0x0101 40001)
+	EOF
+	run "$DRIVER" merge <"$F/in"
+	[[ $status -eq 0 && ${#lines[@]} -eq 2 ]]
+	[[ ${lines[0]} == "$(merged_udp4 2000 1000)" ]]
+	"$DRIVER" split <<<"$output" >"$F/out"
+	[[ $(sort "$F/out") == "$(sort "$F/in")" ]]
+}
+
+@test "UDP: 64 datagrams go in one packet, the 65th in the next" {
+	local i
+	for i in $(seq 0 64); do
+		u4 $((i * 100)) 100 $((0x1000 + i))
+		echo
+	done | fix >"$F/in"
+	"$DRIVER" merge <"$F/in" >"$F/merged"
+	[[ $(wc -l <"$F/merged") -eq 2 ]]
+	[[ $(tail -n 1 "$F/merged") == "$ZEROS$(tail -n 1 "$F/in")" ]]
 	run "$DRIVER" split <"$F/merged"
 	expect 0 "$(cat "$F/in")"
 }

@@ -4,7 +4,7 @@
  * what comes out with what it worked out.  Not installed.
  *
  *	offload-driver split [-T | -Z]
- *	offload-driver merge [-T | -Z]
+ *	offload-driver merge [-t | -u] [-T | -Z]
  *	offload-driver fix [-p] [-T]
  *	offload-driver check [-T]
  *	offload-driver vnet
@@ -25,13 +25,16 @@
  *
  * merge reads packets as decoded from one read of the stream: they are
  * laid one after another, each after two bytes of framing, in one buffer
- * of their exact size, and offered in turn to the merge; a packet it
- * refuses ends the batch, and is offered again.  Each batch is printed as
- * the frame written to the device: the pieces of offload_merge_take() one
- * after another, a virtio-net header and a packet, which split reads.
- * The driver checks that every piece but the first lies in the buffer
- * (payloads are not copied), and that a refused packet joins an empty
- * batch.  -Z leaves the merge as a zeroed struct, never readied by
+ * of their exact size, and offered in turn to the merge; when it refuses
+ * one, the batches it has to be taken are, and the packet is offered
+ * again; at the end, everything is taken.  Each batch is printed, in the
+ * order taken, as the frame written to the device: the pieces of
+ * offload_merge_take() one after another, a virtio-net header and a
+ * packet, which split reads.  The driver checks that every piece but the
+ * first lies in the buffer (payloads are not copied), and that a refused
+ * packet is taken once what was due is.  The merge joins TCP and UDP, or
+ * only TCP (-t) or only UDP (-u), as the device's offloads allow.  -Z
+ * leaves the merge as a zeroed struct, never readied by
  * offload_merge_init(), in neither mode.
  *
  * fix writes the checksums into each packet with the simple reference of
@@ -69,7 +72,8 @@ static void __attribute__((noreturn))
 usage(void)
 {
 	fprintf(stderr, "usage: offload-driver check [-T]\n"
-	    "       offload-driver split|merge [-T | -Z]\n"
+	    "       offload-driver split [-T | -Z]\n"
+	    "       offload-driver merge [-t | -u] [-T | -Z]\n"
 	    "       offload-driver fix [-p] [-T]\n"
 	    "       offload-driver vnet|isip\n");
 	exit(EXIT_USAGE);
@@ -182,41 +186,44 @@ split(int ether, int zeroed)
 }
 
 /*
- * Takes the batch and prints it as one frame, checking where its pieces
- * lie: the first in m, the others in [in, in + inlen).
+ * Takes the batches to be taken and prints each as one frame, checking
+ * where its pieces lie: the first in w, the others in [in, in + inlen).
  */
 static void
 take(struct offload_merge *m, const uint8_t *in, size_t inlen)
 {
-	struct offload_piece pieces[OFFLOAD_PIECES_MAX + 1];
+	struct offload_write w;
 	size_t n, i;
 
-	n = offload_merge_take(m, pieces);
-	if (n > OFFLOAD_PIECES_MAX || n == 1)
-		errx(EXIT_MODULE, "module: %zu pieces", n);
-	if (!offload_merge_empty(m))
-		errx(EXIT_MODULE, "module: a batch not empty once taken");
-	for (i = 0; i < n; i++) {
-		const uint8_t *p = pieces[i].data;
-		int inside = p >= in && p + pieces[i].len <= in + inlen;
+	while ((n = offload_merge_take(m, &w)) > 0) {
+		if (n > OFFLOAD_PIECES_MAX || n == 1 || n != w.npieces ||
+		    w.npackets != n - 1)
+			errx(EXIT_MODULE, "module: %zu pieces", n);
+		for (i = 0; i < n; i++) {
+			const uint8_t *p = w.pieces[i].data;
+			int inside = p >= in && p + w.pieces[i].len <= in + inlen;
 
-		if (i == 0 && (inside ||
-		    pieces[0].len < OFFLOAD_VNET_LEN ||
-		    pieces[0].len > OFFLOAD_VNET_LEN + OFFLOAD_HEAD_MAX))
-			errx(EXIT_MODULE, "module: a first piece of %zu bytes",
-			    pieces[0].len);
-		if (i > 0 && !inside)
-			errx(EXIT_MODULE, "module: piece %zu is not in the "
-			    "input: a payload was copied", i);
-		print_hex(p, pieces[i].len);
-	}
-	if (n > 0)
+			if (i == 0 && (p != w.head ||
+			    w.pieces[0].len < OFFLOAD_VNET_LEN ||
+			    w.pieces[0].len > OFFLOAD_VNET_LEN +
+			    OFFLOAD_HEAD_MAX))
+				errx(EXIT_MODULE, "module: a first piece of "
+				    "%zu bytes", w.pieces[0].len);
+			if (i > 0 && !inside)
+				errx(EXIT_MODULE, "module: piece %zu is not "
+				    "in the input: a payload was copied", i);
+			print_hex(p, w.pieces[i].len);
+		}
 		printf("\n");
+	}
 }
 
-/* merge: the packets of one read of the stream, on their way to the device. */
+/*
+ * merge: the packets of one read of the stream, on their way to the
+ * device, merged by a merge of kinds (TCP and UDP unless -t or -u).
+ */
 static int
-merge(int ether, int zeroed)
+merge(int ether, int zeroed, int kinds)
 {
 	struct offload_merge m;
 	size_t cap = 0, lineno = 0, len, total = 0, i, count = 0;
@@ -242,19 +249,22 @@ merge(int ether, int zeroed)
 	if (zeroed)
 		memset(&m, 0, sizeof(m));
 	else
-		offload_merge_init(&m, ether);
+		offload_merge_init(&m, ether, kinds);
 	for (p = in, i = 0; i < count; p += FRAMING_BYTES + lens[i], i++) {
 		if (offload_merge_add(&m, p + FRAMING_BYTES, lens[i]) == 1)
 			continue;
 		if (offload_merge_empty(&m))
-			errx(EXIT_MODULE, "module: an empty batch refused a "
+			errx(EXIT_MODULE, "module: an empty merge refused a "
 			    "packet");
 		take(&m, in, total);
 		if (offload_merge_add(&m, p + FRAMING_BYTES, lens[i]) != 1)
-			errx(EXIT_MODULE, "module: an empty batch refused a "
-			    "packet");
+			errx(EXIT_MODULE, "module: a packet refused again, "
+			    "once what was due was taken");
 	}
+	offload_merge_flush(&m);
 	take(&m, in, total);
+	if (!offload_merge_empty(&m))
+		errx(EXIT_MODULE, "module: a merge not empty once flushed");
 	free(lens);
 	free(in);
 	free(line);
@@ -329,19 +339,26 @@ main(int argc, char *argv[])
 {
 	const char *cmd;
 	int ch, ether = 0, partial = 0, zeroed = 0;
+	int kinds = OFFLOAD_MERGE_TCP | OFFLOAD_MERGE_UDP;
 
 	if (argc < 2)
 		usage();
 	cmd = argv[1];
 	argc--;
 	argv++;
-	while ((ch = getopt(argc, argv, "pTZ")) != -1) {
+	while ((ch = getopt(argc, argv, "pTtuZ")) != -1) {
 		switch (ch) {
 		case 'p':
 			partial = 1;
 			break;
 		case 'T':
 			ether = 1;
+			break;
+		case 't':
+			kinds = OFFLOAD_MERGE_TCP;
+			break;
+		case 'u':
+			kinds = OFFLOAD_MERGE_UDP;
 			break;
 		case 'Z':
 			zeroed = 1;
@@ -351,13 +368,15 @@ main(int argc, char *argv[])
 		}
 	}
 	if (optind != argc || (partial && strcmp(cmd, "fix") != 0) ||
+	    (kinds != (OFFLOAD_MERGE_TCP | OFFLOAD_MERGE_UDP) &&
+	    strcmp(cmd, "merge") != 0) ||
 	    (zeroed && (ether || (strcmp(cmd, "merge") != 0 &&
 	    strcmp(cmd, "split") != 0))))
 		usage();
 	if (strcmp(cmd, "split") == 0)
 		return split(ether, zeroed);
 	if (strcmp(cmd, "merge") == 0)
-		return merge(ether, zeroed);
+		return merge(ether, zeroed, kinds);
 	if (strcmp(cmd, "fix") == 0 || strcmp(cmd, "check") == 0)
 		return reference(strcmp(cmd, "fix") == 0, partial, ether);
 	if (ether)
