@@ -2,8 +2,8 @@
  * dgram: sends UDP datagrams whose every byte can be checked, and receives
  * and checks them, for test/merge.bats.
  *
- *	dgram send [-g | -r [-b SEQ] [-o SEQ]] [-P PORT] [-p US] [-s SEQ]
- *	    SRC DST PORT RUN...
+ *	dgram send [-g | -r [-b SEQ] [-o SEQ[,COUNT]]] [-P PORT] [-p US]
+ *	    [-s SEQ] SRC DST PORT RUN...
  *	dgram recv [-G] [-n COUNT] [-w MS] ADDR PORT
  *
  * Datagram number SEQ (from 0, or -s SEQ, counted over all the runs) of
@@ -20,10 +20,11 @@
  * builds each IP packet itself and sends the run through a raw socket
  * (IPPROTO_RAW): version and addresses from SRC and DST, IDs counting up
  * by one (IPv4), DF, TTL or hop limit 64, each UDP checksum right but
- * that of datagram SEQ with -b, which is wrong; with -o, datagram SEQ's
- * IPv4 header carries 4 bytes of options (NOP, NOP, NOP, EOL).  send
- * prints on standard output what a receiver should print: a line
- * "d SEQ SIZE" for each datagram but -b's, and "d SEQ SIZE opts" for -o's.
+ * that of datagram SEQ with -b, which is wrong; with -o SEQ[,COUNT], the
+ * IPv4 headers of datagram SEQ (and of the COUNT - 1 after it) carry 4
+ * bytes of options (NOP, NOP, NOP, EOL).  send prints on standard output
+ * what a receiver should print: a line "d SEQ SIZE" for each datagram but
+ * -b's, and "d SEQ SIZE opts" for -o's.
  *
  * recv binds ADDR port PORT, and prints "d SEQ SIZE" for each datagram it
  * receives whose bytes are right ("d SEQ SIZE opts" when it came with IP
@@ -66,7 +67,7 @@
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: dgram send [-g | -r [-b seq] [-o seq]] "
+	fprintf(stderr, "usage: dgram send [-g | -r [-b seq] [-o seq[,count]]] "
 	    "[-P port] [-p us] [-s seq] src dst port run...\n"
 	    "       dgram recv [-G] [-n count] [-w ms] addr port\n");
 	exit(2);
@@ -167,8 +168,16 @@ struct raw {
 	uint8_t src[16], dst[16];
 	int sport, dport;
 	uint16_t id;
-	long bad, opts;
+	long bad, opts, nopts;
 };
+
+/* Whether datagram seq carries IP options (-o). */
+static int
+has_opts(const struct raw *r, uint32_t seq)
+{
+	return r->opts != -1 && (long)seq >= r->opts &&
+	    (long)seq < r->opts + r->nopts;
+}
 
 /*
  * Builds at pkt the IP packet that carries datagram seq of size bytes;
@@ -177,7 +186,7 @@ struct raw {
 static size_t
 build(struct raw *r, uint8_t *pkt, uint32_t seq, uint32_t size)
 {
-	size_t ihl = r->v6 ? 40 : (long)seq == r->opts ? 24 : 20;
+	size_t ihl = r->v6 ? 40 : has_opts(r, seq) ? 24 : 20;
 	size_t alen = r->v6 ? 16 : 4, len = ihl + 8 + size;
 	uint8_t *udp = pkt + ihl;
 	uint16_t csum;
@@ -263,11 +272,12 @@ send_main(int argc, char *argv[])
 	struct iovec iov[RUN_MAX];
 	struct sockaddr_storage src, dst;
 	struct timespec pause = { 0, 0 };
-	struct raw r = { .bad = -1, .opts = -1 };
+	struct raw r = { .bad = -1, .opts = -1, .nopts = 1 };
 	uint32_t sizes[RUN_MAX], seq = 0;
 	size_t i, n, total;
 	socklen_t alen;
 	long us = 0;
+	char *comma;
 	int c, fd, gso = 0, raw = 0, sport = 40000, dport, sent, one = 1;
 
 	while ((c = getopt(argc, argv, "b:go:p:P:rs:")) != -1) {
@@ -279,6 +289,10 @@ send_main(int argc, char *argv[])
 			gso = 1;
 			break;
 		case 'o':
+			if ((comma = strchr(optarg, ',')) != NULL) {
+				*comma++ = '\0';
+				r.nopts = number(comma, 1, RUN_MAX);
+			}
 			r.opts = number(optarg, 0, 1 << 30);
 			break;
 		case 'p':
@@ -390,7 +404,7 @@ send_main(int argc, char *argv[])
 		for (i = 0; i < n; i++, seq++)
 			if ((long)seq != r.bad)
 				printf("d %u %u%s\n", seq, sizes[i],
-				    (long)seq == r.opts ? " opts" : "");
+				    has_opts(&r, seq) ? " opts" : "");
 		if (us > 0 && argv[1] != NULL)
 			nanosleep(&pause, NULL);
 	}

@@ -107,13 +107,14 @@ receiver_done() {
 # as one GSO packet (UDP_SEGMENT); and from a raw socket, a run of equal
 # datagrams with consecutive IDs, one of them with a bad UDP checksum,
 # which is never delivered and counts as a checksum error at the far end,
-# and (IPv4) one with IP options, which arrives with them.  Where the far
-# end has the offloads, a capture on its device shows that the datagrams
-# reached it merged (larger than the MTU): the path those checks are for.
+# and (IPv4) three in a row with IP options, which arrive with them, each
+# on its own.  Where the far end has the offloads, a capture on its device
+# shows that the datagrams reached it merged (larger than the MTU): the
+# path those checks are for.
 udp_mixed() {
 	local from=$1 src=$2 dst=$3 to=A v=4 before opts=() dev=tpa err=$T/a.err
 	[ "$from" = A ] && to=B dev=tpb err=$T/b.err
-	case $dst in *:*) v=6 ;; *) opts=(-o 2031) ;; esac
+	case $dst in *:*) v=6 ;; *) opts=(-o "2031,3") ;; esac
 	receiver_start "$to" "$dst"
 	capture_start "$to" $dev "$T/far.pcap" -s 128
 	before=$(csum_errors "$to" $v)
@@ -130,9 +131,17 @@ udp_mixed() {
 	capture_stop
 	echo "checksum errors at the far end: $before, then $(csum_errors "$to" $v)"
 	[ "$(csum_errors "$to" $v)" = $((before + 1)) ]
-	# IPv4: the datagram with options came with them.
-	[ $v = 6 ] || grep -qx 'd 2031 1000 opts' "$T/got"
+	# IPv4: the datagrams with options came with them ...
+	[ $v = 6 ] || [ "$(grep -c ' opts$' "$T/got")" = 3 ]
 	grep -q "device $dev (t[au][pn], offloads)" "$err" || return 0
+	# ... each in a packet of its own.
+	if [ $v = 4 ]; then
+		quiet tshark -n -r "$T/far.pcap" -Y 'ip.hdr_len > 20' -T fields \
+		    -e frame.len >"$T/opts"
+		echo "packets with IP options on $dev: $(tr '\n' ' ' <"$T/opts")"
+		[ "$(sort -u "$T/opts")" = $((1032 + ETH)) ]
+		[ "$(wc -l <"$T/opts")" = 3 ]
+	fi
 	echo "largest UDP packet $dev took: $(largest "$T/far.pcap" udp) bytes"
 	[ "$(largest "$T/far.pcap" udp)" -gt $((1500 + ETH)) ]
 }
@@ -182,7 +191,6 @@ tcp_flows() {
 		cmp "$T/sent.$i" "$T/received.$i"
 	done
 	capture_stop
-	quiet tshark -n -r "$T/b.pcap" -T fields -e tcp.dstport -e frame.len | sort | uniq -c | sort -rn | head -20
 	for i in 1 2 3 4; do
 		big=$(largest "$T/b.pcap" "tcp.dstport == $((5100 + i))")
 		echo "flow $i: largest packet tpb took: $big bytes"
@@ -196,40 +204,54 @@ tcp_flows() {
 # takes each flow merged into fewer packets, each flow's bytes in the
 # order sent.  One read of a file, so that nothing depends on timing.
 interleaved_flows() {
-	local k i eth='' mac payload fix=()
-	persistent_device A tpa "$([ $ETH = 0 ] && echo tun || echo tap)"
-	ns A ip addr add 10.77.0.1/24 dev tpa
+	local k kind=tun eth='' fix=()
 	if [ "$ETH" != 0 ]; then
-		mac=$(link_field A tpa link/ether)
-		eth=${mac//:/}0200000000020800
-		fix=(-T)
+		kind=tap fix=(-T)
 	fi
-	for ((i = 0; i < 8; i++)); do
-		for ((k = 1; k <= 4; k++)); do
-			payload=$(cycle_hex 1000 $((97 + 8 * k + i)))
-			printf '%s45000410%04x400040060000%s%04x%04x%08x%08x501001f500000000%s\n' \
-			    "$eth" $((k * 100 + i)) 0a4d00020a4d0001 \
-			    $((40000 + k)) $((5100 + k)) $((1000000 * k + 1000 * i)) \
-			    12345678 "$payload"
-		done
-	done | "$DRIVERS/offload-driver" fix "${fix[@]}" >"$T/packets"
-	frames $(cat "$T/packets") >"$T/stream"
+	persistent_device A tpa $kind
+	ns A ip addr add 10.77.0.1/24 dev tpa
+	# TAP: to tpa's address, from 02:00:00:00:00:02, type IPv4.
+	[ $kind = tun ] || eth=$(link_field A tpa link/ether | tr -d :)0200000000020800
+	# Segment I of flow K: from port 40000 + K to 5100 + K, IP ID
+	# 100 K + I, sequence number 1000000 K + 1000 I, ACK.
+	interleaved_segments | awk -v eth="$eth" '{ printf "%s45000410%04x400040060000" \
+	    "0a4d00020a4d0001%04x%04x%08x12345678501001f500000000%s\n", eth,
+	    $1 * 100 + $2, 40000 + $1, 5100 + $1, 1000000 * $1 + 1000 * $2, $3 }' |
+	    "$DRIVERS/offload-driver" fix "${fix[@]}" >"$T/packets"
+	"$DRIVERS/framing-driver" encode <"$T/packets" >"$T/stream"
 	capture_start A tpa "$T/a.pcap" -s 9000
 	tunpipe_reads "${MODE[@]}" -i tpa
-	# All 32 segments' bytes, or what came of them: stop once all came.
-	wait_for 3 eval '[ "$(quiet tshark -n -r "$T/a.pcap" -T fields -e tcp.len |
-	    awk "{ n += \$1 } END { print n + 0 }")" -ge 32000 ]' || true
+	wait_for 3 captured 32000 "$T/a.pcap" || true
 	capture_stop
+	# Each packet with a payload: its source port, length and payload.
+	quiet tshark -n -r "$T/a.pcap" -Y 'tcp.len > 0' -T fields \
+	    -e tcp.srcport -e frame.len -e tcp.payload >"$T/took"
 	for ((k = 1; k <= 4; k++)); do
-		quiet tshark -n -r "$T/a.pcap" -Y "tcp.srcport == $((40000 + k))" \
-		    -T fields -e tcp.payload | tr -d ':\n' >"$T/flow.$k"
-		echo "flow $k: $(quiet tshark -n -r "$T/a.pcap" -Y "tcp.srcport == $((40000 + k))" \
-		    -T fields -e frame.len | tr '\n' ' ')"
-		[ "$(cat "$T/flow.$k")" = "$(for ((i = 0; i < 8; i++)); do
-			cycle_hex 1000 $((97 + 8 * k + i)); done)" ]
-		[ "$(largest "$T/a.pcap" "tcp.srcport == $((40000 + k))")" -gt \
-		    $((1500 + ETH)) ]
+		echo "flow $k: packets of $(awk -v p=$((40000 + k)) \
+		    '$1 == p { printf "%s ", $2 }' "$T/took")bytes"
+		awk -v p=$((40000 + k)) '$1 == p { gsub(":", "", $3); printf "%s", $3 }' \
+		    "$T/took" >"$T/flow.$k"
+		interleaved_segments | awk -v k=$k '$1 == k { printf "%s", $3 }' \
+		    >"$T/flow.$k.sent"
+		cmp "$T/flow.$k.sent" "$T/flow.$k"
+		awk -v p=$((40000 + k)) -v mtu=$((1500 + ETH)) \
+		    '$1 == p && $2 > mtu { found = 1 } END { exit !found }' "$T/took"
 	done
+}
+
+# interleaved_segments: a line "K I PAYLOAD" for segment I (0 to 7) of each
+# flow K (1 to 4), the flows taking turns; the payload, 1000 bytes in hex,
+# differs from segment to segment, so that one moved shows.
+interleaved_segments() {
+	awk 'BEGIN { for (i = 0; i < 8; i++) for (k = 1; k <= 4; k++) {
+	    p = ""; for (j = 0; j < 1000; j++) p = p sprintf("%02x", (k * 31 + i * 7 + j) % 256)
+	    print k, i, p } }'
+}
+
+# captured BYTES FILE: whether the capture FILE holds BYTES of TCP payload.
+captured() {
+	[ "$(quiet tshark -n -r "$2" -T fields -e tcp.len |
+	    awk '{ n += $1 } END { print n + 0 }')" -ge "$1" ]
 }
 
 @test "two ends with the offloads: UDP datagrams over IPv4 arrive each whole and of its size, each way; a bad checksum never arrives; IP options arrive" {
