@@ -20,7 +20,7 @@ SRCS = tunpipe.c figures.c framing.c judge.c offload.c pcapng.c starter.c \
 	confine.c capture.c device.c
 TEST_PROGS = test/figures-driver test/framing-driver test/offload-driver \
 	test/pcapng-driver test/judge-driver test/relay test/lossy test/splitter \
-	test/dgram test/seccomp-shim.so
+	test/dgram test/seccomp-shim.so test/refuse-gso.so
 
 all: $(PROG)
 
@@ -105,6 +105,10 @@ test/dgram: test/dgram.c
 test/seccomp-shim.so: test/seccomp-shim.c
 	$(CC) $(CPPFLAGS) $(CFLAGS) -shared -fPIC $(LDFLAGS) -o $@ \
 	    test/seccomp-shim.c -ldl
+
+test/refuse-gso.so: test/refuse-gso.c
+	$(CC) $(CPPFLAGS) $(CFLAGS) -shared -fPIC $(LDFLAGS) -o $@ \
+	    test/refuse-gso.c -ldl
 
 # Installs missing test tools (as root on Debian) first, the compilers
 # among them, then builds and runs every test.

@@ -615,9 +615,28 @@ same_flow(const struct offload_batch *b, const uint8_t *pkt,
 }
 
 /*
+ * Whether the IPv4 ID of pkt may follow b's: counting on from the first's,
+ * as a split writes them; or, UDP with DF, the first's again, as a socket
+ * that is not connected sends them (ip_select_ident_segs(): an ID means
+ * nothing in a datagram that is never fragmented, RFC 6864).  The
+ * second packet says which, for the batch.
+ */
+static int
+next_id(const struct offload_batch *b, const uint8_t *ip)
+{
+	uint16_t first = get16(b->packets[0].data + b->l3 + 4);
+	uint16_t id = get16(ip + 4);
+	int fixed = b->udp && (get16(ip + 6) & IP_DF) && id == first;
+
+	if (b->count == 1)
+		return fixed || id == (uint16_t)(first + 1);
+	return b->fixed_id ? fixed : id == (uint16_t)(first + b->count);
+}
+
+/*
  * Whether the IP header of pkt, of b's flow, is the first's but for what a
  * split changes: IPv6, all but the payload length; IPv4, all but the
- * length, the checksum and the ID, which counts on.
+ * length, the checksum and the ID (see next_id()).
  */
 static int
 same_ip(const struct offload_batch *b, const uint8_t *pkt)
@@ -627,7 +646,7 @@ same_ip(const struct offload_batch *b, const uint8_t *pkt)
 	if (ip[0] >> 4 == 6)
 		return same(a, ip, 0, 4) && same(a, ip, 6, 34);
 	return same(a, ip, 0, 2) && same(a, ip, 6, 4) && same(a, ip, 12, 8) &&
-	    get16(ip + 4) == (uint16_t)(get16(a + 4) + b->count);
+	    next_id(b, ip);
 }
 
 /*
@@ -676,6 +695,9 @@ append(struct offload_batch *b, const uint8_t *pkt, size_t len,
 {
 	size_t payload = len - sg->hdr;
 
+	if (b->count == 1 && !sg->l.ipv6)
+		b->fixed_id = get16(pkt + b->l3 + 4) ==
+		    get16(b->packets[0].data + b->l3 + 4);
 	b->packets[b->count].data = pkt;
 	b->packets[b->count].len = len;
 	b->count++;

@@ -33,7 +33,8 @@
  * to the device as it came.
  *
  * Split and merge agree: the segments of a merged batch, split again, are
- * the segments that went in, byte for byte.
+ * the segments that went in, byte for byte (but for the IDs of UDP
+ * datagrams that all had the same one, which the split counts on).
  *
  * The module makes no system calls, never prints and never allocates: the
  * caller owns every buffer.  It exports only offload_* names.
@@ -191,6 +192,7 @@ struct offload_batch {
 	int closed;		/* it takes no more packets */
 	int due;		/* to be taken before anything else is added */
 	int udp;
+	int fixed_id;		/* UDP over IPv4: every ID the first's */
 	size_t l3, l4, hdr;	/* the first's IP, TCP or UDP, payload offsets */
 	size_t mss;		/* the first's payload length: gso_size */
 	size_t payload;		/* payload bytes in the batch */
@@ -262,7 +264,9 @@ struct offload_write {
  * no payload, or no checksum; a wrong checksum; ...) makes a batch of one
  * that takes no other.  A segment joins a batch when it follows the last
  * one in the flow with nothing changed but what a split changes: IPv4
- * with no options, not a fragment, the same ToS, TTL and DF, the next ID;
+ * with no options, not a fragment, the same ToS, TTL and DF, the next ID
+ * (UDP with DF: or the same ID in every datagram, as a socket that is not
+ * connected sends them, which the kernel's split then counts on);
  * or IPv6 with no extension header, the same traffic class, flow label and
  * hop limit; TCP with the next sequence number, the same ACK, flags (ACK
  * set; no SYN, FIN, RST, URG nor CWR), window, urgent pointer and option

@@ -979,7 +979,7 @@ udp_refused() {
 @test "UDP merge refuses: IPv4 options, a fragment, IDs that do not count on" {
 	udp_refused "$(fix <<<"$(ip4 1032 17 0x1235 | sed 's/^45/46/')01010101$(udp 1008)$(stream_hex 1000 1000)")"
 	udp_refused "$(fix <<<"$(ip4 1028 17 0x1235 0x2000)$(udp 1008)$(stream_hex 1000 1000)")"
-	udp_refused "$(fix <<<"$(u4 1000 1000 0x1234)")"
+	udp_refused "$(fix <<<"$(u4 1000 1000 0x1237)")"
 }
 
 @test "UDP merge refuses: another TTL, ToS or DF; a larger datagram; one after a shorter" {
@@ -1034,4 +1034,42 @@ $(apart "$(sed -n 3p "$F/in")")"
 	[[ $(tail -n 1 "$F/merged") == "$ZEROS$(tail -n 1 "$F/in")" ]]
 	run "$DRIVER" split <"$F/merged"
 	expect 0 "$(cat "$F/in")"
+}
+
+@test "UDP with DF and one ID for all, as a socket that is not connected sends them, merges; the split counts the IDs on" {
+	fix >"$F/in" <<-EOF
+	$(u4 0 1000 0)
+	$(u4 1000 1000 0)
+	$(u4 2000 500 0)
+	EOF
+	run "$DRIVER" merge <"$F/in"
+	expect 0 "$(vnet 1 5 28 1000 20 6)$(fix -p <<<"$(u4 0 2500 0)")"
+	run "$DRIVER" split <<<"$output"
+	expect 0 "$(fix <<<"$(u4 0 1000 0)
+$(u4 1000 1000 1)
+$(u4 2000 500 2)")"
+	# Once the IDs stay, or count on, they must go on so.
+	fix >"$F/in" <<-EOF
+	$(u4 0 1000 0)
+	$(u4 1000 1000 0)
+	$(u4 2000 1000 2)
+	EOF
+	run "$DRIVER" merge <"$F/in"
+	[[ $status -eq 0 && ${#lines[@]} -eq 2 && ${lines[1]} == "$ZEROS$(sed -n 3p "$F/in")" ]]
+	fix >"$F/in" <<-EOF
+	$(u4 0 1000 5)
+	$(u4 1000 1000 6)
+	$(u4 2000 1000 6)
+	EOF
+	run "$DRIVER" merge <"$F/in"
+	[[ $status -eq 0 && ${#lines[@]} -eq 2 && ${lines[1]} == "$ZEROS$(sed -n 3p "$F/in")" ]]
+}
+
+@test "UDP merge refuses: one ID for all without DF, which could be fragments' ID" {
+	fix >"$F/in" <<-EOF
+	$(ip4 1028 17 0x0100 0)$(udp 1008)$(stream_hex 0 1000)
+	$(ip4 1028 17 0x0100 0)$(udp 1008)$(stream_hex 1000 1000)
+	EOF
+	run "$DRIVER" merge <"$F/in"
+	expect 0 "$(apart $(cat "$F/in"))"
 }

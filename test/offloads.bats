@@ -137,6 +137,32 @@ lookalikes_cross() {
 	transfer A fd77::1 10
 }
 
+# udp_burst: 2 MB in 1400-byte datagrams from A to B's 10.77.0.2, sent flat
+# out so that reads of the stream hold many, received and compared.  The
+# queues are long enough that none is dropped on the way.
+udp_burst() {
+	head -c $((2 * 1024 * 1024)) /dev/urandom >"$T/sent"
+	ns A ip link set tpa txqueuelen 10000
+	ns_bg B timeout 30 socat -u UDP-RECV:5002,bind=10.77.0.2,rcvbuf=8388608 \
+	    "CREATE:$T/received" &
+	remember $!
+	wait_for 5 eval "ns B ss -Hlun 'sport = :5002' | grep -q 5002"
+	ns A timeout 30 socat -u -b 1400 "OPEN:$T/sent" UDP-SENDTO:10.77.0.2:5002
+	wait_for 10 eval '[ "$(stat -c %s "$T/received")" = $((2 * 1024 * 1024)) ]'
+	cmp "$T/sent" "$T/received"
+}
+
+@test "a device that refuses merged UDP: tunpipe says so once, goes on one datagram at a time, and loses none" {
+	B_WRAP=(env LD_PRELOAD="$BATS_TEST_DIRNAME/refuse-gso.so")
+	tunnel_up
+	address_tunnel
+	udp_burst
+	[ "$(grep -c 'refuses the offload' "$T/b.err")" -eq 1 ]
+	grep -q 'write to tpb: Invalid argument, for [0-9]* UDP datagrams merged into one: .*UDP goes one packet at a time from now on' "$T/b.err"
+	# TCP goes on as before.
+	transfer B 10.77.0.2 5
+}
+
 @test "-G with -O is a usage error" {
 	run "$TUNPIPE" -G -O </dev/null
 	[ "$status" = 2 ]
