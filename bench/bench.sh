@@ -22,6 +22,9 @@
 #               the tunpipe in a as its remote command
 #   ssh-offload the same with -O at both ends
 #   sshw        OpenSSH's own tun forwarding (ssh -w) over the same sshd
+#   sshuttle    sshuttle over the same sshd (--method nft, the subnet
+#               10.77.0.0/24), to a listener on an address of a's
+#               loopback; TCP only: its UDP and ping rows say so
 #   openvpn     OpenVPN over TCP without crypto (--cipher none --auth
 #               none), in user space (--disable-dco), point to point
 #   socat       socat's own TUN address at both ends, joined by two FIFOs
@@ -77,8 +80,8 @@ runs=$(whole BENCH_RUNS "${BENCH_RUNS:-3}")
 tcp_seconds=$(whole BENCH_SECONDS "${BENCH_SECONDS:-8}")
 udp_seconds=$(whole BENCH_UDP_SECONDS "${BENCH_UDP_SECONDS:-$(( (tcp_seconds + 1) / 2 ))}")
 strace_mb=$(whole BENCH_STRACE_MB "${BENCH_STRACE_MB:-$(( tcp_seconds * 10 ))}")
-all_paths="veth fifo fifo-tap plain capture offload tcp ssh ssh-offload sshw openvpn socat socat-udp tcp-8k"
-paths=${BENCH_PATHS:-veth fifo fifo-tap plain capture offload tcp ssh ssh-offload sshw openvpn socat}
+all_paths="veth fifo fifo-tap plain capture offload tcp ssh ssh-offload sshw sshuttle openvpn socat socat-udp tcp-8k"
+paths=${BENCH_PATHS:-veth fifo fifo-tap plain capture offload tcp ssh ssh-offload sshw sshuttle openvpn socat}
 for p in $paths; do
 	[[ " $all_paths " == *" $p "* ]] || die "BENCH_PATHS: no path '$p' ($all_paths)"
 done
@@ -102,6 +105,7 @@ need() {
 need ip ss iperf3 ping socat strace timeout awk
 [[ " $paths " != *" ssh"* ]] || need ssh sshd ssh-keygen mount
 [[ " $paths " != *" openvpn "* ]] || need openvpn
+[[ " $paths " != *" sshuttle "* ]] || need sshuttle nft
 
 # Commands prefixed with these run in a or b.  Arrays, not functions: a
 # background "${in_a[@]}" cmd & is cmd's own pid once ip(8) has exec'd it,
@@ -187,6 +191,7 @@ has_offload=no
 
 new_namespaces() {
 	teardown
+	tcp_only=no
 	: >"$dir/a.log"
 	: >"$dir/b.log"
 	ip netns add "$ns_a"
@@ -227,12 +232,15 @@ wait_ping() {
 
 # --- the paths ---------------------------------------------------------
 # Each setup_PATH makes fresh namespaces and the link, and sets:
-#   target  the address in b that a sends to
+#   target  the address in b that a sends to (for sshuttle, the address
+#           in a that b connects to)
 #   procs   the tunnel programs, a's first ("" for veth): the two
 #           tunpipes, socats or openvpns; for ssh -w, sshd's session
-#           process and ssh
+#           process and ssh; for sshuttle, its server and client
 #   dev     the device in a whose counters count the packets a's side
-#           carries ("" for veth)
+#           carries ("" for veth and sshuttle)
+#   tcp_only  yes for sshuttle: it carries TCP alone, and its
+#           connections start in b (new_namespaces sets it to no)
 # Once the path carries, bring_up finds the rest of what makes the
 # tunnel (below).
 
@@ -413,6 +421,51 @@ setup_sshw() {
 	target=10.77.0.2 dev=tun0
 }
 
+# sshuttle over the same sshd: its client in b (as root it sets up nft's
+# rules itself) redirects b's TCP connections to 10.77.0.0/24 to itself
+# and carries them over ssh to its server in a (Debian's python3, named:
+# the PATH's may be another), which opens them there anew.  a has
+# 10.77.0.1 on its loopback; b's route to the subnet leads to a gateway
+# that is not there, so that only sshuttle's redirect reaches it.  TCP
+# only: iperf3's client runs in b, with -R, so the data still goes from
+# a to b.
+setup_sshuttle() {
+	local i peer=
+	new_namespaces
+	tcp_only=yes
+	veth_link 10.78.0.1 10.78.0.2
+	ip -n "$ns_a" addr add 10.77.0.1/32 dev lo
+	ip -n "$ns_b" route add 10.77.0.0/24 via 10.78.0.3
+	sshd_start || return 1
+	"${in_b[@]}" sshuttle --method nft --python /usr/bin/python3 \
+	    -e "ssh ${ssh_opts[*]}" -r root@10.78.0.1 10.77.0.0/24 \
+	    </dev/null >"$dir/b.log" 2>&1 &
+	procs=$!
+	target=10.77.0.1 dev=''
+	# Up once a connection from b to a listener in a gets through; the
+	# listener tells whom it sees: sshuttle's server, in a, connects
+	# from a's own address, where b itself would come from 10.78.0.2.
+	# shellcheck disable=SC2016
+	"${in_a[@]}" timeout 60 socat -U \
+	    TCP-LISTEN:7001,bind=10.77.0.1,reuseaddr,fork \
+	    SYSTEM:'echo $SOCAT_PEERADDR' </dev/null >/dev/null 2>&1 &
+	listener=$!
+	wait_listen "$ns_a" 7001 || { stop_pids "$listener"; return 1; }
+	for i in $(seq 20); do
+		alive "$procs" || break
+		peer=$("${in_b[@]}" timeout 3 socat -u \
+		    TCP:10.77.0.1:7001,connect-timeout=1 STDOUT 2>/dev/null) || true
+		[ -z "$peer" ] || break
+		sleep 0.5
+	done
+	stop_pids "$listener"
+	[ "$peer" = 10.77.0.1 ] ||
+	    { note "sshuttle: the listener saw '${peer:-nothing}', not 10.77.0.1"; return 1; }
+	note "sshuttle: a's listener sees b's connection come from $peer (a's own address): it goes through sshuttle"
+	# The server is the python3 in a (sshd's session runs it).
+	procs="$(ns_pids "$ns_a" python3) $procs"
+	[ "$(wc -w <<<"$procs")" = 2 ] || { note "not one sshuttle server in a: $procs"; return 1; }
+}
 # OpenVPN 2.6 runs without TLS and, told --cipher none --auth none,
 # without crypto (it warns of both, and that 2.7 will not run without
 # TLS).  --disable-dco keeps the data in its user-space relay, which is
@@ -486,8 +539,16 @@ tunnel_alive() {
 	for p in $procs; do alive "$p" || return 1; done
 }
 
-# iperf_server LIMIT FILE: a one-off iperf3 server in b, JSON to FILE.
+# iperf_server LIMIT FILE: a one-off iperf3 server in b, JSON to FILE;
+# for sshuttle (tcp_only), in a on the target address.
 iperf_server() {
+	if [ "$tcp_only" = yes ]; then
+		"${in_a[@]}" timeout $(( $1 + 10 )) iperf3 -s -1 -J -B "$target" \
+		    >"$2" 2>&1 &
+		server=$!
+		wait_listen "$ns_a" 5201
+		return
+	fi
 	"${in_b[@]}" timeout $(( $1 + 10 )) iperf3 -s -1 -J >"$2" 2>&1 &
 	server=$!
 	wait_listen "$ns_b" 5201
@@ -495,13 +556,19 @@ iperf_server() {
 
 # iperf_client LIMIT ARGS...: one iperf3 test from a to b, at most LIMIT
 # seconds, its JSON in $dir/client.json.  A tunnel that dies ends it at
-# once rather than at LIMIT.
+# once rather than at LIMIT.  For sshuttle, the client runs in b with -R:
+# the data goes from a to b all the same.
 iperf_client() {
 	local limit=$1 client i ok=0
 	shift
 	iperf_server "$limit" "$dir/server.json" || { stop_pids "$server"; return 1; }
-	"${in_a[@]}" timeout "$limit" iperf3 -c "$target" -J "$@" \
-	    >"$dir/client.json" 2>&1 &
+	if [ "$tcp_only" = yes ]; then
+		"${in_b[@]}" timeout "$limit" iperf3 -c "$target" -J -R "$@" \
+		    >"$dir/client.json" 2>&1 &
+	else
+		"${in_a[@]}" timeout "$limit" iperf3 -c "$target" -J "$@" \
+		    >"$dir/client.json" 2>&1 &
+	fi
 	client=$!
 	for i in $(seq $(( limit * 5 + 10 ))); do
 		{ alive "$client" && tunnel_alive; } || break
@@ -523,6 +590,13 @@ iperf_client() {
 tcp_rate() {
 	val='' tcp_bytes=''
 	iperf_client $(( tcp_seconds + 20 )) -t "$tcp_seconds" -P "$1" || return 0
+	# Through sshuttle, the server in a sees its connections come from
+	# a's own address (sshuttle's server), or it measured something else.
+	if [ "$tcp_only" = yes ] && grep "\"remote_host\":" "$dir/server.json" |
+	    grep -qv "\"$target\""; then
+		note "not through sshuttle: $(grep -m 1 '"remote_host":' "$dir/server.json")"
+		return 0
+	fi
 	tcp_bytes=$(json_end "$dir/client.json" sum_received bytes)
 	val=$(json_end "$dir/client.json" sum_received bits_per_second)
 }
@@ -608,7 +682,7 @@ tunnel_procs_ok() {
 	local p
 	for p in $procs; do
 		case $(cat "/proc/$p/comm" 2>/dev/null) in
-		tunpipe|socat|openvpn|ssh|sshd) ;;
+		tunpipe|socat|openvpn|ssh|sshd|sshuttle|python3) ;;
 		*) note "process $p is not the tunnel"; return 1;;
 		esac
 	done
@@ -620,6 +694,11 @@ proc_names() {
 	for p; do printf '%s ' "$(cat "/proc/$p/comm" 2>/dev/null)"; done
 }
 
+# The names of the programs that make a tunnel or carry its stream;
+# sshuttle's client is "sshuttle", its firewall process and its server
+# "python3".
+carrier_names="tunpipe socat ssh sshd openvpn sshuttle python3"
+
 # bring_up PATH: sets PATH up, until a ping crosses it.  Then every
 # process in each namespace that is a tunnel program or carries one's
 # stream is one that makes the tunnel: carriers_a and carriers_b, whose
@@ -627,9 +706,13 @@ proc_names() {
 # listener, idle, is among them.
 bring_up() {
 	note "$1: setting up (run $run of $runs)"
-	if "setup_${1//-/_}" && wait_ping "$target" && tunnel_procs_ok; then
-		carriers_a=$(ns_pids "$ns_a" tunpipe socat ssh sshd openvpn)
-		carriers_b=$(ns_pids "$ns_b" tunpipe socat ssh sshd openvpn)
+	# sshuttle's setup has seen a connection through (it carries no ping).
+	if "setup_${1//-/_}" && { [ "$tcp_only" = yes ] || wait_ping "$target"; } &&
+	    tunnel_procs_ok; then
+		# shellcheck disable=SC2086
+		carriers_a=$(ns_pids "$ns_a" $carrier_names)
+		# shellcheck disable=SC2086
+		carriers_b=$(ns_pids "$ns_b" $carrier_names)
 		# shellcheck disable=SC2086
 		note "$1: counting a: $(proc_names $carriers_a); b: $(proc_names $carriers_b)"
 		return 0
@@ -707,6 +790,23 @@ run_path() {
 	fi
 	if ! bring_up "$p"; then
 		for m in $metrics; do result[$p,$m,$run]=setup-failed; done
+		teardown
+		return 0
+	fi
+	if [ "$tcp_only" = yes ]; then
+		run_test "$p" tcp1 "TCP, 1 stream, ${tcp_seconds}s"
+		run_test "$p" tcp4 "TCP, 4 streams, ${tcp_seconds}s"
+		for m in udp64 udp512 udp1400 rtt_idle rtt_load; do
+			result[$p,$m,$run]="n/a (TCP only)"
+		done
+		# No device whose packets to count.
+		result[$p,syscalls,$run]="n/a (no device)"
+		if tunnel_alive; then
+			# shellcheck disable=SC2086
+			result[$p,rss,$run]=$(peak_rss $procs)
+		else
+			result[$p,rss,$run]=died
+		fi
 		teardown
 		return 0
 	fi
@@ -819,6 +919,7 @@ heading() {
 	ssh) echo "tunpipe, ssh";;
 	ssh-offload) echo "tunpipe -O, ssh";;
 	sshw) echo "ssh -w";;
+	sshuttle) echo "sshuttle (TCP only)";;
 	openvpn) echo "OpenVPN, TCP";;
 	socat) echo "socat TUN, FIFOs";;
 	socat-udp) echo "socat TUN, UDP";;
@@ -906,6 +1007,7 @@ print_versus() {
 	out=$(
 		versus ssh sshw "tunpipe over ssh / ssh -w"
 		versus ssh ssh-offload "tunpipe over ssh / tunpipe -O over ssh"
+		versus ssh sshuttle "tunpipe over ssh / sshuttle"
 		versus tcp openvpn "tunpipe over TCP / OpenVPN over TCP"
 		versus fifo offload "tunpipe over FIFOs / tunpipe -O over FIFOs"
 		versus fifo plain "tunpipe over FIFOs / tunpipe -G over FIFOs"
@@ -1001,8 +1103,8 @@ print_report() {
 	for p in $paths; do times+="${times:+, }$p ${path_seconds[$p]:-0}s"; done
 	fold -s -w 74 <<-EOF | sed 's/ *$//'
 	$(if [ "$runs" = 1 ]; then echo "Each figure is from one run; (x) is its ratio to ${base/median/figure}."; else echo "Each figure is the median of $runs runs, taken in rounds over all the paths, every path set up afresh in each; (x) is its ratio to $base."; fi) Figures drift between runs on this machine: compare ratios within one run, not figures across runs.
-	All from a to b. TCP: ${tcp_seconds} s a test. UDP: ${udp_seconds} s a size, sent flat out (-b 0), counted at b (its packets less those lost). RTT: the average of 20 pings 50 ms apart, idle and during a TCP flow.
-	CPU and syscalls count every process that makes the tunnel: tunpipe (with -e, also its starter process, idle) and what carries its stream: socat over TCP, ssh and sshd over ssh (sshd's session process, and its listener, idle); for ssh -w, ssh and sshd; openvpn; socat for socat TUN. CPU: both ends' user+system time during the 1-stream TCP test, over the GB it carried. Syscalls: a's side under strace -c -f while ${strace_mb} MB cross, over the packets its device carried both ways. RSS: the larger VmHWM of the tunnel programs at the two ends, at the end: tunpipe (not the ssh, sshd or socat that carry its stream), socat, openvpn, and for ssh -w, ssh and sshd's session process.
+	All from a to b. TCP: ${tcp_seconds} s a test. UDP: ${udp_seconds} s a size, sent flat out (-b 0), counted at b (its packets less those lost). RTT: the average of 20 pings 50 ms apart, idle and during a TCP flow. sshuttle, which carries TCP alone, is measured from b (iperf3 -R: a sends), to a listener on a's loopback address that only its redirect reaches.
+	CPU and syscalls count every process that makes the tunnel: tunpipe (with -e, also its starter process, idle) and what carries its stream: socat over TCP, ssh and sshd over ssh (sshd's session process, and its listener, idle); for ssh -w, ssh and sshd; for sshuttle, ssh and its client and firewall process (sshuttle, python3) in b, sshd and its server (python3) in a; openvpn; socat for socat TUN. CPU: both ends' user+system time during the 1-stream TCP test, over the GB it carried. Syscalls: a's side under strace -c -f while ${strace_mb} MB cross, over the packets its device carried both ways. RSS: the larger VmHWM of the tunnel programs at the two ends, at the end: tunpipe (not the ssh, sshd or socat that carry its stream); socat; openvpn; for ssh -w, ssh and sshd's session process; for sshuttle, its client and server.
 	Time per path, all runs: $times.
 	EOF
 }
