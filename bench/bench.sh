@@ -22,6 +22,8 @@
 #               the tunpipe in a as its remote command
 #   ssh-offload the same with -O at both ends
 #   sshw        OpenSSH's own tun forwarding (ssh -w) over the same sshd
+#               (point-to-point addresses, the devices' MTU of 1500)
+#   sshw-mtu    the same with an MTU of 16380 at both ends
 #   sshuttle    sshuttle over the same sshd (--method nft, the subnet
 #               10.77.0.0/24), to a listener on an address of a's
 #               loopback; TCP only: its UDP and ping rows say so
@@ -80,8 +82,8 @@ runs=$(whole BENCH_RUNS "${BENCH_RUNS:-3}")
 tcp_seconds=$(whole BENCH_SECONDS "${BENCH_SECONDS:-8}")
 udp_seconds=$(whole BENCH_UDP_SECONDS "${BENCH_UDP_SECONDS:-$(( (tcp_seconds + 1) / 2 ))}")
 strace_mb=$(whole BENCH_STRACE_MB "${BENCH_STRACE_MB:-$(( tcp_seconds * 10 ))}")
-all_paths="veth fifo fifo-tap plain capture offload tcp ssh ssh-offload sshw sshuttle openvpn socat socat-udp tcp-8k"
-paths=${BENCH_PATHS:-veth fifo fifo-tap plain capture offload tcp ssh ssh-offload sshw sshuttle openvpn socat}
+all_paths="veth fifo fifo-tap plain capture offload tcp ssh ssh-offload sshw sshw-mtu sshuttle openvpn socat socat-udp tcp-8k"
+paths=${BENCH_PATHS:-veth fifo fifo-tap plain capture offload tcp ssh ssh-offload sshw sshw-mtu sshuttle openvpn socat}
 for p in $paths; do
 	[[ " $all_paths " == *" $p "* ]] || die "BENCH_PATHS: no path '$p' ($all_paths)"
 done
@@ -396,13 +398,22 @@ setup_ssh() { ssh_transport; }
 setup_ssh_offload() { ssh_transport -O; }
 
 # OpenSSH's tun forwarding: ssh in b opens tun0 there, sshd opens tun0 in
-# a for the session (PermitTunnel); each end is given its address here.
-setup_sshw() {
-	local i
+# a for the session (PermitTunnel); each end is given its point-to-point
+# address here, as in ssh(1)'s VPN example.  sshw_tunnel MTU: with that
+# MTU at both ends.  ssh and sshd move one packet a read, a write and an
+# ssh message, so the MTU sets what a packet's cost carries: the sshw
+# path keeps the devices' 1500, what the example gives; sshw-mtu raises
+# it to 16380, the most OpenSSH takes, as a user who tunes ssh -w for
+# throughput would: its tun filter (sys_tun_infilter, in
+# openbsd-compat/port-net.c) puts a 4-byte header before each packet in a
+# buffer of 16 KiB (CHAN_RBUF), and a longer packet closes the channel
+# (an MTU of 16384 ends the tunnel at the first full packet).
+sshw_tunnel() {
+	local i agreed
 	new_namespaces
 	veth_link 10.78.0.1 10.78.0.2
 	sshd_start || return 1
-	"${in_b[@]}" ssh "${ssh_opts[@]}" -N -w 0:0 -o Tunnel=point-to-point \
+	"${in_b[@]}" ssh "${ssh_opts[@]}" -v -N -w 0:0 -o Tunnel=point-to-point \
 	    -o ExitOnForwardFailure=yes root@10.78.0.1 \
 	    </dev/null >/dev/null 2>"$dir/b.log" &
 	procs=$!
@@ -411,15 +422,30 @@ setup_sshw() {
 		    ip -n "$ns_b" link show tun0 >/dev/null 2>&1 && break
 		sleep 0.1
 	done
-	ip -n "$ns_a" addr add 10.77.0.1/24 dev tun0 || return 1
-	ip -n "$ns_b" addr add 10.77.0.2/24 dev tun0 || return 1
-	ip -n "$ns_a" link set tun0 up
-	ip -n "$ns_b" link set tun0 up
+	ip -n "$ns_a" addr add 10.77.0.1 peer 10.77.0.2 dev tun0 || return 1
+	ip -n "$ns_b" addr add 10.77.0.2 peer 10.77.0.1 dev tun0 || return 1
+	ip -n "$ns_a" link set tun0 mtu "$1" up
+	ip -n "$ns_b" link set tun0 mtu "$1" up
+	# The cipher that ssh -v says it agreed on, both ways: the one named.
+	agreed=no
+	for i in $(seq 50); do
+		if [ "$(grep -c "kex: .* cipher: $ssh_cipher MAC: <implicit> compression: none" \
+		    "$dir/b.log")" = 2 ]; then
+			agreed=yes
+			break
+		fi
+		sleep 0.1
+	done
+	[ "$agreed" = yes ] ||
+	    { note "ssh -w: not $ssh_cipher without compression both ways"; return 1; }
 	# sshd's session process is the sshd in a that is not the listener.
 	procs="$(ns_pids "$ns_a" sshd | grep -vx "$sshd_pid") $procs"
 	[ "$(wc -w <<<"$procs")" = 2 ] || { note "not one sshd session in a: $procs"; return 1; }
 	target=10.77.0.2 dev=tun0
 }
+
+setup_sshw() { sshw_tunnel 1500; }
+setup_sshw_mtu() { sshw_tunnel 16380; }
 
 # sshuttle over the same sshd: its client in b (as root it sets up nft's
 # rules itself) redirects b's TCP connections to 10.77.0.0/24 to itself
@@ -919,6 +945,7 @@ heading() {
 	ssh) echo "tunpipe, ssh";;
 	ssh-offload) echo "tunpipe -O, ssh";;
 	sshw) echo "ssh -w";;
+	sshw-mtu) echo "ssh -w, MTU 16380";;
 	sshuttle) echo "sshuttle (TCP only)";;
 	openvpn) echo "OpenVPN, TCP";;
 	socat) echo "socat TUN, FIFOs";;
@@ -1006,6 +1033,8 @@ print_versus() {
 	local out
 	out=$(
 		versus ssh sshw "tunpipe over ssh / ssh -w"
+		versus ssh sshw-mtu "tunpipe over ssh / ssh -w, MTU 16380"
+		versus ssh-offload sshw-mtu "tunpipe -O over ssh / ssh -w, MTU 16380"
 		versus ssh ssh-offload "tunpipe over ssh / tunpipe -O over ssh"
 		versus ssh sshuttle "tunpipe over ssh / sshuttle"
 		versus tcp openvpn "tunpipe over TCP / OpenVPN over TCP"
@@ -1019,6 +1048,21 @@ print_versus() {
 	echo "Head to head, the first path's medians over the second's (TCP, UDP:"
 	echo "above 1, the first carries more; RTT, CPU: below 1, the first is better):"
 	echo "$out"
+	echo
+}
+
+# print_streams: TCP with 4 streams over TCP with 1, path by path: below
+# 1, several flows at once carry less than one.
+print_streams() {
+	local p line=
+	for p in $paths; do
+		isnum "${med[$p,tcp1]:-}" && isnum "${med[$p,tcp4]:-}" || continue
+		line+="${line:+; }$p $(awk -v a="${med[$p,tcp4]}" -v b="${med[$p,tcp1]}" \
+		    'BEGIN { if (b > 0) printf "%.2f", a / b; else printf "-" }')"
+	done
+	[ -n "$line" ] || return 0
+	echo "TCP, 4 streams over 1 stream, path by path: $line" |
+	    fold -s -w 74 | sed '2,$s/^/    /; s/ *$//'
 	echo
 }
 
@@ -1082,6 +1126,7 @@ print_report() {
 	echo
 	print_tables
 	print_versus
+	print_streams
 	print_spread
 	for p in $paths; do
 		[ -n "${death[$p]:-}" ] || continue
