@@ -37,14 +37,15 @@
 #
 # The ssh paths use one sshd_config and one cipher, aes128-gcm@openssh.com,
 # without compression; the keys are made for the run.  Each path measures,
-# from namespace a to namespace b: TCP throughput with 1 and 4 streams, UDP
-# packets delivered per second at 3 payload sizes, ping RTT idle and under
-# a saturating TCP flow, the tunnel's CPU seconds per GB, its peak RSS, and
-# its syscalls per packet (under strace, in a test of its own).  The whole
-# set is run BENCH_RUNS times, path after path in each round, every path set
-# up afresh each time, and the table gives the median of the runs, each
-# figure with its ratio to the veth path's median: figures drift between
-# runs on one machine, so only ratios within one run are to be compared.
+# from namespace a to namespace b (ssh -w from b to a, its faster way):
+# TCP throughput with 1 and 4 streams, UDP packets delivered per second
+# at 3 payload sizes, ping RTT idle and under a saturating TCP flow, the
+# tunnel's CPU seconds per GB, its peak RSS, and its syscalls per packet
+# (under strace, in a test of its own).  The whole set is run BENCH_RUNS
+# times, path after path in each round, every path set up afresh each
+# time, and the table gives the median of the runs, each figure with its
+# ratio to the veth path's median: figures drift between runs on one
+# machine, so only ratios within one run are to be compared.
 # Under the table, head-to-head ratios of the paths users choose between.
 #
 # Nothing is added to the machine's own namespace; every process started
@@ -194,12 +195,25 @@ has_offload=no
 new_namespaces() {
 	teardown
 	tcp_only=no
+	in_client=("${in_a[@]}") in_server=("${in_b[@]}") server_ns=$ns_b
+	client_opts=() server_opts=()
 	: >"$dir/a.log"
 	: >"$dir/b.log"
 	ip netns add "$ns_a"
 	ip netns add "$ns_b"
 	ip -n "$ns_a" link set lo up
 	ip -n "$ns_b" link set lo up
+}
+
+# sends_from_b [OPTION...]: iperf3's client and ping run in b, toward
+# target, an address in a, with OPTIONs, and iperf3's server in a, bound
+# to target.  For sshuttle, whose connections start in b (-R: a sends,
+# as on the other paths); for ssh -w, which carries more from ssh's end
+# than from sshd's (1.6 to 1.9 times as much here, where tunpipe over
+# ssh carries the same both ways), so that it is measured the faster way.
+sends_from_b() {
+	in_client=("${in_b[@]}") in_server=("${in_a[@]}") server_ns=$ns_a
+	client_opts=("$@") server_opts=(-B "$target")
 }
 
 # veth_link ADDR_A ADDR_B: a veth pair between the namespaces, /24.
@@ -221,12 +235,13 @@ wait_listen() {
 	return 1
 }
 
-# wait_ping ADDR: until ADDR answers from namespace a (about 10 s): the
-# tunnels are up only once both ends have their device and stream.
+# wait_ping ADDR: until ADDR answers from namespace a (b for a path that
+# sends_from_b; about 10 s): the tunnels are up only once both ends have
+# their device and stream.
 wait_ping() {
 	local i
 	for i in $(seq 20); do
-		"${in_a[@]}" timeout 2 ping -c 1 -W 0.5 "$1" >/dev/null 2>&1 && return 0
+		"${in_client[@]}" timeout 2 ping -c 1 -W 0.5 "$1" >/dev/null 2>&1 && return 0
 		sleep 0.3
 	done
 	return 1
@@ -234,8 +249,9 @@ wait_ping() {
 
 # --- the paths ---------------------------------------------------------
 # Each setup_PATH makes fresh namespaces and the link, and sets:
-#   target  the address in b that a sends to (for sshuttle, the address
-#           in a that b connects to)
+#   target  the address in b that a sends to (for ssh -w and sshuttle,
+#           the address in a that b sends to or connects to:
+#           sends_from_b)
 #   procs   the tunnel programs, a's first ("" for veth): the two
 #           tunpipes, socats or openvpns; for ssh -w, sshd's session
 #           process and ssh; for sshuttle, its server and client
@@ -441,7 +457,8 @@ sshw_tunnel() {
 	# sshd's session process is the sshd in a that is not the listener.
 	procs="$(ns_pids "$ns_a" sshd | grep -vx "$sshd_pid") $procs"
 	[ "$(wc -w <<<"$procs")" = 2 ] || { note "not one sshd session in a: $procs"; return 1; }
-	target=10.77.0.2 dev=tun0
+	target=10.77.0.1 dev=tun0
+	sends_from_b
 }
 
 setup_sshw() { sshw_tunnel 1500; }
@@ -468,6 +485,7 @@ setup_sshuttle() {
 	    </dev/null >"$dir/b.log" 2>&1 &
 	procs=$!
 	target=10.77.0.1 dev=''
+	sends_from_b -R
 	# Up once a connection from b to a listener in a gets through; the
 	# listener tells whom it sees: sshuttle's server, in a, connects
 	# from a's own address, where b itself would come from 10.78.0.2.
@@ -565,19 +583,13 @@ tunnel_alive() {
 	for p in $procs; do alive "$p" || return 1; done
 }
 
-# iperf_server LIMIT FILE: a one-off iperf3 server in b, JSON to FILE;
-# for sshuttle (tcp_only), in a on the target address.
+# iperf_server LIMIT FILE: a one-off iperf3 server in b (in a for a path
+# that sends_from_b), JSON to FILE.
 iperf_server() {
-	if [ "$tcp_only" = yes ]; then
-		"${in_a[@]}" timeout $(( $1 + 10 )) iperf3 -s -1 -J -B "$target" \
-		    >"$2" 2>&1 &
-		server=$!
-		wait_listen "$ns_a" 5201
-		return
-	fi
-	"${in_b[@]}" timeout $(( $1 + 10 )) iperf3 -s -1 -J >"$2" 2>&1 &
+	"${in_server[@]}" timeout $(( $1 + 10 )) iperf3 -s -1 -J "${server_opts[@]}" \
+	    >"$2" 2>&1 &
 	server=$!
-	wait_listen "$ns_b" 5201
+	wait_listen "$server_ns" 5201
 }
 
 # iperf_client LIMIT ARGS...: one iperf3 test from a to b, at most LIMIT
@@ -588,13 +600,8 @@ iperf_client() {
 	local limit=$1 client i ok=0
 	shift
 	iperf_server "$limit" "$dir/server.json" || { stop_pids "$server"; return 1; }
-	if [ "$tcp_only" = yes ]; then
-		"${in_b[@]}" timeout "$limit" iperf3 -c "$target" -J -R "$@" \
-		    >"$dir/client.json" 2>&1 &
-	else
-		"${in_a[@]}" timeout "$limit" iperf3 -c "$target" -J "$@" \
-		    >"$dir/client.json" 2>&1 &
-	fi
+	"${in_client[@]}" timeout "$limit" iperf3 -c "$target" -J "${client_opts[@]}" \
+	    "$@" >"$dir/client.json" 2>&1 &
 	client=$!
 	for i in $(seq $(( limit * 5 + 10 ))); do
 		{ alive "$client" && tunnel_alive; } || break
@@ -640,7 +647,7 @@ udp_rate() {
 
 # ping_avg: average RTT in ms of 20 pings, 50 ms apart.
 ping_avg() {
-	val=$("${in_a[@]}" timeout 15 ping -q -c 20 -i 0.05 -W 2 "$target" 2>/dev/null |
+	val=$("${in_client[@]}" timeout 15 ping -q -c 20 -i 0.05 -W 2 "$target" 2>/dev/null |
 	    awk -F/ '/^rtt|^round-trip/ { print $5 }')
 }
 
@@ -650,7 +657,8 @@ ping_loaded() {
 	local flow
 	val=
 	iperf_server 30 "$dir/server-load.json" || { stop_pids "$server"; return 0; }
-	"${in_a[@]}" timeout 30 iperf3 -c "$target" -t 10 >/dev/null 2>&1 &
+	"${in_client[@]}" timeout 30 iperf3 -c "$target" "${client_opts[@]}" -t 10 \
+	    >/dev/null 2>&1 &
 	flow=$!
 	sleep 1.5
 	ping_avg
@@ -1148,7 +1156,7 @@ print_report() {
 	for p in $paths; do times+="${times:+, }$p ${path_seconds[$p]:-0}s"; done
 	fold -s -w 74 <<-EOF | sed 's/ *$//'
 	$(if [ "$runs" = 1 ]; then echo "Each figure is from one run; (x) is its ratio to ${base/median/figure}."; else echo "Each figure is the median of $runs runs, taken in rounds over all the paths, every path set up afresh in each; (x) is its ratio to $base."; fi) Figures drift between runs on this machine: compare ratios within one run, not figures across runs.
-	All from a to b. TCP: ${tcp_seconds} s a test. UDP: ${udp_seconds} s a size, sent flat out (-b 0), counted at b (its packets less those lost). RTT: the average of 20 pings 50 ms apart, idle and during a TCP flow. sshuttle, which carries TCP alone, is measured from b (iperf3 -R: a sends), to a listener on a's loopback address that only its redirect reaches.
+	All from a to b. TCP: ${tcp_seconds} s a test. UDP: ${udp_seconds} s a size, sent flat out (-b 0), counted at b (its packets less those lost). RTT: the average of 20 pings 50 ms apart, idle and during a TCP flow. sshuttle, which carries TCP alone, is measured from b (iperf3 -R: a sends), to a listener on a's loopback address that only its redirect reaches. ssh -w is measured from b to a, from its ssh to its sshd: the faster way for it (tunpipe over ssh carries the same both ways).
 	CPU and syscalls count every process that makes the tunnel: tunpipe (with -e, also its starter process, idle) and what carries its stream: socat over TCP, ssh and sshd over ssh (sshd's session process, and its listener, idle); for ssh -w, ssh and sshd; for sshuttle, ssh and its client and firewall process (sshuttle, python3) in b, sshd and its server (python3) in a; openvpn; socat for socat TUN. CPU: both ends' user+system time during the 1-stream TCP test, over the GB it carried. Syscalls: a's side under strace -c -f while ${strace_mb} MB cross, over the packets its device carried both ways. RSS: the larger VmHWM of the tunnel programs at the two ends, at the end: tunpipe (not the ssh, sshd or socat that carry its stream); socat; openvpn; for ssh -w, ssh and sshd's session process; for sshuttle, its client and server.
 	Time per path, all runs: $times.
 	EOF
