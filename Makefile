@@ -138,12 +138,13 @@ memcheck:
 	rm -rf $$logs; exit $$status
 
 # make bench (as root): tunpipe's throughput, packet rate, latency, CPU,
-# memory and syscalls against a veth pair, socat's TUN, ssh -w and OpenVPN,
-# between two network namespaces of its own; the median of BENCH_RUNS runs
-# (about 20 minutes).  BENCH_SECONDS=2 BENCH_RUNS=1 make bench: a quick run.
+# memory and syscalls against a veth pair, socat's TUN, ssh -w, sshuttle and
+# OpenVPN, between two network namespaces of its own; the median of
+# BENCH_RUNS runs (about 20 minutes).  BENCH_SECONDS=2 BENCH_RUNS=1 make
+# bench: a quick run.
 bench:
 	test/need-tools cc ip ss ping socat iperf3 strace timeout mount \
-	    ssh sshd ssh-keygen openvpn
+	    ssh sshd ssh-keygen openvpn sshuttle nft
 	$(MAKE) $(PROG)
 	bench/bench.sh
 

@@ -22,6 +22,11 @@
 #               the tunpipe in a as its remote command
 #   ssh-offload the same with -O at both ends
 #   sshw        OpenSSH's own tun forwarding (ssh -w) over the same sshd
+#               (point-to-point addresses, the devices' MTU of 1500)
+#   sshw-mtu    the same with an MTU of 16380 at both ends
+#   sshuttle    sshuttle over the same sshd (--method nft, the subnet
+#               10.77.0.0/24), to a listener on an address of a's
+#               loopback; TCP only: its UDP and ping rows say so
 #   openvpn     OpenVPN over TCP without crypto (--cipher none --auth
 #               none), in user space (--disable-dco), point to point
 #   socat       socat's own TUN address at both ends, joined by two FIFOs
@@ -32,14 +37,15 @@
 #
 # The ssh paths use one sshd_config and one cipher, aes128-gcm@openssh.com,
 # without compression; the keys are made for the run.  Each path measures,
-# from namespace a to namespace b: TCP throughput with 1 and 4 streams, UDP
-# packets delivered per second at 3 payload sizes, ping RTT idle and under
-# a saturating TCP flow, the tunnel's CPU seconds per GB, its peak RSS, and
-# its syscalls per packet (under strace, in a test of its own).  The whole
-# set is run BENCH_RUNS times, path after path in each round, every path set
-# up afresh each time, and the table gives the median of the runs, each
-# figure with its ratio to the veth path's median: figures drift between
-# runs on one machine, so only ratios within one run are to be compared.
+# from namespace a to namespace b (ssh -w from b to a, its faster way):
+# TCP throughput with 1 and 4 streams, UDP packets delivered per second
+# at 3 payload sizes, ping RTT idle and under a saturating TCP flow, the
+# tunnel's CPU seconds per GB, its peak RSS, and its syscalls per packet
+# (under strace, in a test of its own).  The whole set is run BENCH_RUNS
+# times, path after path in each round, every path set up afresh each
+# time, and the table gives the median of the runs, each figure with its
+# ratio to the veth path's median: figures drift between runs on one
+# machine, so only ratios within one run are to be compared.
 # Under the table, head-to-head ratios of the paths users choose between.
 #
 # Nothing is added to the machine's own namespace; every process started
@@ -77,8 +83,8 @@ runs=$(whole BENCH_RUNS "${BENCH_RUNS:-3}")
 tcp_seconds=$(whole BENCH_SECONDS "${BENCH_SECONDS:-8}")
 udp_seconds=$(whole BENCH_UDP_SECONDS "${BENCH_UDP_SECONDS:-$(( (tcp_seconds + 1) / 2 ))}")
 strace_mb=$(whole BENCH_STRACE_MB "${BENCH_STRACE_MB:-$(( tcp_seconds * 10 ))}")
-all_paths="veth fifo fifo-tap plain capture offload tcp ssh ssh-offload sshw openvpn socat socat-udp tcp-8k"
-paths=${BENCH_PATHS:-veth fifo fifo-tap plain capture offload tcp ssh ssh-offload sshw openvpn socat}
+all_paths="veth fifo fifo-tap plain capture offload tcp ssh ssh-offload sshw sshw-mtu sshuttle openvpn socat socat-udp tcp-8k"
+paths=${BENCH_PATHS:-veth fifo fifo-tap plain capture offload tcp ssh ssh-offload sshw sshw-mtu sshuttle openvpn socat}
 for p in $paths; do
 	[[ " $all_paths " == *" $p "* ]] || die "BENCH_PATHS: no path '$p' ($all_paths)"
 done
@@ -102,6 +108,7 @@ need() {
 need ip ss iperf3 ping socat strace timeout awk
 [[ " $paths " != *" ssh"* ]] || need ssh sshd ssh-keygen mount
 [[ " $paths " != *" openvpn "* ]] || need openvpn
+[[ " $paths " != *" sshuttle "* ]] || need sshuttle nft
 
 # Commands prefixed with these run in a or b.  Arrays, not functions: a
 # background "${in_a[@]}" cmd & is cmd's own pid once ip(8) has exec'd it,
@@ -187,12 +194,26 @@ has_offload=no
 
 new_namespaces() {
 	teardown
+	tcp_only=no
+	in_client=("${in_a[@]}") in_server=("${in_b[@]}") server_ns=$ns_b
+	client_opts=() server_opts=()
 	: >"$dir/a.log"
 	: >"$dir/b.log"
 	ip netns add "$ns_a"
 	ip netns add "$ns_b"
 	ip -n "$ns_a" link set lo up
 	ip -n "$ns_b" link set lo up
+}
+
+# sends_from_b [OPTION...]: iperf3's client and ping run in b, toward
+# target, an address in a, with OPTIONs, and iperf3's server in a, bound
+# to target.  For sshuttle, whose connections start in b (-R: a sends,
+# as on the other paths); for ssh -w, which carries more from ssh's end
+# than from sshd's (1.6 to 1.9 times as much here, where tunpipe over
+# ssh carries the same both ways), so that it is measured the faster way.
+sends_from_b() {
+	in_client=("${in_b[@]}") in_server=("${in_a[@]}") server_ns=$ns_a
+	client_opts=("$@") server_opts=(-B "$target")
 }
 
 # veth_link ADDR_A ADDR_B: a veth pair between the namespaces, /24.
@@ -214,12 +235,13 @@ wait_listen() {
 	return 1
 }
 
-# wait_ping ADDR: until ADDR answers from namespace a (about 10 s): the
-# tunnels are up only once both ends have their device and stream.
+# wait_ping ADDR: until ADDR answers from namespace a (b for a path that
+# sends_from_b; about 10 s): the tunnels are up only once both ends have
+# their device and stream.
 wait_ping() {
 	local i
 	for i in $(seq 20); do
-		"${in_a[@]}" timeout 2 ping -c 1 -W 0.5 "$1" >/dev/null 2>&1 && return 0
+		"${in_client[@]}" timeout 2 ping -c 1 -W 0.5 "$1" >/dev/null 2>&1 && return 0
 		sleep 0.3
 	done
 	return 1
@@ -227,12 +249,16 @@ wait_ping() {
 
 # --- the paths ---------------------------------------------------------
 # Each setup_PATH makes fresh namespaces and the link, and sets:
-#   target  the address in b that a sends to
+#   target  the address in b that a sends to (for ssh -w and sshuttle,
+#           the address in a that b sends to or connects to:
+#           sends_from_b)
 #   procs   the tunnel programs, a's first ("" for veth): the two
 #           tunpipes, socats or openvpns; for ssh -w, sshd's session
-#           process and ssh
+#           process and ssh; for sshuttle, its server and client
 #   dev     the device in a whose counters count the packets a's side
-#           carries ("" for veth)
+#           carries ("" for veth and sshuttle)
+#   tcp_only  yes for sshuttle: it carries TCP alone, and its
+#           connections start in b (new_namespaces sets it to no)
 # Once the path carries, bring_up finds the rest of what makes the
 # tunnel (below).
 
@@ -388,13 +414,22 @@ setup_ssh() { ssh_transport; }
 setup_ssh_offload() { ssh_transport -O; }
 
 # OpenSSH's tun forwarding: ssh in b opens tun0 there, sshd opens tun0 in
-# a for the session (PermitTunnel); each end is given its address here.
-setup_sshw() {
-	local i
+# a for the session (PermitTunnel); each end is given its point-to-point
+# address here, as in ssh(1)'s VPN example.  sshw_tunnel MTU: with that
+# MTU at both ends.  ssh and sshd move one packet a read, a write and an
+# ssh message, so the MTU sets what a packet's cost carries: the sshw
+# path keeps the devices' 1500, what the example gives; sshw-mtu raises
+# it to 16380, the most OpenSSH takes, as a user who tunes ssh -w for
+# throughput would: its tun filter (sys_tun_infilter, in
+# openbsd-compat/port-net.c) puts a 4-byte header before each packet in a
+# buffer of 16 KiB (CHAN_RBUF), and a longer packet closes the channel
+# (an MTU of 16384 ends the tunnel at the first full packet).
+sshw_tunnel() {
+	local i agreed
 	new_namespaces
 	veth_link 10.78.0.1 10.78.0.2
 	sshd_start || return 1
-	"${in_b[@]}" ssh "${ssh_opts[@]}" -N -w 0:0 -o Tunnel=point-to-point \
+	"${in_b[@]}" ssh "${ssh_opts[@]}" -v -N -w 0:0 -o Tunnel=point-to-point \
 	    -o ExitOnForwardFailure=yes root@10.78.0.1 \
 	    </dev/null >/dev/null 2>"$dir/b.log" &
 	procs=$!
@@ -403,16 +438,78 @@ setup_sshw() {
 		    ip -n "$ns_b" link show tun0 >/dev/null 2>&1 && break
 		sleep 0.1
 	done
-	ip -n "$ns_a" addr add 10.77.0.1/24 dev tun0 || return 1
-	ip -n "$ns_b" addr add 10.77.0.2/24 dev tun0 || return 1
-	ip -n "$ns_a" link set tun0 up
-	ip -n "$ns_b" link set tun0 up
+	ip -n "$ns_a" addr add 10.77.0.1 peer 10.77.0.2 dev tun0 || return 1
+	ip -n "$ns_b" addr add 10.77.0.2 peer 10.77.0.1 dev tun0 || return 1
+	ip -n "$ns_a" link set tun0 mtu "$1" up
+	ip -n "$ns_b" link set tun0 mtu "$1" up
+	# The cipher that ssh -v says it agreed on, both ways: the one named.
+	agreed=no
+	for i in $(seq 50); do
+		if [ "$(grep -c "kex: .* cipher: $ssh_cipher MAC: <implicit> compression: none" \
+		    "$dir/b.log")" = 2 ]; then
+			agreed=yes
+			break
+		fi
+		sleep 0.1
+	done
+	[ "$agreed" = yes ] ||
+	    { note "ssh -w: not $ssh_cipher without compression both ways"; return 1; }
 	# sshd's session process is the sshd in a that is not the listener.
 	procs="$(ns_pids "$ns_a" sshd | grep -vx "$sshd_pid") $procs"
 	[ "$(wc -w <<<"$procs")" = 2 ] || { note "not one sshd session in a: $procs"; return 1; }
-	target=10.77.0.2 dev=tun0
+	target=10.77.0.1 dev=tun0
+	sends_from_b
 }
 
+setup_sshw() { sshw_tunnel 1500; }
+setup_sshw_mtu() { sshw_tunnel 16380; }
+
+# sshuttle over the same sshd: its client in b (as root it sets up nft's
+# rules itself) redirects b's TCP connections to 10.77.0.0/24 to itself
+# and carries them over ssh to its server in a (Debian's python3, named:
+# the PATH's may be another), which opens them there anew.  a has
+# 10.77.0.1 on its loopback; b's route to the subnet leads to a gateway
+# that is not there, so that only sshuttle's redirect reaches it.  TCP
+# only: iperf3's client runs in b, with -R, so the data still goes from
+# a to b.
+setup_sshuttle() {
+	local i peer=
+	new_namespaces
+	tcp_only=yes
+	veth_link 10.78.0.1 10.78.0.2
+	ip -n "$ns_a" addr add 10.77.0.1/32 dev lo
+	ip -n "$ns_b" route add 10.77.0.0/24 via 10.78.0.3
+	sshd_start || return 1
+	"${in_b[@]}" sshuttle --method nft --python /usr/bin/python3 \
+	    -e "ssh ${ssh_opts[*]}" -r root@10.78.0.1 10.77.0.0/24 \
+	    </dev/null >"$dir/b.log" 2>&1 &
+	procs=$!
+	target=10.77.0.1 dev=''
+	sends_from_b -R
+	# Up once a connection from b to a listener in a gets through; the
+	# listener tells whom it sees: sshuttle's server, in a, connects
+	# from a's own address, where b itself would come from 10.78.0.2.
+	# shellcheck disable=SC2016
+	"${in_a[@]}" timeout 60 socat -U \
+	    TCP-LISTEN:7001,bind=10.77.0.1,reuseaddr,fork \
+	    SYSTEM:'echo $SOCAT_PEERADDR' </dev/null >/dev/null 2>&1 &
+	listener=$!
+	wait_listen "$ns_a" 7001 || { stop_pids "$listener"; return 1; }
+	for i in $(seq 20); do
+		alive "$procs" || break
+		peer=$("${in_b[@]}" timeout 3 socat -u \
+		    TCP:10.77.0.1:7001,connect-timeout=1 STDOUT 2>/dev/null) || true
+		[ -z "$peer" ] || break
+		sleep 0.5
+	done
+	stop_pids "$listener"
+	[ "$peer" = 10.77.0.1 ] ||
+	    { note "sshuttle: the listener saw '${peer:-nothing}', not 10.77.0.1"; return 1; }
+	note "sshuttle: a's listener sees b's connection come from $peer (a's own address): it goes through sshuttle"
+	# The server is the python3 in a (sshd's session runs it).
+	procs="$(ns_pids "$ns_a" python3) $procs"
+	[ "$(wc -w <<<"$procs")" = 2 ] || { note "not one sshuttle server in a: $procs"; return 1; }
+}
 # OpenVPN 2.6 runs without TLS and, told --cipher none --auth none,
 # without crypto (it warns of both, and that 2.7 will not run without
 # TLS).  --disable-dco keeps the data in its user-space relay, which is
@@ -486,22 +583,25 @@ tunnel_alive() {
 	for p in $procs; do alive "$p" || return 1; done
 }
 
-# iperf_server LIMIT FILE: a one-off iperf3 server in b, JSON to FILE.
+# iperf_server LIMIT FILE: a one-off iperf3 server in b (in a for a path
+# that sends_from_b), JSON to FILE.
 iperf_server() {
-	"${in_b[@]}" timeout $(( $1 + 10 )) iperf3 -s -1 -J >"$2" 2>&1 &
+	"${in_server[@]}" timeout $(( $1 + 10 )) iperf3 -s -1 -J "${server_opts[@]}" \
+	    >"$2" 2>&1 &
 	server=$!
-	wait_listen "$ns_b" 5201
+	wait_listen "$server_ns" 5201
 }
 
 # iperf_client LIMIT ARGS...: one iperf3 test from a to b, at most LIMIT
 # seconds, its JSON in $dir/client.json.  A tunnel that dies ends it at
-# once rather than at LIMIT.
+# once rather than at LIMIT.  For sshuttle, the client runs in b with -R:
+# the data goes from a to b all the same.
 iperf_client() {
 	local limit=$1 client i ok=0
 	shift
 	iperf_server "$limit" "$dir/server.json" || { stop_pids "$server"; return 1; }
-	"${in_a[@]}" timeout "$limit" iperf3 -c "$target" -J "$@" \
-	    >"$dir/client.json" 2>&1 &
+	"${in_client[@]}" timeout "$limit" iperf3 -c "$target" -J "${client_opts[@]}" \
+	    "$@" >"$dir/client.json" 2>&1 &
 	client=$!
 	for i in $(seq $(( limit * 5 + 10 ))); do
 		{ alive "$client" && tunnel_alive; } || break
@@ -523,6 +623,13 @@ iperf_client() {
 tcp_rate() {
 	val='' tcp_bytes=''
 	iperf_client $(( tcp_seconds + 20 )) -t "$tcp_seconds" -P "$1" || return 0
+	# Through sshuttle, the server in a sees its connections come from
+	# a's own address (sshuttle's server), or it measured something else.
+	if [ "$tcp_only" = yes ] && grep "\"remote_host\":" "$dir/server.json" |
+	    grep -qv "\"$target\""; then
+		note "not through sshuttle: $(grep -m 1 '"remote_host":' "$dir/server.json")"
+		return 0
+	fi
 	tcp_bytes=$(json_end "$dir/client.json" sum_received bytes)
 	val=$(json_end "$dir/client.json" sum_received bits_per_second)
 }
@@ -540,7 +647,7 @@ udp_rate() {
 
 # ping_avg: average RTT in ms of 20 pings, 50 ms apart.
 ping_avg() {
-	val=$("${in_a[@]}" timeout 15 ping -q -c 20 -i 0.05 -W 2 "$target" 2>/dev/null |
+	val=$("${in_client[@]}" timeout 15 ping -q -c 20 -i 0.05 -W 2 "$target" 2>/dev/null |
 	    awk -F/ '/^rtt|^round-trip/ { print $5 }')
 }
 
@@ -550,7 +657,8 @@ ping_loaded() {
 	local flow
 	val=
 	iperf_server 30 "$dir/server-load.json" || { stop_pids "$server"; return 0; }
-	"${in_a[@]}" timeout 30 iperf3 -c "$target" -t 10 >/dev/null 2>&1 &
+	"${in_client[@]}" timeout 30 iperf3 -c "$target" "${client_opts[@]}" -t 10 \
+	    >/dev/null 2>&1 &
 	flow=$!
 	sleep 1.5
 	ping_avg
@@ -608,7 +716,7 @@ tunnel_procs_ok() {
 	local p
 	for p in $procs; do
 		case $(cat "/proc/$p/comm" 2>/dev/null) in
-		tunpipe|socat|openvpn|ssh|sshd) ;;
+		tunpipe|socat|openvpn|ssh|sshd|sshuttle|python3) ;;
 		*) note "process $p is not the tunnel"; return 1;;
 		esac
 	done
@@ -620,6 +728,11 @@ proc_names() {
 	for p; do printf '%s ' "$(cat "/proc/$p/comm" 2>/dev/null)"; done
 }
 
+# The names of the programs that make a tunnel or carry its stream;
+# sshuttle's client is "sshuttle", its firewall process and its server
+# "python3".
+carrier_names="tunpipe socat ssh sshd openvpn sshuttle python3"
+
 # bring_up PATH: sets PATH up, until a ping crosses it.  Then every
 # process in each namespace that is a tunnel program or carries one's
 # stream is one that makes the tunnel: carriers_a and carriers_b, whose
@@ -627,9 +740,13 @@ proc_names() {
 # listener, idle, is among them.
 bring_up() {
 	note "$1: setting up (run $run of $runs)"
-	if "setup_${1//-/_}" && wait_ping "$target" && tunnel_procs_ok; then
-		carriers_a=$(ns_pids "$ns_a" tunpipe socat ssh sshd openvpn)
-		carriers_b=$(ns_pids "$ns_b" tunpipe socat ssh sshd openvpn)
+	# sshuttle's setup has seen a connection through (it carries no ping).
+	if "setup_${1//-/_}" && { [ "$tcp_only" = yes ] || wait_ping "$target"; } &&
+	    tunnel_procs_ok; then
+		# shellcheck disable=SC2086
+		carriers_a=$(ns_pids "$ns_a" $carrier_names)
+		# shellcheck disable=SC2086
+		carriers_b=$(ns_pids "$ns_b" $carrier_names)
 		# shellcheck disable=SC2086
 		note "$1: counting a: $(proc_names $carriers_a); b: $(proc_names $carriers_b)"
 		return 0
@@ -707,6 +824,23 @@ run_path() {
 	fi
 	if ! bring_up "$p"; then
 		for m in $metrics; do result[$p,$m,$run]=setup-failed; done
+		teardown
+		return 0
+	fi
+	if [ "$tcp_only" = yes ]; then
+		run_test "$p" tcp1 "TCP, 1 stream, ${tcp_seconds}s"
+		run_test "$p" tcp4 "TCP, 4 streams, ${tcp_seconds}s"
+		for m in udp64 udp512 udp1400 rtt_idle rtt_load; do
+			result[$p,$m,$run]="n/a (TCP only)"
+		done
+		# No device whose packets to count.
+		result[$p,syscalls,$run]="n/a (no device)"
+		if tunnel_alive; then
+			# shellcheck disable=SC2086
+			result[$p,rss,$run]=$(peak_rss $procs)
+		else
+			result[$p,rss,$run]=died
+		fi
 		teardown
 		return 0
 	fi
@@ -819,6 +953,8 @@ heading() {
 	ssh) echo "tunpipe, ssh";;
 	ssh-offload) echo "tunpipe -O, ssh";;
 	sshw) echo "ssh -w";;
+	sshw-mtu) echo "ssh -w, MTU 16380";;
+	sshuttle) echo "sshuttle (TCP only)";;
 	openvpn) echo "OpenVPN, TCP";;
 	socat) echo "socat TUN, FIFOs";;
 	socat-udp) echo "socat TUN, UDP";;
@@ -905,7 +1041,10 @@ print_versus() {
 	local out
 	out=$(
 		versus ssh sshw "tunpipe over ssh / ssh -w"
+		versus ssh sshw-mtu "tunpipe over ssh / ssh -w, MTU 16380"
+		versus ssh-offload sshw-mtu "tunpipe -O over ssh / ssh -w, MTU 16380"
 		versus ssh ssh-offload "tunpipe over ssh / tunpipe -O over ssh"
+		versus ssh sshuttle "tunpipe over ssh / sshuttle"
 		versus tcp openvpn "tunpipe over TCP / OpenVPN over TCP"
 		versus fifo offload "tunpipe over FIFOs / tunpipe -O over FIFOs"
 		versus fifo plain "tunpipe over FIFOs / tunpipe -G over FIFOs"
@@ -917,6 +1056,21 @@ print_versus() {
 	echo "Head to head, the first path's medians over the second's (TCP, UDP:"
 	echo "above 1, the first carries more; RTT, CPU: below 1, the first is better):"
 	echo "$out"
+	echo
+}
+
+# print_streams: TCP with 4 streams over TCP with 1, path by path: below
+# 1, several flows at once carry less than one.
+print_streams() {
+	local p line=
+	for p in $paths; do
+		isnum "${med[$p,tcp1]:-}" && isnum "${med[$p,tcp4]:-}" || continue
+		line+="${line:+; }$p $(awk -v a="${med[$p,tcp4]}" -v b="${med[$p,tcp1]}" \
+		    'BEGIN { if (b > 0) printf "%.2f", a / b; else printf "-" }')"
+	done
+	[ -n "$line" ] || return 0
+	echo "TCP, 4 streams over 1 stream, path by path: $line" |
+	    fold -s -w 74 | sed '2,$s/^/    /; s/ *$//'
 	echo
 }
 
@@ -980,6 +1134,7 @@ print_report() {
 	echo
 	print_tables
 	print_versus
+	print_streams
 	print_spread
 	for p in $paths; do
 		[ -n "${death[$p]:-}" ] || continue
@@ -1001,8 +1156,8 @@ print_report() {
 	for p in $paths; do times+="${times:+, }$p ${path_seconds[$p]:-0}s"; done
 	fold -s -w 74 <<-EOF | sed 's/ *$//'
 	$(if [ "$runs" = 1 ]; then echo "Each figure is from one run; (x) is its ratio to ${base/median/figure}."; else echo "Each figure is the median of $runs runs, taken in rounds over all the paths, every path set up afresh in each; (x) is its ratio to $base."; fi) Figures drift between runs on this machine: compare ratios within one run, not figures across runs.
-	All from a to b. TCP: ${tcp_seconds} s a test. UDP: ${udp_seconds} s a size, sent flat out (-b 0), counted at b (its packets less those lost). RTT: the average of 20 pings 50 ms apart, idle and during a TCP flow.
-	CPU and syscalls count every process that makes the tunnel: tunpipe (with -e, also its starter process, idle) and what carries its stream: socat over TCP, ssh and sshd over ssh (sshd's session process, and its listener, idle); for ssh -w, ssh and sshd; openvpn; socat for socat TUN. CPU: both ends' user+system time during the 1-stream TCP test, over the GB it carried. Syscalls: a's side under strace -c -f while ${strace_mb} MB cross, over the packets its device carried both ways. RSS: the larger VmHWM of the tunnel programs at the two ends, at the end: tunpipe (not the ssh, sshd or socat that carry its stream), socat, openvpn, and for ssh -w, ssh and sshd's session process.
+	All from a to b. TCP: ${tcp_seconds} s a test. UDP: ${udp_seconds} s a size, sent flat out (-b 0), counted at b (its packets less those lost). RTT: the average of 20 pings 50 ms apart, idle and during a TCP flow. sshuttle, which carries TCP alone, is measured from b (iperf3 -R: a sends), to a listener on a's loopback address that only its redirect reaches. ssh -w is measured from b to a, from its ssh to its sshd: the faster way for it (tunpipe over ssh carries the same both ways).
+	CPU and syscalls count every process that makes the tunnel: tunpipe (with -e, also its starter process, idle) and what carries its stream: socat over TCP, ssh and sshd over ssh (sshd's session process, and its listener, idle); for ssh -w, ssh and sshd; for sshuttle, ssh and its client and firewall process (sshuttle, python3) in b, sshd and its server (python3) in a; openvpn; socat for socat TUN. CPU: both ends' user+system time during the 1-stream TCP test, over the GB it carried. Syscalls: a's side under strace -c -f while ${strace_mb} MB cross, over the packets its device carried both ways. RSS: the larger VmHWM of the tunnel programs at the two ends, at the end: tunpipe (not the ssh, sshd or socat that carry its stream); socat; openvpn; for ssh -w, ssh and sshd's session process; for sshuttle, its client and server.
 	Time per path, all runs: $times.
 	EOF
 }
