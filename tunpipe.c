@@ -205,6 +205,7 @@ struct gso {
 	int splitting;		/* ...being cut into segments */
 	struct offload_merge merge;	/* segments on their way to the device */
 	struct offload_write write;	/* the batch being written */
+	int refused;		/* OFFLOAD_MERGE_*: merges the device refused */
 	uint8_t packet[DEVICE_READ];	/* the GSO packet being cut */
 };
 
@@ -1761,22 +1762,26 @@ write_pieces(const struct device *dev, const struct offload_piece *pieces,
 /*
  * A merged batch the device refused (errno e): the kernel took the device's
  * offload and then refused what it offered, as some kernels have done with
- * UDP.  Says so once, merges no more of that kind, and writes the batch's
- * packets one by one, so that none is lost to it.
+ * UDP.  Says so once, merges no more of that kind (batches merged already
+ * may still be refused, without a word), and writes the batch's packets
+ * one by one, so that none is lost to it.
  */
 static void
 write_unmerged(struct tunpipe *tp, const struct offload_write *w, int e)
 {
 	static const uint8_t none[OFFLOAD_VNET_LEN];
 	struct offload_piece one[2] = { { none, sizeof(none) } };
+	int udp = w->kind == OFFLOAD_MERGE_UDP;
 	size_t i;
 
 	offload_merge_stop(&tp->gso.merge, w->kind);
-	msg_warnx("write to %s: %s, for %zu %s merged into one: the kernel "
-	    "refuses the offload it granted; %s goes one packet at a time "
-	    "from now on", tp->dev.name, strerror(e), w->npackets,
-	    w->kind == OFFLOAD_MERGE_UDP ? "UDP datagrams" : "TCP segments",
-	    w->kind == OFFLOAD_MERGE_UDP ? "UDP" : "TCP");
+	if (!(tp->gso.refused & w->kind))
+		msg_warnx("write to %s: %s, for %zu %s merged into one: the "
+		    "kernel refuses the offload it granted; %s goes one "
+		    "packet at a time from now on", tp->dev.name, strerror(e),
+		    w->npackets, udp ? "UDP datagrams" : "TCP segments",
+		    udp ? "UDP" : "TCP");
+	tp->gso.refused |= w->kind;
 	for (i = 0; i < w->npackets; i++) {
 		one[1] = w->packets[i];
 		if (write_pieces(&tp->dev, one, 2) == -1) {
