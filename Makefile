@@ -341,8 +341,11 @@ CROSS_SUITES = test/pcapng.bats test/judge.bats test/figures.bats \
 	test/cross/cross.bats
 CROSS_FULL_SUITES = test/codec.bats test/gso.bats $(CROSS_SUITES)
 CROSS_FULL_ARCHS = armhf s390x i386
-# cross_tools ARCH: the compilers of an architecture's programs.
-cross_tools = $(call cross_gcc,$(1)) $(if $(filter-out \
+# cross_tools ARCH: the compilers of an architecture's programs, and the
+# GNU C library's headers for it (TRIPLET-libc; with the kernel's, which
+# musl's builds take too).
+cross_tools = $(call cross_gcc,$(1)) $(call cross_field,$(1),2)-libc \
+	$(if $(filter-out \
 	-,$(call cross_musl,$(1))),$(call cross_musl,$(1))-gcc)
 CROSS_TOOLS = $(foreach a,$(CROSS_ARCHS),$(call cross_tools,$(a)) \
 	qemu-$(call cross_field,$(a),4)-static)
