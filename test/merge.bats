@@ -27,24 +27,6 @@ tap_mode() {
 	ETH=14
 }
 
-# capture_start SIDE DEVICE FILE [OPTION...]: tcpdump on DEVICE in that
-# namespace, with OPTIONs, into FILE, until capture_stop (at most 60 s):
-# each packet at once (a capture stopped soon after the traffic lacks
-# none), into a buffer of 16 MiB (the ring has room for many).  Captures
-# that need only lengths take -s 128: the lengths are whole all the same.
-capture_start() {
-	ns_bg "$1" timeout -s INT 60 tcpdump -i "$2" -n -U --immediate-mode \
-	    -B 16384 "${@:4}" -w "$3" 2>"$3.log" &
-	CAPTURE=$!
-	remember $CAPTURE
-	wait_for 5 grep -q 'listening on' "$3.log"
-}
-
-capture_stop() {
-	kill -INT "$CAPTURE"
-	wait_exit 5 "$CAPTURE"
-}
-
 # largest FILE FILTER: the largest packet of the capture FILE that the
 # tshark display filter FILTER keeps (its length as the device took it,
 # the Ethernet header in TAP mode), 0 when none.

@@ -11,22 +11,6 @@ load helpers
 setup() { netns_setup; }
 teardown() { netns_teardown; }
 
-# capture SIDE DEVICE FILE [OPTION...] &: tcpdump on DEVICE in that
-# namespace, with OPTIONs, into FILE, until stopped with SIGINT (at most
-# 60 s); CAPTURE is its PID.
-capture_start() {
-	ns_bg "$1" timeout -s INT 60 tcpdump -i "$2" -n -U "${@:4}" \
-	    -w "$3" 2>"$3.log" &
-	CAPTURE=$!
-	remember $CAPTURE
-	wait_for 5 grep -q 'listening on' "$3.log"
-}
-
-capture_stop() {
-	kill -INT "$CAPTURE"
-	wait_exit 5 "$CAPTURE"
-}
-
 # largest FILE: the largest packet in the capture FILE, as tshark counts
 # it (on a TUN device, the IP packet's length).
 largest() {
