@@ -2,13 +2,19 @@
  * device.c: the TUN or TAP device's set-up and carrier, described in
  * device.h, in the order the device meets them: the clone device,
  * TUNSETIFF, the header and its offloads, owner and persistence, then
- * MTU, addresses, link, the MTU read back, and the carrier.
+ * MTU, addresses, link, the MTU read back, and the carrier.  Then the
+ * socket that may stand in for a TAP device: connected, read, written.
  *
  * It makes system calls and never prints: a failed step is recorded in
  * struct device, for tunpipe.c to put into words.  It knows no option.
  */
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
+#include <sys/un.h>
+
+#include <arpa/inet.h>		/* htonl() */
+#include <net/ethernet.h>	/* ETH_HLEN */
 
 #include <linux/ethtool.h>
 #include <linux/if.h>
@@ -24,6 +30,7 @@
 #include <unistd.h>
 
 #include "device.h"
+#include "framing.h"
 #include "offload.h"
 
 /* UDP segmentation offload: in kernels since 6.2, not in all headers yet. */
@@ -346,4 +353,191 @@ device_set_carrier(struct device *dev, int on)
 	}
 	dev->carrier = on;
 	return 1;
+}
+
+/* The path's last part, cut to fit dev->name: what messages call it. */
+static void
+name_socket(struct device *dev, const char *path)
+{
+	const char *last = strrchr(path, '/');
+
+	snprintf(dev->name, sizeof(dev->name), "%s",
+	    last != NULL && last[1] != '\0' ? last + 1 : path);
+}
+
+int
+device_connect(struct device *dev, const char *path,
+    struct device_socket *sock)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		errno = ENAMETOOLONG;
+		return fail(dev, DEVICE_CONNECT);
+	}
+	memcpy(sun.sun_path, path, strlen(path) + 1);
+	if ((dev->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		return fail(dev, DEVICE_CONNECT);
+	if (connect(dev->fd, (struct sockaddr *)&sun, sizeof(sun)) == -1 ||
+	    fcntl(dev->fd, F_SETFL, O_NONBLOCK) == -1) {
+		close_keeping_errno(dev->fd);
+		dev->fd = -1;
+		return fail(dev, DEVICE_CONNECT);
+	}
+	name_socket(dev, path);
+	dev->tap = 1;
+	dev->vnet = dev->offloads = 0;
+	dev->carrier = -1;
+	dev->sock = -1;
+	dev->mtu = 65535 - ETH_HLEN;	/* the longest frame passt takes */
+	dev->socket = sock;
+	memset(sock, 0, offsetof(struct device_socket, in));
+	framing_decoder_init(&sock->dec, FRAMING_LEN32, FRAMING_PACKET_MAX,
+	    sock->assembly);
+	return 0;
+}
+
+/*
+ * Decodes the next frame from what was read; returns 1 with *pkt, 0 when
+ * all of it was taken, or -1 when the lengths make no sense.
+ */
+static int
+decode_frame(struct device_socket *sock, struct framing_packet *pkt)
+{
+	enum framing_result r;
+	size_t used;
+
+	while (sock->in_pos < sock->in_len) {
+		r = framing_decode(&sock->dec, sock->in + sock->in_pos,
+		    sock->in_len - sock->in_pos, &used, pkt);
+		sock->in_pos += used;
+		if (r == FRAMING_PACKET)
+			return 1;
+		if (r != FRAMING_AGAIN)
+			return -1;
+	}
+	return 0;
+}
+
+ssize_t
+device_receive(struct device *dev, uint8_t *frame, size_t room)
+{
+	struct device_socket *sock = dev->socket;
+	struct framing_packet pkt;
+	ssize_t n;
+	int r;
+
+	while ((r = decode_frame(sock, &pkt)) == 0) {
+		n = read(dev->fd, sock->in, sizeof(sock->in));
+		if (n == -1 && (errno == EAGAIN || errno == EINTR))
+			return 0;
+		if (n <= 0) {
+			if (n == 0)
+				errno = ECONNRESET;
+			return fail(dev, DEVICE_CLOSED);
+		}
+		sock->in_pos = 0;
+		sock->in_len = (size_t)n;
+	}
+	if (r == -1 || pkt.len > room) {
+		errno = EPROTO;
+		return fail(dev, DEVICE_OUT_OF_STEP);
+	}
+	memcpy(frame, pkt.data, pkt.len);
+	return (ssize_t)pkt.len;
+}
+
+int
+device_buffered(const struct device *dev)
+{
+	return dev->socket != NULL &&
+	    dev->socket->in_pos < dev->socket->in_len;
+}
+
+/* The length of the frame that starts at out[at]: its header and all. */
+static size_t
+frame_end(const struct device_socket *sock, size_t at)
+{
+	uint32_t len;
+
+	memcpy(&len, sock->out + at, sizeof(len));
+	return at + sizeof(len) + ntohl(len);
+}
+
+/*
+ * Queues the frame of len bytes, after its header, of which the socket
+ * took sent bytes already: the rest goes out first.  Moves what waits to
+ * the start of the buffer when the end has no room.
+ */
+static int
+queue_frame(struct device_socket *sock, const uint8_t *header,
+    const uint8_t *frame, size_t len, size_t sent)
+{
+	size_t whole = 4 + len;
+
+	if (sock->out_tail + whole > sizeof(sock->out) && sock->out_frame > 0) {
+		memmove(sock->out, sock->out + sock->out_frame,
+		    sock->out_tail - sock->out_frame);
+		sock->out_head -= sock->out_frame;
+		sock->out_tail -= sock->out_frame;
+		sock->out_frame = 0;
+	}
+	if (sock->out_tail + whole > sizeof(sock->out)) {
+		errno = ENOBUFS;
+		return -1;
+	}
+	memcpy(sock->out + sock->out_tail, header, 4);
+	memcpy(sock->out + sock->out_tail + 4, frame, len);
+	if (sock->out_head == sock->out_tail)
+		sock->out_head += sent;
+	sock->out_tail += whole;
+	return 0;
+}
+
+int
+device_send(struct device *dev, const uint8_t *frame, size_t len)
+{
+	uint32_t header = htonl((uint32_t)len);
+	struct iovec iov[2] = { { &header, sizeof(header) },
+	    { (void *)(uintptr_t)frame, len } };
+	ssize_t n = 0;
+
+	if (!device_waiting(dev)) {
+		if ((n = writev(dev->fd, iov, 2)) == (ssize_t)(4 + len))
+			return 0;
+		if (n == -1 && errno != EAGAIN && errno != EINTR)
+			return -1;
+		if (n == -1)
+			n = 0;
+	}
+	return queue_frame(dev->socket, (uint8_t *)&header, frame, len,
+	    (size_t)n);
+}
+
+int
+device_flush(struct device *dev)
+{
+	struct device_socket *sock = dev->socket;
+	size_t end;
+	ssize_t n;
+
+	while (sock->out_head < sock->out_tail) {
+		end = frame_end(sock, sock->out_frame);
+		n = write(dev->fd, sock->out + sock->out_head,
+		    end - sock->out_head);
+		if (n == -1)
+			return errno == EAGAIN || errno == EINTR ? 1 : -1;
+		sock->out_head += (size_t)n;
+		if (sock->out_head == end)
+			sock->out_frame = end;
+	}
+	sock->out_frame = sock->out_head = sock->out_tail = 0;
+	return 0;
+}
+
+int
+device_waiting(const struct device *dev)
+{
+	return dev->socket != NULL &&
+	    dev->socket->out_head < dev->socket->out_tail;
 }

@@ -24,6 +24,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "framing.h"
+
 /* The clone device that every TUN and TAP device is opened through. */
 #define DEVICE_CLONE	"/dev/net/tun"
 
@@ -59,6 +61,10 @@ enum device_step {
 	DEVICE_GET_FLAGS,	/* SIOCGIFFLAGS, before the link goes up */
 	DEVICE_SET_FLAGS,	/* SIOCSIFFLAGS: the link up */
 	DEVICE_GET_MTU,		/* SIOCGIFMTU, the MTU read back */
+	DEVICE_CONNECT,		/* device_connect(): socket() or connect() */
+	DEVICE_CLOSED,		/* the socket's peer closed it */
+	DEVICE_OUT_OF_STEP,	/* the socket sent a frame that makes no
+				   sense as len32: errno is EPROTO */
 };
 
 /* An address for the device, with the prefix of its network. */
@@ -74,6 +80,25 @@ struct device_driver_info {
 	char mode[32];		/* the tun driver's "tun" or "tap" (its bus) */
 };
 
+/*
+ * A Unix stream socket in place of a device (device_connect()): Ethernet
+ * frames as passt and QEMU's -netdev stream carry them, each after a
+ * 4-byte big-endian length (len32).  What was read and not yet taken,
+ * and the frames that wait for the socket to take them.
+ */
+#define DEVICE_SOCKET_IN	(256 * 1024)
+#define DEVICE_SOCKET_OUT	(512 * 1024)
+
+struct device_socket {
+	struct framing_decoder dec;
+	size_t in_pos, in_len;	/* in[in_pos..in_len): not yet decoded */
+	size_t out_frame;	/* where the frame at out_head starts */
+	size_t out_head, out_tail;	/* waiting: out[out_head..out_tail) */
+	uint8_t in[DEVICE_SOCKET_IN];
+	uint8_t assembly[FRAMING_PACKET_MAX];
+	uint8_t out[DEVICE_SOCKET_OUT];
+};
+
 /* The TUN or TAP device. */
 struct device {
 	int fd;
@@ -87,6 +112,7 @@ struct device {
 	int sock;		/* to read the MTU as it is now: device_mtu() */
 	enum device_step failed;	/* the step of the last failure */
 	size_t address;		/* DEVICE_SEND, NO_ANSWER, ADDRESS: which */
+	struct device_socket *socket;	/* device_connect()'s, else NULL */
 };
 
 /*
@@ -152,5 +178,56 @@ int	device_mtu(const struct device *dev);
  * stays as it was, and later calls do nothing.
  */
 int	device_set_carrier(struct device *dev, int on);
+
+/*
+ * device_connect(dev, path, sock): connects to the Unix stream socket at
+ * path, which speaks len32 (passt, QEMU's -netdev stream), to stand in
+ * for a TAP device: dev->fd is the socket, non-blocking; dev->socket is
+ * sock, the caller's, for device_receive() and device_send(); dev->name
+ * the path's last part (cut to fit), dev->tap 1, no header, no carrier,
+ * and for an MTU the payload of the longest frame passt takes (65535).  Returns 0, or -1 with
+ * dev->failed DEVICE_CONNECT and nothing open.
+ */
+int	device_connect(struct device *dev, const char *path,
+	    struct device_socket *sock);
+
+/*
+ * device_receive(dev, frame, room): copies the socket's next frame into
+ * frame, reading the socket when what was read before holds no whole one.
+ * Frames are taken in the order they came and never cut.  Returns its
+ * length; 0 when the socket has no whole frame now (an empty frame is
+ * none); or -1 with dev->failed DEVICE_CLOSED (errno ECONNRESET, or what
+ * read() said), or DEVICE_OUT_OF_STEP when a length makes no sense or the
+ * frame is longer than room.
+ */
+ssize_t	device_receive(struct device *dev, uint8_t *frame, size_t room);
+
+/*
+ * device_buffered(dev): whether the socket's reads hold bytes not yet
+ * taken by device_receive(), which a poll() of the socket would not
+ * announce.
+ */
+int	device_buffered(const struct device *dev);
+
+/*
+ * device_send(dev, frame, len): sends the frame of len bytes to the
+ * socket after its length.  Each frame goes in writes of its own, whole
+ * in one where the socket takes it (passt of early 2023 loses a frame
+ * whose bytes come in pieces to its reads): what the socket does not take
+ * now waits, in order, for device_flush().  Returns 0; or -1 with errno:
+ * ENOBUFS when DEVICE_SOCKET_OUT has no room left for the frame, or what
+ * the write said.
+ */
+int	device_send(struct device *dev, const uint8_t *frame, size_t len);
+
+/*
+ * device_flush(dev): writes the frames that wait, each from where its
+ * last write stopped to its end, until the socket takes no more.  Returns
+ * 0 when none waits, 1 when some still do, or -1 with errno from write().
+ */
+int	device_flush(struct device *dev);
+
+/* device_waiting(dev): whether frames wait for the socket to take them. */
+int	device_waiting(const struct device *dev);
 
 #endif

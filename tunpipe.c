@@ -27,6 +27,7 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <sys/un.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 
@@ -140,6 +141,7 @@ struct options {
 	int offload;		/* -O: GSO packets with a virtio-net header */
 	int no_gso;		/* -G: one ordinary packet a device read */
 	int no_device;		/* -N: read a recording, with no device */
+	const char *connect;	/* -c: a socket in place of a device */
 	const char *capture;	/* -w: where the capture goes, or NULL */
 	int stats;		/* -s: seconds between two lines of figures */
 	int no_seccomp;		/* -S: leave the system calls unconfined */
@@ -240,6 +242,7 @@ struct stats {
 
 struct tunpipe {
 	struct device dev;
+	struct device_socket socket;	/* -c: the device's buffers */
 	struct stream st;
 	struct gso gso;
 	struct command cmd;
@@ -253,9 +256,10 @@ struct tunpipe {
 
 static struct options opt = { .verbosity = 1, .framing = FRAMING_LEN16 };
 
-static const char shortopts[] = "a:d:e:f:Ghi:k:m:NOo:pqr:Ss:TU:u:Vvw:";
+static const char shortopts[] = "a:c:d:e:f:Ghi:k:m:NOo:pqr:Ss:TU:u:Vvw:";
 static const struct option longopts[] = {
 	{ "address",	required_argument,	NULL, 'a' },
+	{ "connect",	required_argument,	NULL, 'c' },
 	{ "down",	required_argument,	NULL, 'd' },
 	{ "exec",	required_argument,	NULL, 'e' },
 	{ "framing",	required_argument,	NULL, 'f' },
@@ -284,8 +288,8 @@ static const struct option longopts[] = {
 static void
 usage(FILE *f)
 {
-	fprintf(f, "usage: tunpipe [-GhNOpqSTVv] [-a address/prefix] [-d command] "
-	    "[-e command] [-f framing] [-i name] [-k seconds] [-m mtu] [-o user] "
+	fprintf(f, "usage: tunpipe [-GhNOpqSTVv] [-a address/prefix] [-c socket] "
+	    "[-d command] [-e command] [-f framing] [-i name] [-k seconds] [-m mtu] [-o user] "
 	    "[-r seconds] [-s seconds] [-U user] [-u command] [-w file]\n");
 }
 
@@ -300,6 +304,9 @@ help(void)
 	    "\n"
 	    "  -a, --address ADDR/PREFIX  set an IPv4 or IPv6 address (repeatable)\n"
 	    "                        and bring the link up\n"
+	    "  -c, --connect SOCKET  in place of a device, carry the Ethernet frames\n"
+	    "                        of the Unix socket SOCKET (passt, QEMU's\n"
+	    "                        -netdev stream); no device, no privilege\n"
 	    "  -d, --down CMD        run CMD through /bin/sh at exit\n"
 	    "  -e, --exec CMD        carry the stream over CMD's stdin and stdout\n"
 	    "                        instead of tunpipe's own (CMD runs in /bin/sh)\n"
@@ -877,6 +884,13 @@ check_options(void)
 		msg_errx(EXIT_USAGE, "-N reads a recording and has no device: "
 		    "-a, -d, -e, -i, -k, -m, -o, -p, -U and -u do not go with "
 		    "it");
+	if (opt.connect != NULL && (opt.naddresses > 0 || opt.mtu != 0 ||
+	    opt.up != NULL || opt.down != NULL || opt.ifname != NULL ||
+	    opt.persist || opt.owner != NULL || opt.no_device ||
+	    opt.offload || opt.no_gso))
+		msg_errx(EXIT_USAGE, "-c carries a socket's frames and has no "
+		    "device: -a, -d, -G, -i, -m, -N, -O, -o, -p and -u do not "
+		    "go with it");
 	if (opt.respawn != 0 && opt.exec == NULL)
 		msg_errx(EXIT_USAGE, "-r needs -e: tunpipe can start again "
 		    "only a command it started");
@@ -895,6 +909,10 @@ parse_options(int argc, char *argv[])
 		switch (c) {
 		case 'a':
 			parse_address(optarg);
+			break;
+		case 'c':
+			opt.connect = once(opt.connect, optarg, c);
+			opt.tap = 1;
 			break;
 		case 'd':
 			opt.down = once(opt.down, optarg, c);
@@ -1360,6 +1378,41 @@ export_device(const struct device *dev)
 }
 
 /*
+ * -c: connects to the socket that stands in for a device, or says why it
+ * cannot, in terms of what to do.
+ */
+static void
+connect_socket(struct device *dev, struct device_socket *sock)
+{
+	const char *path = opt.connect;
+
+	if (device_connect(dev, path, sock) == 0) {
+		say(2, "device %s (a socket, len32)", path);
+		return;
+	}
+	switch (errno) {
+	case ENOENT:
+		msg_errx(EXIT_DEVICE, "-c %s: no such socket: start passt "
+		    "(passt -s %s) or QEMU (-netdev stream,server=on) first, "
+		    "and wait for it to make the socket", path, path);
+	case ECONNREFUSED:
+		msg_errx(EXIT_DEVICE, "-c %s: nothing listens there: passt "
+		    "or QEMU ended (passt -1 serves one client, then exits), "
+		    "or %s is not a socket; start it again", path, path);
+	case EACCES:
+		msg_errx(EXIT_DEVICE, "-c %s: %s: passt run as root drops to "
+		    "nobody and makes its socket so; run passt as you, or "
+		    "tunpipe as its user", path, strerror(errno));
+	case ENAMETOOLONG:
+		msg_errx(EXIT_DEVICE, "-c %s: a socket's path has %zu "
+		    "characters at most; use a shorter one", path,
+		    sizeof(((struct sockaddr_un *)0)->sun_path) - 1);
+	default:
+		msg_err(EXIT_DEVICE, "-c %s", path);
+	}
+}
+
+/*
  * In a child, runs cmd through /bin/sh with the signal mask, SIGPIPE and
  * SIGXFSZ as a shell expects them.
  */
@@ -1736,7 +1789,8 @@ write_device(struct tunpipe *tp, const uint8_t *p, size_t len)
 {
 	size_t skip = tp->st.header;
 
-	if (write(tp->dev.fd, p, len) == -1) {
+	if (tp->dev.socket != NULL ? device_send(&tp->dev, p, len) == -1 :
+	    write(tp->dev.fd, p, len) == -1) {
 		count_refused(tp, errno, 1, len - skip);
 		return;
 	}
@@ -2208,6 +2262,29 @@ flush_output(struct stream *st)
 }
 
 /*
+ * -c: the socket's next frame, as read_device() returns it, or why there
+ * is none.
+ */
+static ssize_t
+receive_socket(struct tunpipe *tp, uint8_t *packet)
+{
+	ssize_t n = device_receive(&tp->dev, packet, DEVICE_READ);
+
+	if (n != -1)
+		return n;
+	if (tp->dev.failed == DEVICE_OUT_OF_STEP)
+		msg_warnx("-c %s: a frame of a length that makes no sense: the "
+		    "socket does not speak len32 (is it passt's, or QEMU's "
+		    "-netdev stream?)", opt.connect);
+	else if (errno == ECONNRESET)
+		msg_warnx("-c %s: the socket was closed at its other end: "
+		    "passt or QEMU ended", opt.connect);
+	else
+		msg_warn("read from %s", opt.connect);
+	return -1;
+}
+
+/*
  * Reads one packet from the device into packet, which has room for
  * DEVICE_READ bytes.  With the offloads inside, the virtio-net header
  * goes to *v apart (-O's frames carry it).  Returns the packet's length, 0
@@ -2220,6 +2297,8 @@ read_device(struct tunpipe *tp, uint8_t *packet, struct offload_vnet *v)
 	struct iovec iov[2] = { { raw, sizeof(raw) }, { packet, DEVICE_READ } };
 	ssize_t n;
 
+	if (tp->dev.socket != NULL)
+		return receive_socket(tp, packet);
 	if (tp->gso.inside)
 		n = readv(tp->dev.fd, iov, 2);
 	else
@@ -2343,6 +2422,19 @@ drain_device(struct tunpipe *tp)
 		frame_packet(tp, (size_t)n);
 	}
 	return END_NONE;
+}
+
+/*
+ * -c: writes the frames that wait for the socket.  Returns END_NONE, or
+ * END_FAILED when the socket failed.
+ */
+static enum end
+flush_socket(struct tunpipe *tp)
+{
+	if (device_flush(&tp->dev) != -1)
+		return END_NONE;
+	msg_warn("write to %s", opt.connect);
+	return END_FAILED;
 }
 
 /* drain_within()'s flush for the stream: frames, until the deadline. */
@@ -2806,8 +2898,10 @@ packet_loop(struct tunpipe *tp)
 	pfd[MSG].events = POLLOUT;
 	while (end == END_NONE) {
 		pfd[DEV].fd = tp->dev.fd;
-		pfd[DEV].events = output_has_room(st) ? POLLIN : 0;
-		pfd[IN].fd = st->in;
+		pfd[DEV].events = (output_has_room(st) ? POLLIN : 0) |
+		    (device_waiting(&tp->dev) ? POLLOUT : 0);
+		/* -c: the stream waits while the socket does */
+		pfd[IN].fd = device_waiting(&tp->dev) ? -1 : st->in;
 		pfd[OUT].fd = st->out_head < st->out_tail ? st->out : -1;
 		pfd[CTL].fd = tp->cmd.pid != 0 ? tp->cmd.ctl : -1;
 		pfd[CAP].fd = capture_waiting(&tp->cap) ? tp->cap.fd : -1;
@@ -2822,7 +2916,10 @@ packet_loop(struct tunpipe *tp)
 			return end;
 		if (pfd[OUT].revents)
 			end = flush_output(st);
-		if (end == END_NONE && (pfd[DEV].revents || tp->gso.splitting)) {
+		if (end == END_NONE && pfd[DEV].revents & POLLOUT)
+			end = flush_socket(tp);
+		if (end == END_NONE && (pfd[DEV].revents & ~POLLOUT ||
+		    tp->gso.splitting || device_buffered(&tp->dev))) {
 			end = drain_device(tp);
 			if (end == END_NONE)
 				end = flush_output(st);
@@ -3012,6 +3109,8 @@ main(int argc, char *argv[])
 	if (opt.no_device) {
 		tp.dev = (struct device){ .fd = -1, .name = "stream",
 		    .tap = opt.tap, .sock = -1 };
+	} else if (opt.connect != NULL) {
+		connect_socket(&tp.dev, &tp.socket);
 	} else {
 		open_device(&tp.dev);
 		configure_device(&tp.dev);
