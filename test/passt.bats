@@ -23,14 +23,11 @@ teardown() {
 	[ -z "${PASST_DIR:-}" ] || rm -rf "$PASST_DIR"
 }
 
-# passt_up [PASST OPTIONS...]: A's route to the world through C, passt in
-# A (QEMU mode, one client), and tunpipe in B joined to passt's socket.
-# passt drops to nobody before it binds its socket, so the socket's
-# directory is nobody's (in /tmp, since the test's own directory is
-# closed to others).  The joining line is the README's: socat connects and
-# hands the socket itself to tunpipe (nofork), so that tunpipe's writes
-# reach passt as they are.
-passt_up() {
+# passt_start [PASST OPTIONS...]: A's route to the world through C, and
+# passt in A (QEMU mode, one client).  passt drops to nobody before it
+# binds its socket, so the socket's directory is nobody's (in /tmp, since
+# the test's own directory is closed to others).
+passt_start() {
 	ns A ip -6 addr add fd79::1/64 dev trac nodad
 	ns_c ip -6 addr add fd79::3/64 dev trc nodad
 	ns_c ip addr add 10.79.1.3/32 dev lo
@@ -43,17 +40,48 @@ passt_up() {
 	chown nobody "$PASST_DIR"
 	ns_bg A passt -f -1 -s "$PASST_DIR/passt.sock" --no-dhcp-dns \
 	    --no-dhcp-search "$@" </dev/null >/dev/null 2>"$T/passt.err" &
-	remember $!
+	PASST_PID=$!
+	remember $PASST_PID
 	wait_for 5 test -S "$PASST_DIR/passt.sock" || {
 		echo "passt did not make its socket:" >&2
 		passt_said
 		return 1
 	}
+}
+
+# passt_up [PASST OPTIONS...]: passt_start, and tunpipe in B joined to
+# passt's socket.  The joining line is the README's: socat connects and
+# hands the socket itself to tunpipe (nofork), so that tunpipe's writes
+# reach passt as they are.
+passt_up() {
+	passt_start "$@" || return 1
 	ns_bg B socat UNIX-CONNECT:"$PASST_DIR/passt.sock" \
 	    EXEC:"$TUNPIPE -v -T -f len32 -i tpb",nofork 2>"$T/b.err" &
 	TUNPIPE_PID=$!
 	remember $TUNPIPE_PID
 	wait_for 5 has_link B tpb || { cat "$T/b.err" >&2; return 1; }
+}
+
+# passt_relayed FRAMING [PASST OPTIONS...]: passt_start, then tunpipe in B
+# whose stream (-f FRAMING) reaches passt through test/relay, which cuts
+# it in pieces as ssh does, and a second tunpipe that joins passt's
+# socket with -c: the far end of far-net.sh, where ssh hands the command
+# pipes.  FAR_PID is the -c tunpipe's.
+passt_relayed() {
+	local framing=$1
+	shift
+	passt_start "$@" || return 1
+	ns_bg B "$TUNPIPE" -v -T -f "$framing" -i tpb -e "$RELAY -c 20000 \
+	    -p 200 | exec $TUNPIPE -v -f $framing -c $PASST_DIR/passt.sock" \
+	    2>"$T/b.err" &
+	TUNPIPE_PID=$!
+	remember $TUNPIPE_PID
+	wait_for 5 has_link B tpb || { cat "$T/b.err" >&2; return 1; }
+	wait_for 5 eval "FAR_PID=\$(pgrep -f -- '^$TUNPIPE -v -f $framing -c $PASST_DIR/')" || {
+		echo "no tunpipe -c:" >&2
+		cat "$T/b.err" >&2
+		return 1
+	}
 }
 
 # passt_said: passt's messages, less its complaints that no syslog listens.
@@ -96,12 +124,12 @@ in_ns_bg() {
 	ns_bg "$@"
 }
 
-# sent_intact TO BIND FROM ADDRESS PORT: 8 MB of random bytes over TCP
-# from namespace FROM to ADDRESS:PORT, listened on at BIND:PORT in
-# namespace TO, where they must arrive intact.
+# sent_intact TO BIND FROM ADDRESS PORT [MB]: MB (8) megabytes of random
+# bytes over TCP from namespace FROM to ADDRESS:PORT, listened on at
+# BIND:PORT in namespace TO, where they must arrive intact.
 sent_intact() {
-	local to=$1 bind=$2 from=$3 addr=$4 port=$5 listener
-	head -c $((8 * 1024 * 1024)) /dev/urandom >"$T/sent"
+	local to=$1 bind=$2 from=$3 addr=$4 port=$5 mb=${6:-8} listener
+	head -c $((mb * 1024 * 1024)) /dev/urandom >"$T/sent"
 	in_ns_bg "$to" timeout 60 socat -u "TCP-LISTEN:$port,bind=$bind,reuseaddr" \
 	    "CREATE:$T/received" &
 	listener=$!
@@ -146,4 +174,37 @@ sent_intact() {
 	passt_up -t 5002
 	dhcp_lease
 	sent_intact B 10.79.0.1 C 10.79.0.1 5002
+}
+
+# relayed_transfers FRAMING: 20 MB each way, and ping, through
+# passt_relayed.  Debian 12's passt loses its step when a frame reaches it
+# in pieces, as a stream from ssh does: socat in tunpipe -c's place
+# stalls within 2 MB.
+relayed_transfers() {
+	passt_relayed "$1" -t 5002
+	dhcp_lease
+	sent_intact C 10.79.1.3 B 10.79.1.3 5001 20
+	sent_intact B 10.79.0.1 C 10.79.0.1 5002 20
+	ns B ping -c 2 -i 0.2 -W 5 10.79.0.3
+	# no privilege needed at the far end: nothing but the socket was used
+	grep -q "device $PASST_DIR/passt.sock (a socket, len32)" "$T/b.err"
+}
+
+@test "passt, through tunpipe -c: 20 MB each way arrive intact though the stream comes in pieces (len16)" {
+	relayed_transfers len16
+}
+
+@test "passt, through tunpipe -c: 20 MB each way arrive intact though the stream comes in pieces (len32)" {
+	relayed_transfers len32
+}
+
+@test "passt, through tunpipe -c: when passt ends, tunpipe -c says the socket closed and exits 1, and the stream ends" {
+	passt_relayed len16
+	dhcp_lease
+	kill "$PASST_PID"
+	wait_for 10 eval "! kill -0 $FAR_PID"
+	wait_exit 10 "$TUNPIPE_PID"
+	grep -q -- "-c $PASST_DIR/passt.sock: the socket was closed at its other end: passt or QEMU ended" "$T/b.err"
+	grep -q -- "-e command exited with status 1; stopping" "$T/b.err"
+	[ "$status" = 5 ]	# the -e command ended
 }

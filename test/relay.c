@@ -4,16 +4,30 @@
  * carry.  The tests put it between two tunpipes to prove that packets
  * survive a stream whose reads and writes never line up with frames.
  *
+ * Its input or output may be non-blocking, as a socket shared with a
+ * tunpipe is (tunpipe -e 'relay | tunpipe -c ...'): it then waits for it.
+ *
  * usage: relay [-c max_chunk] [-p max_pause_us] [-s seed]
  */
 #include <err.h>
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
 
 static size_t max_chunk = 3000;	/* bytes per write, at most */
 static long max_pause = 2000;	/* microseconds, at most */
+
+/* Waits until fd is ready for events, after EAGAIN. */
+static void
+wait_for(int fd, short events)
+{
+	struct pollfd pfd = { .fd = fd, .events = events };
+
+	if (poll(&pfd, 1, -1) == -1 && errno != EINTR)
+		err(1, "poll");
+}
 
 /* Writes all of buf in pieces of random size, now and then pausing. */
 static void
@@ -28,7 +42,9 @@ write_recut(const unsigned char *buf, size_t len)
 		if (piece > len)
 			piece = len;
 		if ((n = write(STDOUT_FILENO, buf, piece)) == -1) {
-			if (errno == EINTR)
+			if (errno == EAGAIN)
+				wait_for(STDOUT_FILENO, POLLOUT);
+			if (errno == EINTR || errno == EAGAIN)
 				continue;
 			err(1, "write");
 		}
@@ -73,7 +89,9 @@ main(int argc, char *argv[])
 		/* Reads of random size too, so a frame rarely arrives whole. */
 		n = read(STDIN_FILENO, buf, 1 + (size_t)random() % sizeof(buf));
 		if (n == -1) {
-			if (errno == EINTR)
+			if (errno == EAGAIN)
+				wait_for(STDIN_FILENO, POLLIN);
+			if (errno == EINTR || errno == EAGAIN)
 				continue;
 			err(1, "read");
 		}
