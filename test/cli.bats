@@ -11,7 +11,7 @@ teardown() {
 	run "$TUNPIPE" --help
 	[ "$status" = 0 ]
 	[[ "${lines[0]}" == "usage: tunpipe "* ]]
-	for o in -a --address -d --down -h --help -i --interface -k --keepalive -m --mtu \
+	for o in -a --address -c --connect -d --down -h --help -i --interface -k --keepalive -m --mtu \
 	    -o --owner -p --persist -q --quiet -T --tap -U --user -u --up -V --version \
 	    -v --verbose; do
 		[[ "$output" == *" $o"* ]] || { echo "missing $o"; return 1; }
@@ -107,4 +107,20 @@ teardown() {
 	run "$TUNPIPE" -a fd77::1/64 -a fd77:0::1/64 </dev/null
 	[ "$status" = 2 ]
 	[[ "$output" == *"is given twice"* ]]
+}
+
+@test "-c: no socket there, a file that is not a socket, and a device's options are refused, each naming the fix" {
+	run "$TUNPIPE" -c "$BATS_TEST_TMPDIR/none" </dev/null
+	[ "$status" = 3 ]
+	[[ "$output" == *"-c $BATS_TEST_TMPDIR/none: no such socket: start passt (passt -s $BATS_TEST_TMPDIR/none) or QEMU"* ]]
+	: >"$BATS_TEST_TMPDIR/file"
+	run "$TUNPIPE" -c "$BATS_TEST_TMPDIR/file" </dev/null
+	[ "$status" = 3 ]
+	[[ "$output" == *"nothing listens there: passt or QEMU ended (passt -1 serves one client, then exits), or $BATS_TEST_TMPDIR/file is not a socket"* ]]
+	for o in "-a 10.77.0.1/24" "-m 1400" "-i tp0" "-O" "-G" "-N" "-u true"; do
+		# shellcheck disable=SC2086
+		run "$TUNPIPE" -c "$BATS_TEST_TMPDIR/file" $o </dev/null
+		[ "$status" = 2 ]
+		[[ "$output" == *"-c carries a socket's frames and has no device"* ]]
+	done
 }
