@@ -2458,6 +2458,24 @@ flush_before_exit(struct stream *st)
 		drain_within(st->out, &deadline, flush_output_within, st);
 }
 
+/* drain_within()'s flush for -c's socket: frames, until the deadline. */
+static int
+flush_socket_within(void *arg, int late)
+{
+	return !late && device_flush(arg) == 1;
+}
+
+/* -c: the same last chance for the frames that wait for the socket. */
+static void
+flush_socket_before_exit(struct device *dev)
+{
+	struct timespec deadline;
+
+	flush_deadline(&deadline);
+	if (device_waiting(dev))
+		drain_within(dev->fd, &deadline, flush_socket_within, dev);
+}
+
 /* For a stream cut inside its very first frame: the likely cause. */
 static const char *
 no_frame_yet(const struct stream *st)
@@ -3146,6 +3164,7 @@ main(int argc, char *argv[])
 		make_stdio_nonblocking();
 	defer_messages();
 	end = carry_packets(&tp);
+	flush_socket_before_exit(&tp.dev);
 	if (tp.cap.fd != -1)	/* first, so that the figures count its losses */
 		finish_capture(&tp);
 	if (opt.stats != 0 || opt.verbosity >= 2 || opt.no_device)

@@ -208,3 +208,23 @@ relayed_transfers() {
 	grep -q -- "-e command exited with status 1; stopping" "$T/b.err"
 	[ "$status" = 5 ]	# the -e command ended
 }
+
+@test "passt, through tunpipe -c: frames wait while passt is stopped, and 20 MB arrive intact" {
+	passt_relayed len16
+	dhcp_lease
+	# passt stopped again and again: the socket fills, and tunpipe -c's
+	# frames wait for it, with the rest of the stream
+	(
+		for _ in 1 2 3 4 5 6 7 8 9 10; do
+			kill -STOP "$PASST_PID" && sleep 0.1
+			kill -CONT "$PASST_PID" && sleep 0.1
+		done
+	) 3>&- &
+	remember $!
+	sent_intact C 10.79.1.3 B 10.79.1.3 5001 20
+	kill -CONT "$PASST_PID"
+	kill -TERM "$TUNPIPE_PID"
+	wait_exit 10 "$TUNPIPE_PID"
+	# the far tunpipe's counters: nothing dropped on its way to passt
+	grep -q "passt.sock: dropped: 0 not Ethernet, 0 device write failed" "$T/b.err"
+}
