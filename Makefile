@@ -144,7 +144,7 @@ memcheck:
 # bench: a quick run.
 bench:
 	test/need-tools cc ip ss ping socat iperf3 strace timeout mount \
-	    ssh sshd ssh-keygen openvpn sshuttle nft
+	    ssh sshd ssh-keygen openvpn sshuttle nft passt
 	$(MAKE) $(PROG)
 	bench/bench.sh
 

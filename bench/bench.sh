@@ -21,6 +21,12 @@
 #               in a, reached over a veth pair by ssh from b, which runs
 #               the tunpipe in a as its remote command
 #   ssh-offload the same with -O at both ends
+#   ssh-passt   a's network reached with no privilege in a: tunpipe -T in
+#               b (tap0, MTU 65520) over the same sshd, logged in as an
+#               unprivileged account that exists for the run alone,
+#               whose remote command starts passt and becomes
+#               tunpipe -c on passt's socket; to a listener on a's
+#               loopback, reached through passt's gateway address
 #   sshw        OpenSSH's own tun forwarding (ssh -w) over the same sshd
 #               (point-to-point addresses, the devices' MTU of 1500)
 #   sshw-mtu    the same with an MTU of 16380 at both ends
@@ -53,8 +59,8 @@
 # are removed at exit, also on failure or Ctrl-C.
 #
 # usage: bench/bench.sh       (as root; `make bench` builds and installs
-#                              iperf3, socat, strace, OpenSSH and OpenVPN
-#                              first)
+#                              iperf3, socat, strace, OpenSSH, OpenVPN,
+#                              sshuttle and passt first)
 # environment:
 #   BENCH_RUNS         runs of every path, whose median is reported
 #                      (default 3)
@@ -83,8 +89,8 @@ runs=$(whole BENCH_RUNS "${BENCH_RUNS:-3}")
 tcp_seconds=$(whole BENCH_SECONDS "${BENCH_SECONDS:-8}")
 udp_seconds=$(whole BENCH_UDP_SECONDS "${BENCH_UDP_SECONDS:-$(( (tcp_seconds + 1) / 2 ))}")
 strace_mb=$(whole BENCH_STRACE_MB "${BENCH_STRACE_MB:-$(( tcp_seconds * 10 ))}")
-all_paths="veth fifo fifo-tap plain capture offload tcp ssh ssh-offload sshw sshw-mtu sshuttle openvpn socat socat-udp tcp-8k"
-paths=${BENCH_PATHS:-veth fifo fifo-tap plain capture offload tcp ssh ssh-offload sshw sshw-mtu sshuttle openvpn socat}
+all_paths="veth fifo fifo-tap plain capture offload tcp ssh ssh-offload ssh-passt sshw sshw-mtu sshuttle openvpn socat socat-udp tcp-8k"
+paths=${BENCH_PATHS:-veth fifo fifo-tap plain capture offload tcp ssh ssh-offload ssh-passt sshw sshw-mtu sshuttle openvpn socat}
 for p in $paths; do
 	[[ " $all_paths " == *" $p "* ]] || die "BENCH_PATHS: no path '$p' ($all_paths)"
 done
@@ -109,6 +115,7 @@ need ip ss iperf3 ping socat strace timeout awk
 [[ " $paths " != *" ssh"* ]] || need ssh sshd ssh-keygen mount
 [[ " $paths " != *" openvpn "* ]] || need openvpn
 [[ " $paths " != *" sshuttle "* ]] || need sshuttle nft
+[[ " $paths " != *" ssh-passt "* ]] || need passt
 
 # Commands prefixed with these run in a or b.  Arrays, not functions: a
 # background "${in_a[@]}" cmd & is cmd's own pid once ip(8) has exec'd it,
@@ -194,7 +201,7 @@ has_offload=no
 
 new_namespaces() {
 	teardown
-	tcp_only=no
+	tcp_only=no peer_seen='' dev_ns=$ns_a
 	in_client=("${in_a[@]}") in_server=("${in_b[@]}") server_ns=$ns_b
 	client_opts=() server_opts=()
 	: >"$dir/a.log"
@@ -256,9 +263,13 @@ wait_ping() {
 #           tunpipes, socats or openvpns; for ssh -w, sshd's session
 #           process and ssh; for sshuttle, its server and client
 #   dev     the device in a whose counters count the packets a's side
-#           carries ("" for veth and sshuttle)
+#           carries ("" for veth and sshuttle); in b for ssh-passt,
+#           whose a has no device: dev_ns, the namespace of dev
 #   tcp_only  yes for sshuttle: it carries TCP alone, and its
 #           connections start in b (new_namespaces sets it to no)
+#   peer_seen  the address that iperf3's server in a must see its TCP
+#           connections come from, where only the tunnel's own sockets
+#           make them: sshuttle's and passt's ("" for the rest)
 # Once the path carries, bring_up finds the rest of what makes the
 # tunnel (below).
 
@@ -367,6 +378,7 @@ ssh_keys() {
 	# ("!" in /etc/shadow), as root's often is: sshd gets a shadow file
 	# of one line, root with no password but not locked.
 	printf 'root:*:::::::\n' >"$d/shadow"
+	far_account "$d"
 	ssh_opts=(-F /dev/null -i "$d/client_key" -o IdentitiesOnly=yes
 	    -o IdentityAgent=none -o "UserKnownHostsFile=$d/known_hosts"
 	    -o GlobalKnownHostsFile=/dev/null -o StrictHostKeyChecking=yes
@@ -375,6 +387,39 @@ ssh_keys() {
 }
 ssh_cipher=aes128-gcm@openssh.com
 
+# far_account DIR: the unprivileged account that ssh-passt's far end logs
+# in to, far_user with the uid and gid far_uid (the first of 64000 to
+# 64999 that no user or group of the machine has), home $dir/far, shell
+# /bin/sh.  It exists only for sshd and what it starts: DIR/passwd, the
+# machine's with far_user added, is bound over /etc/passwd in sshd's
+# mount namespace, as DIR/shadow is (far_user's password "*", not
+# locked).  sshd reads authorized_keys as far_user: $dir opens to others
+# for that (x only), and DIR is 0755.  far_user's home holds the copy of
+# tunpipe that the far end runs.
+far_account() {
+	local d=$1 u
+	far_user=tunpipe-bench far_uid=
+	for u in $(seq 64000 64999); do
+		getent passwd "$u" >/dev/null || getent group "$u" >/dev/null ||
+		    { far_uid=$u; break; }
+	done
+	[ -n "$far_uid" ] || die "no free uid in 64000-64999 for $far_user"
+	! getent passwd "$far_user" >/dev/null ||
+	    die "the machine has a user $far_user: ssh-passt's far account would shadow it"
+	{ cat /etc/passwd; echo "$far_user:x:$far_uid:$far_uid:tunpipe bench, far end:$dir/far:/bin/sh"; } \
+	    >"$d/passwd"
+	echo "$far_user:*:::::::" >>"$d/shadow"
+	sed -i "s/^AllowUsers root\$/AllowUsers root $far_user/" "$d/sshd_config"
+	grep -q "^AllowUsers root $far_user\$" "$d/sshd_config" ||
+	    die "sshd-keys' sshd_config has no 'AllowUsers root'"
+	chmod 0711 "$dir"
+	chmod 0755 "$d"
+	mkdir -m 0755 "$dir/far"
+	cp "$tunpipe" "$dir/far/tunpipe"
+	chmod 0755 "$dir/far/tunpipe"
+	chown "$far_uid:$far_uid" "$dir/far"
+}
+
 # sshd_start: an sshd in a on 10.78.0.1:22, in the foreground (-D), its
 # log in a.log; sets sshd_pid.  Call it after veth_link.
 sshd_start() {
@@ -382,12 +427,14 @@ sshd_start() {
 	# sshd will not start without its privilege separation directory,
 	# which openssh-server's service makes at boot: an empty directory.
 	[ -d /run/sshd ] || mkdir -m 0755 /run/sshd
-	# The shadow file is bound over /etc/shadow in the mount namespace
-	# that ip netns exec makes for sshd: the machine's stays as it is.
+	# The shadow and passwd files are bound over /etc's in the mount
+	# namespace that ip netns exec makes for sshd: the machine's stay as
+	# they are.
 	# shellcheck disable=SC2016
-	"${in_a[@]}" sh -c 'mount --bind "$1" /etc/shadow && exec "$2" -D -e -f "$3"' \
-	    sh "$dir/ssh/shadow" "$(command -v sshd)" "$dir/ssh/sshd_config" \
-	    </dev/null >/dev/null 2>"$dir/a.log" &
+	"${in_a[@]}" sh -c 'mount --bind "$1" /etc/shadow &&
+	    mount --bind "$2" /etc/passwd && exec "$3" -D -e -f "$4"' \
+	    sh "$dir/ssh/shadow" "$dir/ssh/passwd" "$(command -v sshd)" \
+	    "$dir/ssh/sshd_config" </dev/null >/dev/null 2>"$dir/a.log" &
 	sshd_pid=$!
 	wait_listen "$ns_a" 22
 }
@@ -473,7 +520,6 @@ setup_sshw_mtu() { sshw_tunnel 16380; }
 # only: iperf3's client runs in b, with -R, so the data still goes from
 # a to b.
 setup_sshuttle() {
-	local i peer=
 	new_namespaces
 	tcp_only=yes
 	veth_link 10.78.0.1 10.78.0.2
@@ -484,25 +530,12 @@ setup_sshuttle() {
 	    -e "ssh ${ssh_opts[*]}" -r root@10.78.0.1 10.77.0.0/24 \
 	    </dev/null >"$dir/b.log" 2>&1 &
 	procs=$!
-	target=10.77.0.1 dev=''
+	target=10.77.0.1 dev='' peer_seen=10.77.0.1
 	sends_from_b -R
 	# Up once a connection from b to a listener in a gets through; the
 	# listener tells whom it sees: sshuttle's server, in a, connects
 	# from a's own address, where b itself would come from 10.78.0.2.
-	# shellcheck disable=SC2016
-	"${in_a[@]}" timeout 60 socat -U \
-	    TCP-LISTEN:7001,bind=10.77.0.1,reuseaddr,fork \
-	    SYSTEM:'echo $SOCAT_PEERADDR' </dev/null >/dev/null 2>&1 &
-	listener=$!
-	wait_listen "$ns_a" 7001 || { stop_pids "$listener"; return 1; }
-	for i in $(seq 20); do
-		alive "$procs" || break
-		peer=$("${in_b[@]}" timeout 3 socat -u \
-		    TCP:10.77.0.1:7001,connect-timeout=1 STDOUT 2>/dev/null) || true
-		[ -z "$peer" ] || break
-		sleep 0.5
-	done
-	stop_pids "$listener"
+	listener_sees 10.77.0.1 10.77.0.1 || return 1
 	[ "$peer" = 10.77.0.1 ] ||
 	    { note "sshuttle: the listener saw '${peer:-nothing}', not 10.77.0.1"; return 1; }
 	note "sshuttle: a's listener sees b's connection come from $peer (a's own address): it goes through sshuttle"
@@ -510,6 +543,92 @@ setup_sshuttle() {
 	procs="$(ns_pids "$ns_a" python3) $procs"
 	[ "$(wc -w <<<"$procs")" = 2 ] || { note "not one sshuttle server in a: $procs"; return 1; }
 }
+
+# listener_sees BIND ADDR: sets peer to the address that a listener in a,
+# on BIND port 7001, sees a connection from b to ADDR port 7001 come from
+# ("" when none got through in 10 s, or the tunnel ended).
+listener_sees() {
+	local i listener
+	peer=
+	# shellcheck disable=SC2016
+	"${in_a[@]}" timeout 60 socat -U \
+	    "TCP-LISTEN:7001,bind=$1,reuseaddr,fork" \
+	    SYSTEM:'echo $SOCAT_PEERADDR' </dev/null >/dev/null 2>&1 &
+	listener=$!
+	wait_listen "$ns_a" 7001 || { stop_pids "$listener"; return 1; }
+	for i in $(seq 20); do
+		tunnel_alive || break
+		peer=$("${in_b[@]}" timeout 3 socat -u \
+		    "TCP:$2:7001,connect-timeout=1" STDOUT 2>/dev/null) || true
+		[ -z "$peer" ] || break
+		sleep 0.5
+	done
+	stop_pids "$listener"
+}
+
+# ssh-passt: a's network reached from b with no privilege in a.  b's
+# tunpipe (-T, tap0, MTU 65520 as passt's DHCP gives it) runs ssh to a's
+# sshd as far_user, whose remote command starts passt (its socket in
+# far_user's home) and then becomes tunpipe -c on passt's socket: passt
+# and that tunpipe run as far_user, without a capability.  tap0 has the
+# address passt is told to give its guest (-a, -n), and passt's gateway
+# (-g) is 10.77.0.1, which passt maps to a's loopback: iperf3's server in
+# a listens on 127.0.0.1 alone, which only passt's sockets reach, and sees
+# them come from there (peer_seen).  passt answers pings with ICMP echo
+# sockets toward the address pinged: 10.77.0.1 is on a's loopback too,
+# and ping_group_range lets far_user open them.  As for sshuttle, the
+# connections start in b (-R: a sends).
+setup_ssh_passt() {
+	local far=$dir/far far_cmd pid_b pids p
+	new_namespaces
+	veth_link 10.78.0.1 10.78.0.2
+	ip -n "$ns_a" addr add 10.77.0.1/32 dev lo
+	ssh_keys
+	# /proc/sys/net is that of the namespace of the process that opens it.
+	# shellcheck disable=SC2016
+	"${in_a[@]}" sh -c 'echo "$1 $1" >/proc/sys/net/ipv4/ping_group_range' sh "$far_uid"
+	sshd_start || return 1
+	rm -f "$far/passt.socket" "$far/passt.log"
+	# Run by far_user's /bin/sh in a; the socket is waited for (5 s).
+	# passt takes -a, -n and -g as given (its default would be a's own
+	# address and gateway, which b reaches over veth and must keep so,
+	# for ssh); -i veth-a, since a has no default route to pick an
+	# interface by, and -4, since it has no IPv6 address either.
+	far_cmd="cd $far && { passt -q -f -1 -4 -i veth-a -a 10.77.0.2 -n 24 \
+-g 10.77.0.1 -s $far/passt.socket </dev/null >/dev/null 2>passt.log & } && \
+for i in \$(seq 50); do [ -S passt.socket ] && break; sleep 0.1; done && \
+exec ./tunpipe -c $far/passt.socket"
+	"${in_b[@]}" "$tunpipe" -T -i tap0 -a 10.77.0.2/24 -m 65520 \
+	    -e "ssh ${ssh_opts[*]} $far_user@10.78.0.1 '$far_cmd'" \
+	    </dev/null >/dev/null 2>"$dir/b.log" &
+	pid_b=$!
+	target=10.77.0.1 dev=tap0 dev_ns=$ns_b peer_seen=127.0.0.1
+	sends_from_b -R
+	server_opts=(-B 127.0.0.1)
+	wait_ping "$target" || { cat "$far/passt.log" >&2 2>/dev/null; return 1; }
+	# a's tunpipe (-c) and passt are sshd's descendants: found once
+	# they carry.
+	pids="$(ns_pids "$ns_a" tunpipe) $(ns_pids "$ns_a" passt passt.avx2)"
+	# shellcheck disable=SC2086
+	[ "$(wc -w <<<"$pids")" = 2 ] ||
+	    { note "not one tunpipe and one passt in a: $(proc_names $pids)"; return 1; }
+	procs="$pids $pid_b"
+	# Each runs as far_user alone (real, effective, saved and file
+	# system ids), with no capability in its user namespace (passt
+	# makes one of its own).
+	for p in $pids; do
+		awk -v u="$far_uid" '/^[UG]id:/ && ($2 != u || $3 != u || $4 != u || $5 != u) { bad = 1 }
+		    /^Cap(Prm|Eff):/ && $2 !~ /^0+$/ { bad = 1 }
+		    END { exit bad }' "/proc/$p/status" ||
+		    { note "$(proc_names "$p")in a does not run as $far_user alone, without capabilities"; return 1; }
+	done
+	listener_sees 127.0.0.1 10.77.0.1 || return 1
+	[ "$peer" = 127.0.0.1 ] ||
+	    { note "ssh-passt: the listener saw '${peer:-nothing}', not 127.0.0.1"; return 1; }
+	# shellcheck disable=SC2086
+	note "ssh-passt: $(proc_names $pids)in a run as $far_user (uid $far_uid); a's listener on 127.0.0.1 sees b's connection come from $peer: it goes through passt"
+}
+
 # OpenVPN 2.6 runs without TLS and, told --cipher none --auth none,
 # without crypto (it warns of both, and that 2.7 will not run without
 # TLS).  --disable-dco keeps the data in its user-space relay, which is
@@ -624,10 +743,12 @@ tcp_rate() {
 	val='' tcp_bytes=''
 	iperf_client $(( tcp_seconds + 20 )) -t "$tcp_seconds" -P "$1" || return 0
 	# Through sshuttle, the server in a sees its connections come from
-	# a's own address (sshuttle's server), or it measured something else.
-	if [ "$tcp_only" = yes ] && grep "\"remote_host\":" "$dir/server.json" |
-	    grep -qv "\"$target\""; then
-		note "not through sshuttle: $(grep -m 1 '"remote_host":' "$dir/server.json")"
+	# a's own address (sshuttle's server), through passt from a's
+	# loopback (passt's sockets): peer_seen, or it measured something
+	# else.
+	if [ -n "$peer_seen" ] && grep "\"remote_host\":" "$dir/server.json" |
+	    grep -qv "\"$peer_seen\""; then
+		note "not through the tunnel: $(grep -m 1 '"remote_host":' "$dir/server.json")"
 		return 0
 	fi
 	tcp_bytes=$(json_end "$dir/client.json" sum_received bytes)
@@ -635,13 +756,16 @@ tcp_rate() {
 }
 
 # udp_rate SIZE: packets a second that reached b, sent flat out (-b 0);
-# b's own count: its packets (by sequence number) less those lost.
+# b's own count: its packets (by sequence number) less those lost.  The
+# receiver's JSON has it: the server's, or with -R the client's.
 udp_rate() {
+	local json=$dir/server.json
 	val=
+	[[ " ${client_opts[*]} " != *" -R "* ]] || json=$dir/client.json
 	iperf_client $(( udp_seconds + 20 )) -u -b 0 -l "$1" -t "$udp_seconds" || return 0
-	val=$(awk -v p="$(json_end "$dir/server.json" sum packets)" \
-	    -v l="$(json_end "$dir/server.json" sum lost_packets)" \
-	    -v s="$(json_end "$dir/server.json" sum seconds)" \
+	val=$(awk -v p="$(json_end "$json" sum packets)" \
+	    -v l="$(json_end "$json" sum lost_packets)" \
+	    -v s="$(json_end "$json" sum seconds)" \
 	    'BEGIN { if (p != "" && s > 0) print (p - l) / s }')
 }
 
@@ -683,10 +807,10 @@ syscalls_per_packet() {
 		[ "${n:-0}" -lt $(( ${#traced[@]} / 2 )) ] || break
 		sleep 0.1
 	done
-	before=$(dev_packets "$ns_a" "$dev")
+	before=$(dev_packets "$dev_ns" "$dev")
 	# Under strace at no less than 1 MB/s, or it is too slow to count.
 	if iperf_client $(( strace_mb + 20 )) -n "${strace_mb}M"; then
-		after=$(dev_packets "$ns_a" "$dev")
+		after=$(dev_packets "$dev_ns" "$dev")
 	fi
 	# TERM makes strace detach and write its summary (INT would not: a
 	# background job of a script ignores it).
@@ -716,7 +840,7 @@ tunnel_procs_ok() {
 	local p
 	for p in $procs; do
 		case $(cat "/proc/$p/comm" 2>/dev/null) in
-		tunpipe|socat|openvpn|ssh|sshd|sshuttle|python3) ;;
+		tunpipe|socat|openvpn|ssh|sshd|sshuttle|python3|passt|passt.avx2) ;;
 		*) note "process $p is not the tunnel"; return 1;;
 		esac
 	done
@@ -731,7 +855,7 @@ proc_names() {
 # The names of the programs that make a tunnel or carry its stream;
 # sshuttle's client is "sshuttle", its firewall process and its server
 # "python3".
-carrier_names="tunpipe socat ssh sshd openvpn sshuttle python3"
+carrier_names="tunpipe socat ssh sshd openvpn sshuttle python3 passt passt.avx2"
 
 # bring_up PATH: sets PATH up, until a ping crosses it.  Then every
 # process in each namespace that is a tunnel program or carries one's
@@ -952,6 +1076,7 @@ heading() {
 	tcp-8k) echo "tunpipe, socat TCP 8k";;
 	ssh) echo "tunpipe, ssh";;
 	ssh-offload) echo "tunpipe -O, ssh";;
+	ssh-passt) echo "tunpipe, ssh to passt";;
 	sshw) echo "ssh -w";;
 	sshw-mtu) echo "ssh -w, MTU 16380";;
 	sshuttle) echo "sshuttle (TCP only)";;
@@ -1045,6 +1170,8 @@ print_versus() {
 		versus ssh-offload sshw-mtu "tunpipe -O over ssh / ssh -w, MTU 16380"
 		versus ssh ssh-offload "tunpipe over ssh / tunpipe -O over ssh"
 		versus ssh sshuttle "tunpipe over ssh / sshuttle"
+		versus ssh-passt sshuttle "tunpipe over ssh to passt / sshuttle"
+		versus ssh-passt ssh "tunpipe over ssh to passt / tunpipe over ssh"
 		versus tcp openvpn "tunpipe over TCP / OpenVPN over TCP"
 		versus fifo offload "tunpipe over FIFOs / tunpipe -O over FIFOs"
 		versus fifo plain "tunpipe over FIFOs / tunpipe -G over FIFOs"
@@ -1156,8 +1283,8 @@ print_report() {
 	for p in $paths; do times+="${times:+, }$p ${path_seconds[$p]:-0}s"; done
 	fold -s -w 74 <<-EOF | sed 's/ *$//'
 	$(if [ "$runs" = 1 ]; then echo "Each figure is from one run; (x) is its ratio to ${base/median/figure}."; else echo "Each figure is the median of $runs runs, taken in rounds over all the paths, every path set up afresh in each; (x) is its ratio to $base."; fi) Figures drift between runs on this machine: compare ratios within one run, not figures across runs.
-	All from a to b. TCP: ${tcp_seconds} s a test. UDP: ${udp_seconds} s a size, sent flat out (-b 0), counted at b (its packets less those lost). RTT: the average of 20 pings 50 ms apart, idle and during a TCP flow. sshuttle, which carries TCP alone, is measured from b (iperf3 -R: a sends), to a listener on a's loopback address that only its redirect reaches. ssh -w is measured from b to a, from its ssh to its sshd: the faster way for it (tunpipe over ssh carries the same both ways).
-	CPU and syscalls count every process that makes the tunnel: tunpipe (with -e, also its starter process, idle) and what carries its stream: socat over TCP, ssh and sshd over ssh (sshd's session process, and its listener, idle); for ssh -w, ssh and sshd; for sshuttle, ssh and its client and firewall process (sshuttle, python3) in b, sshd and its server (python3) in a; openvpn; socat for socat TUN. CPU: both ends' user+system time during the 1-stream TCP test, over the GB it carried. Syscalls: a's side under strace -c -f while ${strace_mb} MB cross, over the packets its device carried both ways. RSS: the larger VmHWM of the tunnel programs at the two ends, at the end: tunpipe (not the ssh, sshd or socat that carry its stream); socat; openvpn; for ssh -w, ssh and sshd's session process; for sshuttle, its client and server.
+	All from a to b. TCP: ${tcp_seconds} s a test. UDP: ${udp_seconds} s a size, sent flat out (-b 0), counted at b (its packets less those lost). RTT: the average of 20 pings 50 ms apart, idle and during a TCP flow. sshuttle, which carries TCP alone, is measured from b (iperf3 -R: a sends), to a listener on a's loopback address that only its redirect reaches; tunpipe over ssh to passt likewise (its connections too start in b, the near end), to a listener on a's 127.0.0.1 that only passt's sockets reach. ssh -w is measured from b to a, from its ssh to its sshd: the faster way for it (tunpipe over ssh carries the same both ways).
+	CPU and syscalls count every process that makes the tunnel: tunpipe (with -e, also its starter process, idle) and what carries its stream: socat over TCP, ssh and sshd over ssh (sshd's session process, and its listener, idle); for ssh -w, ssh and sshd; for sshuttle, ssh and its client and firewall process (sshuttle, python3) in b, sshd and its server (python3) in a; for tunpipe over ssh to passt, tunpipe, its starter and ssh in b, sshd, tunpipe -c and passt in a; openvpn; socat for socat TUN. CPU: both ends' user+system time during the 1-stream TCP test, over the GB it carried. Syscalls: a's side under strace -c -f while ${strace_mb} MB cross, over the packets its device carried both ways (for tunpipe over ssh to passt, whose a has no device, b's). RSS: the larger VmHWM of the tunnel programs at the two ends, at the end: tunpipe (not the ssh, sshd or socat that carry its stream); socat; openvpn; for ssh -w, ssh and sshd's session process; for sshuttle, its client and server; for tunpipe over ssh to passt, both tunpipes and passt.
 	Time per path, all runs: $times.
 	EOF
 }
