@@ -1,0 +1,209 @@
+#!/usr/bin/env bats
+# examples/far-net.sh: the far host's network over ssh, with no privilege
+# at the far end.  Three namespaces: near (A, where far-net.sh runs), far
+# (B, with a real sshd and an ordinary user made for the test, who runs
+# passt and tunpipe -c), and a LAN behind far (C, a host that near cannot
+# reach otherwise, with a TCP listener, a UDP echo and a DNS server that
+# knows the name lan-host.far.test).
+#
+#   near A 10.77.23.1 --veth-- 10.77.23.2 far B 10.77.24.2 --veth-- 10.77.24.3 lan C
+#
+# The lease is from 10.77.25.0/24 (--net): near's device gets 10.77.25.2,
+# passt's gateway is 10.77.25.1.  Root only (ip netns, useradd).
+
+load helpers
+
+LAN=10.77.24.3
+NAME=lan-host.far.test
+
+setup() {
+	need_root
+	for tool in passt udhcpc dnsmasq socat sshd; do
+		command -v $tool >/dev/null ||
+		    skip_or_fail "no $tool (test/need-tools names its package)"
+	done
+	netns_setup
+	NS_C=tunpipe-test-$$-c
+	ip netns add "$NS_C"
+	ns C ip link set lo up
+	veth_pair A fna 10.77.23.1/24 B fnb 10.77.23.2/24
+	veth_pair B fnl 10.77.24.2/24 C fnh $LAN/24
+	# far's way to the world is the LAN: passt takes the interface of
+	# the default route as its template.
+	ns B ip route add default via $LAN
+	# passt answers pings with ICMP echo sockets, which an ordinary user
+	# may open only within ping_group_range (Debian's systemd sets it to
+	# every group by default; a new namespace has none).
+	ns B sysctl -q -w net.ipv4.ping_group_range="0 2147483647"
+	ns B sysctl -q -w net.ipv6.conf.all.disable_ipv6=1
+	# near cannot reach the LAN by itself
+	if ns A ping -c 1 -W 1 $LAN >/dev/null 2>&1; then
+		fail "near reaches $LAN without far-net.sh"
+	fi
+
+	# The LAN host's services: DNS (far's resolver), a UDP echo.
+	ns_bg C dnsmasq -k -C /dev/null --no-resolv --no-hosts \
+	    --listen-address=$LAN --bind-interfaces --pid-file= \
+	    --host-record=$NAME,$LAN 2>"$T/dnsmasq.err" &
+	remember $!
+	ns_bg C socat UDP4-RECVFROM:5007,bind=$LAN,fork PIPE &
+	remember $!
+	mkdir -p "/etc/netns/$NS_B"
+	echo "nameserver $LAN" >"/etc/netns/$NS_B/resolv.conf"
+
+	# The far user: no capability, no sudo, password "*" (not locked, so
+	# that an sshd without PAM lets its key in).  Its tunpipe is this
+	# tree's, in a directory of the test's that it can read.
+	FARUSER=tpfar$$
+	useradd -M -d / -s /bin/sh "$FARUSER"
+	usermod -p '*' "$FARUSER"
+	FARDIR=$(mktemp -d /tmp/tunpipe-farnet.XXXXXX)
+	chmod 755 "$FARDIR"
+	mkdir -m 755 "$FARDIR/bin"
+	cp "$TUNPIPE" "$FARDIR/bin/tunpipe"
+	chmod 755 "$FARDIR/bin/tunpipe"
+	FAR_PATH=$FARDIR/bin:/usr/bin:/bin
+	ssh_keys
+	printf '%s:*:::::::\n' "$FARUSER" >>"$T/ssh/shadow"
+	cp "$T/ssh/client_key.pub" "$FARDIR/authorized_keys"
+	chmod 644 "$FARDIR/authorized_keys"
+	sed -i -e "s/^AllowUsers .*/AllowUsers $FARUSER/" \
+	    -e "s|^AuthorizedKeysFile .*|AuthorizedKeysFile $FARDIR/authorized_keys|" \
+	    "$T/ssh/sshd_config"
+	sshd_start B 10.77.23.2
+	FAR=$FARUSER@10.77.23.2
+	LOCAL_TUNPIPE=$(realpath "$TUNPIPE")
+	# near's link-local addresses settled (DAD done)
+	wait_for 5 eval '[ -z "$(ns A ip -6 addr show tentative)" ]'
+	near_net >"$T/near-net.before"
+}
+
+teardown() {
+	if [ -f "$T/groups" ]; then
+		while read -r g; do
+			kill -TERM -- "-$g" 2>/dev/null || true
+		done <"$T/groups"
+	fi
+	netns_teardown_all
+	if [ -n "${FARUSER:-}" ]; then
+		far_pids | xargs -r kill -9 2>/dev/null || true
+		userdel "$FARUSER" 2>/dev/null || true
+	fi
+	if [ -n "${NEARUSER:-}" ]; then
+		ps -o pid= -u "$NEARUSER" | xargs -r kill -9 2>/dev/null || true
+		userdel "$NEARUSER" 2>/dev/null || true
+	fi
+	[ -z "${FARDIR:-}" ] || rm -rf "$FARDIR"
+	[ -z "${NS_B:-}" ] || rm -rf "/etc/netns/$NS_B"
+}
+
+# near_net: near's links, addresses and routes (IPv4 and IPv6).
+near_net() {
+	ns A ip -o link show | awk '{ print $2, $3 }'
+	ns A ip -o addr show | awk '{ print $2, $3, $4 }'
+	ns A ip route show table all
+	ns A ip -6 route show table all
+}
+
+# far_pids: the far user's processes, one PID a line.
+far_pids() { ps -o pid= -u "$FARUSER" | tr -d ' '; }
+far_empty() { [ -z "$(far_pids)" ]; }
+far_proc() {
+	local pid
+	for pid in $(far_pids); do
+		[ "$(cat "/proc/$pid/comm" 2>/dev/null)" = "$1" ] && echo "$pid"
+	done
+	return 0
+}
+
+# far_net [OPTION...] [-- COMMAND...]: far-net.sh as root in near, in a
+# session of its own, with those options, the test's ssh options, $FAR
+# and the command; its messages in $T/far-net.err.  Sets PID.
+far_net() {
+	far_args "$@"
+	ns_bg A env TUNPIPE="$LOCAL_TUNPIPE" setsid "$EXAMPLES/far-net.sh" \
+	    --net 10.77.25.0/24 --far-path "$FAR_PATH" "${ARGS[@]}" \
+	    </dev/null >"$T/far-net.out" 2>"$T/far-net.err" &
+	PID=$!
+	echo "$PID" >>"$T/groups"
+	remember "$PID"
+}
+EXAMPLES=$BATS_TEST_DIRNAME/../examples
+
+# far_args [OPTION...] [-- COMMAND...]: ARGS, the options, then the ssh
+# options and $FAR, then -- and the command.
+far_args() {
+	ARGS=()
+	while [ $# -gt 0 ] && [ "$1" != -- ]; do
+		ARGS+=("$1")
+		shift
+	done
+	ARGS+=("${SSH_OPTS[@]}" "${FAR_SSH[@]+"${FAR_SSH[@]}"}" "$FAR" "$@")
+}
+
+# far_net_run [ARGS...] -- COMMAND...: far-net.sh in the foreground, as
+# run does: $status, $output (stdout and stderr together).
+far_net_run() {
+	far_args "$@"
+	run ns A timeout 60 env TUNPIPE="$LOCAL_TUNPIPE" "$EXAMPLES/far-net.sh" \
+	    --net 10.77.25.0/24 --far-path "$FAR_PATH" "${ARGS[@]}"
+}
+
+said() {
+	echo "far-net.sh said:" >&2
+	cat "$T/far-net.err" >&2
+}
+
+# far_net_up: waits until far-net.sh says the device is up.
+far_net_up() {
+	wait_for 20 grep -q " on $FAR's network\| on 10.77.23.2's network" "$T/far-net.err" || {
+		said
+		cat "$T/ssh/sshd.B.log" >&2
+		return 1
+	}
+}
+
+# lan_transfer FROM MEGABYTES: random bytes over TCP from namespace FROM
+# (A) to the LAN host, arriving intact.
+lan_transfer() {
+	local mb=$2 listener
+	head -c $((mb * 1024 * 1024)) /dev/urandom >"$T/sent"
+	ns_bg C timeout 60 socat -u TCP-LISTEN:5001,bind=$LAN,reuseaddr \
+	    "CREATE:$T/received" &
+	listener=$!
+	remember $listener
+	wait_for 5 eval "ns C ss -Hltn 'sport = :5001' | grep -q LISTEN"
+	ns "$1" timeout 60 socat -u "FILE:$T/sent" TCP:$LAN:5001 || { said; return 1; }
+	wait_exit 10 $listener
+	[ "$status" = 0 ]
+	[ "$(sha256sum <"$T/sent")" = "$(sha256sum <"$T/received")" ]
+}
+
+# udp_echo SIDE: a datagram to the LAN host's echo comes back.
+udp_echo() {
+	local got
+	got=$(echo "far-net $$" | ns "$1" timeout 5 socat -T 3 - UDP4:$LAN:5007)
+	[ "$got" = "far-net $$" ]
+}
+
+# nothing_left: no process of the far user, none in near's namespace.
+nothing_left() {
+	wait_for 10 far_empty || { ps -f -u "$FARUSER" >&2; return 1; }
+	wait_for 10 eval '[ -z "$(ip netns pids "$NS_A")" ]' ||
+	    { ps -f $(ip netns pids "$NS_A") >&2; return 1; }
+}
+
+@test "far-net.sh as root: TCP (8 MB, sha256), UDP and ping reach far's LAN through -r; SIGTERM ends both ends" {
+	far_net -r 10.77.24.0/24
+	far_net_up
+	ns A ip route show 10.77.24.0/24 | grep -q "via 10.77.25.1"
+	ns A ping -c 3 -i 0.2 -W 5 $LAN
+	udp_echo A
+	lan_transfer A 8
+	kill "$PID"
+	wait_exit 10 "$PID"
+	[ "$status" = 0 ]
+	nothing_left
+	# the device and its routes are gone: near's network as it was
+	near_net | diff "$T/near-net.before" -
+}
