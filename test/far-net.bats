@@ -207,3 +207,149 @@ nothing_left() {
 	# the device and its routes are gone: near's network as it was
 	near_net | diff "$T/near-net.before" -
 }
+
+@test "far-net.sh as root, with a command: a name far's resolver knows resolves, the command's status is the script's, and its end ends everything" {
+	cp /etc/resolv.conf "$T/resolv.before" 2>/dev/null || : >"$T/resolv.before"
+	far_net_run -r 10.77.24.0/24 -- sh -c "getent hosts $NAME; cat /etc/resolv.conf; exit 7"
+	[ "$status" = 7 ] || { echo "$output" >&2; return 1; }
+	echo "$output" | grep -q "^$LAN  *$NAME"
+	echo "$output" | grep -q "^nameserver $LAN"
+	nothing_left
+	# near's own resolv.conf, and its network, as they were
+	ns A cat /etc/resolv.conf 2>/dev/null | cmp - "$T/resolv.before"
+	near_net | diff "$T/near-net.before" -
+}
+
+@test "far-net.sh as root, -r default: everything but the ssh connection goes through far; the default route stays" {
+	# near's default route, and a host the LAN host stands for on the
+	# far side's "internet"
+	ns A ip route add default via 10.77.23.2
+	ns C ip addr add 10.77.26.3/32 dev lo
+	near_net >"$T/near-net.before"
+	far_net -r default
+	far_net_up
+	ns A ip route show | grep -q "^0.0.0.0/1 via 10.77.25.1 "
+	ns A ip route show | grep -q "^128.0.0.0/1 via 10.77.25.1 "
+	ns A ip route show | grep -q "^default via 10.77.23.2 dev fna"
+	# the ssh server keeps its way, and the lease's DNS server has one
+	ns A ip route get 10.77.23.2 | grep -q "dev fna"
+	ns A ip route get $LAN | grep -q "via 10.77.25.1"
+	# far's world is reached: the LAN host, and an address beyond it
+	ns A ping -c 2 -i 0.2 -W 5 10.77.26.3
+	lan_transfer A 2
+	kill "$PID"
+	wait_exit 10 "$PID"
+	[ "$status" = 0 ]
+	nothing_left
+	near_net | diff "$T/near-net.before" -
+}
+
+@test "far-net.sh: nothing at far runs as root or with a capability (passt and tunpipe -c)" {
+	far_net -r 10.77.24.0/24
+	far_net_up
+	passt=$(far_proc passt) tunpipe=$(far_proc tunpipe)
+	[ -n "$passt" ] && [ -n "$tunpipe" ]
+	for pid in $passt $tunpipe; do
+		uid=$(id -u "$FARUSER")
+		grep -Eq "^Uid:	$uid	$uid	$uid	$uid$" "/proc/$pid/status"
+		grep -Eq "^CapEff:	0+$" "/proc/$pid/status"
+		grep -Eq "^CapPrm:	0+$" "/proc/$pid/status"
+	done
+	# nor anything else at far but sshd (whose privileged part serves
+	# every session)
+	for pid in $(ip netns pids "$NS_B"); do
+		case $(cat "/proc/$pid/comm") in sshd*) continue ;; esac
+		[ "$(awk '/^Uid:/ { print $2 }' "/proc/$pid/status")" != 0 ] ||
+		    fail "$pid runs as root: $(tr '\0' ' ' <"/proc/$pid/cmdline")"
+	done
+}
+
+@test "far-net.sh as root: killing its ssh ends everything at both ends, and the script says so (status 6)" {
+	far_net -r 10.77.24.0/24
+	far_net_up
+	ssh=$(ns_procs A ssh)
+	[ "$(echo "$ssh" | wc -w)" = 1 ]
+	kill -9 "$ssh"
+	wait_exit 15 "$PID"
+	[ "$status" = 6 ]
+	grep -q "the connection to .* ended" "$T/far-net.err"
+	nothing_left
+	near_net | diff "$T/near-net.before" -
+}
+
+@test "far-net.sh as root: a 20 MB TCP transfer through the whole path arrives intact" {
+	far_net -r 10.77.24.0/24
+	far_net_up
+	lan_transfer A 20
+}
+
+# near_user: an ordinary user at near, with its own copies of the test's
+# ssh key and known_hosts (in $FARDIR/near); sets USER_SSH_OPTS.
+near_user() {
+	NEARUSER=tpnear$$
+	useradd -M -d / -s /bin/sh "$NEARUSER"
+	mkdir -m 755 "$FARDIR/near"
+	cp "$T/ssh/client_key" "$T/ssh/known_hosts" "$FARDIR/near/"
+	chown "$NEARUSER" "$FARDIR/near/client_key"
+	chmod 600 "$FARDIR/near/client_key"
+	chmod 644 "$FARDIR/near/known_hosts"
+	USER_SSH_OPTS=(-F /dev/null -i "$FARDIR/near/client_key" -o IdentitiesOnly=yes
+	    -o IdentityAgent=none -o "UserKnownHostsFile=$FARDIR/near/known_hosts"
+	    -o GlobalKnownHostsFile=/dev/null -o StrictHostKeyChecking=yes
+	    -o BatchMode=yes -o ConnectTimeout=5)
+}
+
+# as_near_user [OPTION...] -- COMMAND...: far-net.sh as the near user, with
+# /dev/net/tun as stock Debian has it (test/as-user), as run does.
+as_near_user() {
+	local opts=()
+	while [ $# -gt 0 ] && [ "$1" != -- ]; do
+		opts+=("$1")
+		shift
+	done
+	run ns A timeout 60 "$BATS_TEST_DIRNAME/as-user" "$NEARUSER" \
+	    env TUNPIPE="$LOCAL_TUNPIPE" SHELL=/bin/sh "$EXAMPLES/far-net.sh" \
+	    --net 10.77.25.0/24 --far-path "$FAR_PATH" "${opts[@]}" \
+	    "${USER_SSH_OPTS[@]}" "$FAR" "$@"
+}
+
+@test "far-net.sh as an ordinary user: in its namespace, TCP (8 MB, sha256), UDP, ping and DNS reach far's LAN; near's network is untouched" {
+	near_user
+	head -c $((8 * 1024 * 1024)) /dev/urandom >"$FARDIR/sent"
+	chmod 644 "$FARDIR/sent"
+	ns_bg C timeout 60 socat -u TCP-LISTEN:5001,bind=$LAN,reuseaddr \
+	    "CREATE:$FARDIR/received" &
+	listener=$!
+	remember $listener
+	wait_for 5 eval "ns C ss -Hltn 'sport = :5001' | grep -q LISTEN"
+	as_near_user -- sh -c "
+	    set -e
+	    id -u
+	    ip -o -4 addr show dev far0
+	    ip route show default
+	    ping -c 2 -i 0.2 -W 5 $LAN >/dev/null && echo ping ok
+	    echo udp-$$ | timeout 5 socat -T 3 - UDP4:$LAN:5007
+	    getent hosts $NAME
+	    timeout 30 socat -u FILE:$FARDIR/sent TCP:$LAN:5001 && echo sent
+	    # the end of the transfer, before the namespace and its network go
+	    i=0
+	    until [ \"\$(stat -c %s $FARDIR/received)\" = $((8 * 1024 * 1024)) ]; do
+		[ \$i -lt 200 ] || exit 1; i=\$((i + 1)); sleep 0.1
+	    done
+	    exit 3"
+	echo "$output"
+	[ "$status" = 3 ]
+	echo "$output" | grep -qx 0	# root in its own user namespace
+	echo "$output" | grep -q "far0    inet 10.77.25.2/24 "
+	echo "$output" | grep -q "^default via 10.77.25.1 dev far0"
+	echo "$output" | grep -qx "ping ok"
+	echo "$output" | grep -qx "udp-$$"
+	echo "$output" | grep -q "^$LAN  *$NAME"
+	echo "$output" | grep -qx sent
+	wait_exit 10 $listener
+	[ "$status" = 0 ]
+	[ "$(sha256sum <"$FARDIR/sent")" = "$(sha256sum <"$FARDIR/received")" ]
+	nothing_left
+	wait_for 5 eval '[ -z "$(ps -o pid= -u "$NEARUSER")" ]'
+	near_net | diff "$T/near-net.before" -
+}
