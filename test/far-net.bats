@@ -111,7 +111,9 @@ far_empty() { [ -z "$(far_pids)" ]; }
 far_proc() {
 	local pid
 	for pid in $(far_pids); do
-		[ "$(cat "/proc/$pid/comm" 2>/dev/null)" = "$1" ] && echo "$pid"
+		case $(cat "/proc/$pid/comm" 2>/dev/null) in
+		"$1" | "$1".*) echo "$pid" ;;	# passt.avx2, where the CPU has AVX2
+		esac
 	done
 	return 0
 }
@@ -248,7 +250,8 @@ nothing_left() {
 	far_net -r 10.77.24.0/24
 	far_net_up
 	passt=$(far_proc passt) tunpipe=$(far_proc tunpipe)
-	[ -n "$passt" ] && [ -n "$tunpipe" ]
+	[ -n "$passt" ]
+	[ -n "$tunpipe" ]
 	for pid in $passt $tunpipe; do
 		uid=$(id -u "$FARUSER")
 		grep -Eq "^Uid:	$uid	$uid	$uid	$uid$" "/proc/$pid/status"
@@ -352,4 +355,182 @@ as_near_user() {
 	nothing_left
 	wait_for 5 eval '[ -z "$(ps -o pid= -u "$NEARUSER")" ]'
 	near_net | diff "$T/near-net.before" -
+}
+
+@test "far-net.sh as an ordinary user: killing its ssh hangs up the command, ends everything at both ends (status 6)" {
+	near_user
+	as_near_user_bg -- sleep 3600
+	wait_for 20 eval '[ -n "$(user_proc sleep)" ]' || { said; return 1; }
+	ssh=$(ns_procs A ssh)
+	[ "$(echo "$ssh" | wc -w)" = 1 ]
+	kill -9 "$ssh"
+	wait_exit 15 "$PID"
+	said
+	[ "$status" = 6 ]
+	grep -q "the connection to .* ended; the command was hung up" "$T/far-net.err"
+	nothing_left
+	wait_for 5 eval '[ -z "$(ps -o pid= -u "$NEARUSER")" ]'
+	near_net | diff "$T/near-net.before" -
+}
+
+# as_near_user_bg [OPTION...] -- COMMAND... &: as_near_user, in the
+# background, its messages in $T/far-net.err; sets PID.
+as_near_user_bg() {
+	local opts=()
+	while [ $# -gt 0 ] && [ "$1" != -- ]; do
+		opts+=("$1")
+		shift
+	done
+	ns_bg A "$BATS_TEST_DIRNAME/as-user" "$NEARUSER" \
+	    env TUNPIPE="$LOCAL_TUNPIPE" "$EXAMPLES/far-net.sh" \
+	    --net 10.77.25.0/24 --far-path "$FAR_PATH" "${opts[@]}" \
+	    "${USER_SSH_OPTS[@]}" "$FAR" "$@" </dev/null >"$T/far-net.out" 2>"$T/far-net.err" &
+	PID=$!
+	remember $PID
+}
+
+# user_proc NAME: the near user's processes called NAME.
+user_proc() {
+	local pid
+	for pid in $(ps -o pid= -u "$NEARUSER"); do
+		[ "$(cat "/proc/$pid/comm" 2>/dev/null)" = "$1" ] && echo "$pid"
+	done
+	return 0
+}
+
+# far_bin NAME COMMAND...: $FARDIR/NAME, a directory of links to the
+# COMMANDs, for a far PATH that has only them.
+far_bin() {
+	local cmd
+	mkdir -m 755 "$FARDIR/$1"
+	for cmd in "${@:2}"; do
+		ln -s "$(command -v "$cmd")" "$FARDIR/$1/$cmd"
+	done
+}
+FAR_TOOLS=(sh uname mktemp id grep tr sleep rm)
+
+@test "far-net.sh: no passt on the far host: says so, names the package, leaves nothing (status 4)" {
+	far_bin nopasst "${FAR_TOOLS[@]}"
+	ln -s "$FARDIR/bin/tunpipe" "$FARDIR/nopasst/tunpipe"
+	FAR_PATH=$FARDIR/nopasst
+	far_net_run -r 10.77.24.0/24
+	echo "$output"
+	[ "$status" = 4 ]
+	echo "$output" | grep -q "far-net: no passt on .*: install it there (Debian 12 and later, Ubuntu: apt install passt"
+	nothing_left
+	near_net | diff "$T/near-net.before" -
+}
+
+@test "far-net.sh: no tunpipe on the far host: says so and how to put it there, leaves nothing (status 4)" {
+	FAR_PATH=/usr/bin:/bin
+	far_net_run -r 10.77.24.0/24
+	echo "$output"
+	[ "$status" = 4 ]
+	echo "$output" | grep -q "far-net: no tunpipe on .*: build it there (make) and put it on the PATH"
+	nothing_left
+	near_net | diff "$T/near-net.before" -
+}
+
+@test "far-net.sh: a key the far host refuses: says ssh could not log in, and what to check; leaves nothing (status 4)" {
+	ssh-keygen -q -t ed25519 -N '' -f "$T/other_key"
+	SSH_OPTS=("${SSH_OPTS[@]/$T\/ssh\/client_key/$T/other_key}")
+	far_net_run -r 10.77.24.0/24
+	echo "$output"
+	[ "$status" = 4 ]
+	echo "$output" | grep -q "ssh could not connect to .* or log in"
+	echo "$output" | grep -q "Permission denied"
+	echo "$output" | grep -q "check the host, the port (-p), the key (-i, or an agent)"
+	nothing_left
+	near_net | diff "$T/near-net.before" -
+}
+
+@test "far-net.sh: a far sshd that forces another command: says so and what to change; leaves nothing (status 4)" {
+	kill "$SSHD_PID"
+	wait_for 5 eval "! kill -0 $SSHD_PID"
+	echo "ForceCommand echo this account only shows the weather" >>"$T/ssh/sshd_config"
+	sshd_start B 10.77.23.2
+	far_net_run -r 10.77.24.0/24
+	echo "$output"
+	[ "$status" = 4 ]
+	echo "$output" | grep -q "did not run far-net's command: its sshd forces another (ForceCommand"
+	nothing_left
+	near_net | diff "$T/near-net.before" -
+}
+
+@test "far-net.sh: a passt that gives no lease: says none came in time; leaves nothing at either end (status 5)" {
+	mkdir -m 755 "$FARDIR/nodhcp"
+	printf '#!/bin/sh\nexec /usr/bin/passt --no-dhcp "$@"\n' >"$FARDIR/nodhcp/passt"
+	chmod 755 "$FARDIR/nodhcp/passt"
+	FAR_PATH=$FARDIR/nodhcp:$FAR_PATH
+	far_net_run --lease-wait 3 -r 10.77.24.0/24
+	echo "$output"
+	[ "$status" = 5 ]
+	echo "$output" | grep -q "no DHCP lease from passt on .* within 3 s"
+	nothing_left
+	near_net | diff "$T/near-net.before" -
+}
+
+@test "far-net.sh as an ordinary user: /dev/net/tun closed to users: says so and how to open it (status 3)" {
+	near_user
+	# shellcheck disable=SC2016
+	run ns A unshare -m sh -c '
+		dir=$(mktemp -d)
+		mknod "$dir/tun" c 10 200
+		chmod 600 "$dir/tun"
+		mount --bind "$dir/tun" /dev/net/tun
+		rm -rf "$dir"
+		exec setpriv --reuid="$0" --regid="$(id -g "$0")" --init-groups "$@"
+	    ' "$NEARUSER" env TUNPIPE="$LOCAL_TUNPIPE" "$EXAMPLES/far-net.sh" \
+	    "${USER_SSH_OPTS[@]}" "$FAR" -- true
+	echo "$output"
+	[ "$status" = 3 ]
+	echo "$output" | grep -q "/dev/net/tun is closed to you (crw-------): .*Debian ships it (crw-rw-rw-); as root: chmod 0666 /dev/net/tun"
+	nothing_left
+}
+
+@test "far-net.sh in a namespace where user namespaces are off: says so and which sysctl turns them on (status 3)" {
+	# user.max_user_namespaces is per user namespace: 0 in one of the
+	# test's own, where far-net.sh runs (--namespace: as a user would)
+	run ns A unshare -U -r sh -c 'echo 0 >/proc/sys/user/max_user_namespaces && exec "$@"' sh \
+	    env TUNPIPE="$LOCAL_TUNPIPE" "$EXAMPLES/far-net.sh" --namespace \
+	    "${SSH_OPTS[@]}" "$FAR" -- true
+	echo "$output"
+	[ "$status" = 3 ]
+	echo "$output" | grep -q "user namespaces are off .*sysctl -w user.max_user_namespaces="
+	nothing_left
+}
+
+@test "far-net.sh: no udhcpc (nor busybox) here: says so and names the package (status 3)" {
+	mkdir "$T/nobusybox"
+	for f in /usr/bin/* /usr/sbin/*; do
+		case ${f##*/} in busybox | udhcpc) continue ;; esac
+		ln -sf "$f" "$T/nobusybox/"
+	done
+	run ns A env PATH="$T/nobusybox" TUNPIPE="$LOCAL_TUNPIPE" "$EXAMPLES/far-net.sh" \
+	    "${SSH_OPTS[@]}" "$FAR" -- true
+	echo "$output"
+	[ "$status" = 3 ]
+	echo "$output" | grep -q "no udhcpc here (busybox's DHCP client, .*): install it (Debian: udhcpc, or busybox)"
+	nothing_left
+}
+
+@test "far-net.sh as root, --respawn: after its ssh is killed the far network comes back, on the same device and address" {
+	far_net --respawn 1 -r 10.77.24.0/24
+	far_net_up
+	ns A ping -c 1 -W 5 $LAN
+	dev=$(addr_dev A 10.77.25.2)
+	old_ssh=$(ns_procs A ssh)
+	kill -9 "$old_ssh"
+	wait_for 15 ns A ping -c 1 -W 1 $LAN || { said; return 1; }
+	new_ssh=$(ns_procs A ssh)
+	[ -n "$new_ssh" ]
+	[ "$new_ssh" != "$old_ssh" ]
+	[ "$(addr_dev A 10.77.25.2)" = "$dev" ]
+	kill -0 "$PID"
+	lan_transfer A 2
+	# one far end at a time: the old one ended with its stream
+	wait_for 10 eval '[ "$(far_proc passt | wc -w)" = 1 ]'
+	kill "$PID"
+	wait_exit 10 "$PID"
+	nothing_left
 }
