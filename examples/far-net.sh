@@ -85,8 +85,8 @@ set -u
 
 prog=far-net
 tunpipe=${TUNPIPE:-tunpipe}
-routes= route_default= net= mtu=65520 respawn= dev= lease_wait=20
-namespace= far_path= sshq= host= have_command=
+routes='' route_default='' net='' mtu=65520 respawn='' dev='' lease_wait=20
+namespace='' far_path='' sshq='' host='' have_command=''
 
 say() { printf '%s: %s\n' "$prog" "$*" >&2; }
 usage() {
@@ -116,6 +116,7 @@ dotted() {
 }
 # overlap NET1/P NET2/P: whether the two subnets share an address.
 overlap() {
+	# shellcheck disable=SC2046 # two words each
 	set -- $(ipv4 "$1") $(ipv4 "$2")
 	awk -v a="$1" -v p="$2" -v b="$3" -v q="$4" 'BEGIN {
 	    m = p < q ? p : q; s = 2 ^ (32 - m)
@@ -315,7 +316,8 @@ ssh_cmd="ssh$sshq $ssh_opts $(quote "$host") $(quote "$far_script")"
 
 # ---- clean-up, whatever happens ----
 dir=$(mktemp -d "${TMPDIR:-/tmp}/far-net.XXXXXX") || exit 3
-watcher= outer= host_route=
+watcher='' outer='' host_route=''
+# shellcheck disable=SC2317 # run by the EXIT trap
 cleanup() {
 	trap - EXIT HUP INT TERM
 	if [ -n "$watcher" ] && [ -s "$dir/tunpipe.pid" ]; then
@@ -333,6 +335,7 @@ cleanup() {
 	fi
 	[ -z "$watcher" ] || wait "$watcher" 2>/dev/null
 	[ -z "$outer" ] || wait "$outer" 2>/dev/null
+	# shellcheck disable=SC2086 # ADDRESS/32 via GATEWAY dev DEVICE
 	[ -z "$host_route" ] || ip route del $host_route 2>/dev/null
 	rm -rf "$dir"
 }
@@ -366,7 +369,7 @@ diagnose() {
 	    [ "${ssh_status:-}" = 255 ]; then
 		say "ssh could not connect to $host or log in; ssh said:"
 		grep -v '^tunpipe: \|^far-net: ' "$dir/log" | sed 's/^/    /' >&2
-		say "check the host, the port (-p), the key (-i, or an agent) and that $host lets you in${have_command:+ }; far-net.sh gives ssh no terminal as root, so no password prompt (use a key)"
+		say "check the host, the port (-p), the key (-i, or an agent) and that $host lets you in (as root, far-net.sh gives ssh no terminal for a password: use a key or an agent)"
 		exit 4
 	fi
 	if ! grep -q '^far-net: far end ready' "$dir/log"; then
@@ -390,7 +393,7 @@ take_lease() {
 	$udhcpc -i "$1" -f -q -n -s "$dir/lease.sh" -t "$lease_wait" -T 1 -A 1 \
 	    </dev/null >/dev/null 2>>"$dir/udhcpc.log" || return 1
 	[ -s "$dir/lease" ] || return 1
-	ip= mask= router= lmtu= dns= domain=
+	ip='' mask='' router='' lmtu='' dns='' domain=''
 	while read -r k v; do
 		case $k in
 		ip) ip=$v ;; mask) mask=$v ;; router) router=$v ;; mtu) lmtu=$v ;;
@@ -526,6 +529,7 @@ if [ -n "$server" ] && [ -n "$route_default$routes" ]; then
 	case $via in
 	*"dev $dev "*) say "the ssh server $server is routed through $dev already" ;;
 	*dev*)
+		# shellcheck disable=SC2086 # via GATEWAY dev DEVICE
 		if ip route add "$server/32" $via 2>/dev/null; then
 			host_route="$server/32 $via"
 		fi ;;

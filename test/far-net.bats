@@ -280,6 +280,19 @@ nothing_left() {
 	near_net | diff "$T/near-net.before" -
 }
 
+@test "far-net.sh as root, with a command: killing its ssh hangs up the command, and everything ends (status 6)" {
+	far_net -r 10.77.24.0/24 -- sh -c 'echo ready; exec sleep 3600'
+	wait_for 20 grep -qx ready "$T/far-net.out" || { said; return 1; }
+	ssh=$(ns_procs A ssh)
+	[ "$(echo "$ssh" | wc -w)" = 1 ]
+	kill -9 "$ssh"
+	wait_exit 15 "$PID"
+	[ "$status" = 6 ]
+	grep -q "the connection to .* ended; the command was hung up" "$T/far-net.err"
+	nothing_left
+	near_net | diff "$T/near-net.before" -
+}
+
 @test "far-net.sh as root: a 20 MB TCP transfer through the whole path arrives intact" {
 	far_net -r 10.77.24.0/24
 	far_net_up
@@ -359,8 +372,8 @@ as_near_user() {
 
 @test "far-net.sh as an ordinary user: killing its ssh hangs up the command, ends everything at both ends (status 6)" {
 	near_user
-	as_near_user_bg -- sleep 3600
-	wait_for 20 eval '[ -n "$(user_proc sleep)" ]' || { said; return 1; }
+	as_near_user_bg -- sh -c 'echo ready; exec sleep 3600'
+	wait_for 20 grep -qx ready "$T/far-net.out" || { said; return 1; }
 	ssh=$(ns_procs A ssh)
 	[ "$(echo "$ssh" | wc -w)" = 1 ]
 	kill -9 "$ssh"
@@ -387,15 +400,6 @@ as_near_user_bg() {
 	    "${USER_SSH_OPTS[@]}" "$FAR" "$@" </dev/null >"$T/far-net.out" 2>"$T/far-net.err" &
 	PID=$!
 	remember $PID
-}
-
-# user_proc NAME: the near user's processes called NAME.
-user_proc() {
-	local pid
-	for pid in $(ps -o pid= -u "$NEARUSER"); do
-		[ "$(cat "/proc/$pid/comm" 2>/dev/null)" = "$1" ] && echo "$pid"
-	done
-	return 0
 }
 
 # far_bin NAME COMMAND...: $FARDIR/NAME, a directory of links to the
@@ -533,4 +537,18 @@ FAR_TOOLS=(sh uname mktemp id grep tr sleep rm)
 	kill "$PID"
 	wait_exit 10 "$PID"
 	nothing_left
+}
+
+@test "far-net.sh as an ordinary user: no passt on the far host: says so; nothing left at either end (status 4)" {
+	near_user
+	far_bin nopasst "${FAR_TOOLS[@]}"
+	ln -s "$FARDIR/bin/tunpipe" "$FARDIR/nopasst/tunpipe"
+	FAR_PATH=$FARDIR/nopasst
+	as_near_user -- true
+	echo "$output"
+	[ "$status" = 4 ]
+	echo "$output" | grep -q "far-net: no passt on .*: install it there (Debian 12 and later, Ubuntu: apt install passt"
+	nothing_left
+	wait_for 5 eval '[ -z "$(ps -o pid= -u "$NEARUSER")" ]'
+	near_net | diff "$T/near-net.before" -
 }
