@@ -74,7 +74,9 @@
 # namespace; there, tunpipe -c reads the end of its input, passt (-1: one
 # client) exits when tunpipe leaves its socket, and the far shell removes
 # its directory.  A command still running when the connection ends gets
-# SIGHUP, then SIGKILL 2 s later.
+# SIGHUP, then SIGKILL 2 s later.  Ctrl-C is the command's; while a
+# command runs, far-net.sh waits for it, and acts on SIGINT and SIGTERM
+# only once it has ended.
 #
 # Exit status: the command's, when it ends by itself; 0 without a command,
 # after SIGINT or SIGTERM; 2 usage; 3 this host lacks something (the
@@ -250,6 +252,8 @@ if [ "$mode" = root ]; then
 	if [ -n "$name" ]; then
 		server=$(getent ahostsv4 "$name" 2>/dev/null | awk '{ print $1; exit }')
 	fi
+	[ -n "$server" ] || [ -z "$route_default$routes" ] ||
+	    say "warning: the ssh server's IPv4 address is unknown (ssh -G, getent); make sure that no -r takes the route to it"
 fi
 # in_use NET: a route here (other than a default one) or the ssh server
 # falls within NET.

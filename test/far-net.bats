@@ -191,6 +191,7 @@ udp_echo() {
 # nothing_left: no process of the far user, none in near's namespace.
 nothing_left() {
 	wait_for 10 far_empty || { ps -f -u "$FARUSER" >&2; return 1; }
+	# shellcheck disable=SC2046 # a list of PIDs
 	wait_for 10 eval '[ -z "$(ip netns pids "$NS_A")" ]' ||
 	    { ps -f $(ip netns pids "$NS_A") >&2; return 1; }
 }
