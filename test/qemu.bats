@@ -6,6 +6,9 @@
 #         and fd77::1 in namespace A;
 #   eth1  -netdev socket,connect= to socat TCP-LISTEN and tunpipe -T -f len32
 #         -i vm1, 10.77.1.2 in the guest, vm1 10.77.1.1;
+#   eth2  -netdev stream,server=on, which tunpipe -c joins as the far end
+#         of a stream cut in pieces (test/relay) from tunpipe -T -i vm2,
+#         10.77.3.2 in the guest, vm2 10.77.3.1;
 #   sl0   the guest's second serial port under the kernel's SLIP line
 #         discipline (ldattach), carried by a socket to tunpipe -f slip -i sl,
 #         10.77.2.2 in the guest, sl 10.77.2.1.
@@ -100,14 +103,15 @@ guest_initramfs() {
 }
 
 # guest_boot: QEMU with the guest in namespace A: eth0 on the README's
-# -netdev stream, eth1 on -netdev socket, ttyS0 the console, ttyS1 the
+# -netdev stream, eth1 on -netdev socket, eth2 on -netdev stream listening
+# on $G/vm2.sock, ttyS0 the console, ttyS1 the
 # SLIP line (a socket QEMU listens on, $G/slip.sock), ttyS2 the command
 # port (a pipe: $G/ctl.in and $G/ctl.out, read into $G/ctl.log).
 guest_boot() {
 	guest_ctl_pipes
 	ns_bg A qemu-system-x86_64 -accel tcg -m 256 -nodefaults -no-user-config \
 	    -display none -no-reboot -kernel "$VMLINUZ" -initrd "$G/initramfs.cpio" \
-	    -append "console=ttyS0 quiet panic=-1 guest.eth0=10.77.0.2/24 guest.eth0=fd77::2/64 guest.eth1=10.77.1.2/24 guest.sl0=10.77.2.2/24" \
+	    -append "console=ttyS0 quiet panic=-1 guest.eth0=10.77.0.2/24 guest.eth0=fd77::2/64 guest.eth1=10.77.1.2/24 guest.eth2=10.77.3.2/24 guest.sl0=10.77.2.2/24" \
 	    -serial "file:$G/console.log" \
 	    -chardev "socket,id=slip,path=$G/slip.sock,server=on,wait=off" \
 	    -serial chardev:slip \
@@ -116,6 +120,8 @@ guest_boot() {
 	    -device virtio-net-pci,netdev=n0 \
 	    -netdev socket,id=n1,connect=127.0.0.1:5555 \
 	    -device virtio-net-pci,netdev=n1 \
+	    -netdev stream,id=n2,server=on,addr.type=unix,addr.path="$G/vm2.sock" \
+	    -device virtio-net-pci,netdev=n2 \
 	    </dev/null >"$G/qemu.log" 2>&1 &
 	QEMU_PID=$!
 	remember $QEMU_PID
@@ -142,6 +148,19 @@ guest_boot() {
 @test "QEMU -netdev socket,connect=: a TCP transfer each way arrives intact" {
 	to_guest 10.77.1.2 $((4 * 1024 * 1024))
 	from_guest 10.77.1.2 $((4 * 1024 * 1024))
+}
+
+@test "QEMU -netdev stream,server=on, joined by tunpipe -c at the far end of a stream cut in pieces: ping both ways, a transfer each way intact" {
+	wait_for 5 test -S "$G/vm2.sock"
+	ns_bg A "$TUNPIPE" -v -T -i vm2 -a 10.77.3.1/24 -e "$RELAY -c 20000 \
+	    -p 200 | exec $TUNPIPE -v -c $G/vm2.sock" 2>"$T/vm2.err" &
+	remember $!
+	wait_for 5 has_link A vm2 || { cat "$T/vm2.err" >&2; false; }
+	ns A ping -c 3 -i 0.2 -W 5 10.77.3.2
+	guest ping -c 3 -i 0.2 -w 10 10.77.3.1
+	to_guest 10.77.3.2 $((4 * 1024 * 1024))
+	from_guest 10.77.3.2 $((4 * 1024 * 1024))
+	grep -q "device $G/vm2.sock (a socket, len32)" "$T/vm2.err"
 }
 
 @test "Linux SLIP (ldattach in the guest) on a serial port: ping both ways, a transfer each way intact" {
