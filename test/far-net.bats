@@ -87,6 +87,8 @@ teardown() {
 	netns_teardown_all
 	if [ -n "${FARUSER:-}" ]; then
 		far_pids | xargs -r kill -9 2>/dev/null || true
+		# what a far end killed before its clean-up left
+		find /tmp -maxdepth 1 -user "$FARUSER" -exec rm -rf {} + 2>/dev/null || true
 		userdel "$FARUSER" 2>/dev/null || true
 	fi
 	if [ -n "${NEARUSER:-}" ]; then
@@ -188,9 +190,13 @@ udp_echo() {
 	[ "$got" = "far-net $$" ]
 }
 
-# nothing_left: no process of the far user, none in near's namespace.
+# nothing_left: no process of the far user, none in near's namespace, and
+# no file of the far user's left in /tmp (the far end's directory).
 nothing_left() {
 	wait_for 10 far_empty || { ps -f -u "$FARUSER" >&2; return 1; }
+	if [ -n "$(find /tmp -maxdepth 1 -user "$FARUSER")" ]; then
+		fail "the far end left $(find /tmp -maxdepth 1 -user "$FARUSER")"
+	fi
 	# shellcheck disable=SC2046 # a list of PIDs
 	wait_for 10 eval '[ -z "$(ip netns pids "$NS_A")" ]' ||
 	    { ps -f $(ip netns pids "$NS_A") >&2; return 1; }
