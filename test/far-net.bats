@@ -559,3 +559,16 @@ FAR_TOOLS=(sh uname mktemp id grep tr sleep rm)
 	wait_for 5 eval '[ -z "$(ps -o pid= -u "$NEARUSER")" ]'
 	near_net | diff "$T/near-net.before" -
 }
+
+@test "far-net.sh as an ordinary user, without a command: the user's \$SHELL, in the namespace, reading what it is given" {
+	near_user
+	run ns A timeout 60 "$BATS_TEST_DIRNAME/as-user" "$NEARUSER" \
+	    env TUNPIPE="$LOCAL_TUNPIPE" SHELL=/bin/sh "$EXAMPLES/far-net.sh" \
+	    --net 10.77.25.0/24 --far-path "$FAR_PATH" "${USER_SSH_OPTS[@]}" "$FAR" \
+	    <<<"ip route show default; ping -c 1 -W 5 $LAN >/dev/null && echo reached; exit 9"
+	echo "$output"
+	[ "$status" = 9 ]
+	echo "$output" | grep -q "^default via 10.77.25.1 dev far0"
+	echo "$output" | grep -qx reached
+	nothing_left
+}
