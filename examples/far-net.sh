@@ -186,6 +186,11 @@ number "$lease_wait" 1 3600 || { say "--lease-wait $lease_wait: seconds, from 1 
 case $far_path in *[\"\\\`]*) say "--far-path: no quote, backslash or backquote"; exit 2 ;; esac
 case $dev in *[!A-Za-z0-9_.-]*) say "--dev $dev: letters, digits, _ . - only"; exit 2 ;; esac
 [ "${#dev}" -le 15 ] || { say "--dev $dev: at most 15 characters"; exit 2; }
+if [ -n "$net" ]; then
+	set_net=$(ipv4 "$net") || { say "--net $net: not an IPv4 subnet (10.254.77.0/24)"; exit 2; }
+	[ "${set_net#* }" -ge 8 ] && [ "${set_net#* }" -le 30 ] ||
+	    { say "--net $net: a prefix from 8 to 30"; exit 2; }
+fi
 
 mode=root
 [ "$(id -u)" = 0 ] && [ -z "$namespace" ] || mode=namespace
@@ -266,9 +271,6 @@ in_use() {
 	return 1
 }
 if [ -n "$net" ]; then
-	set_net=$(ipv4 "$net") || { say "--net $net: not an IPv4 subnet (10.254.77.0/24)"; exit 2; }
-	[ "${set_net#* }" -ge 8 ] && [ "${set_net#* }" -le 30 ] ||
-	    { say "--net $net: a prefix from 8 to 30"; exit 2; }
 	if [ "$mode" = root ] && in_use "$net"; then
 		say "--net $net: this host already routes addresses in it (or the ssh server is one); choose another subnet"
 		exit 3
