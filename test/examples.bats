@@ -280,7 +280,7 @@ man_example_bg() {
 @test "each example without its arguments prints its usage on stderr and exits with status 2" {
 	local script
 	for script in nc-server.sh nc-client.sh tls-certs.sh tls-server.sh \
-	    tls-client.sh tap-bridge.sh mesh.sh; do
+	    tls-client.sh tap-bridge.sh mesh.sh far-net.sh; do
 		run -2 --separate-stderr "$EXAMPLES/$script"
 		[ -z "$output" ]
 		[[ "$stderr" == "usage: "*"$script "* ]]
