@@ -416,6 +416,21 @@ take_lease() {
 	} >"$dir/resolv.conf"
 }
 
+# watch_tunpipe IN OUT TUNPIPE-COMMAND...: runs the command with stdin IN
+# and stdout OUT, its PID in $dir/tunpipe.pid; when it ends, writes its
+# status to $dir/tunpipe.status and hangs up the command, if one runs
+# ($dir/command.pid), killing it 2 s later.
+watch_tunpipe() {
+	in=$1 out=$2
+	shift 2
+	"$@" <"$in" >"$out" 2>>"$dir/log" &
+	echo $! >"$dir/tunpipe.pid"
+	wait $!
+	echo $? >"$dir/tunpipe.status"
+	c=$(cat "$dir/command.pid" 2>/dev/null) && [ -n "$c" ] &&
+	    kill -HUP "$c" 2>/dev/null && sleep 2 && kill -KILL "$c" 2>/dev/null
+}
+
 # run_command: the command, in the foreground, in a mount namespace where
 # /etc/resolv.conf is the lease's, and a PID namespace whose end ends what
 # it started; its PID (as this PID namespace sees it: /proc is still
@@ -445,16 +460,9 @@ if [ "$mode" = namespace ]; then
 	status=0
 	# shellcheck disable=SC2016
 	unshare --user --map-root-user --net --mount --pid --fork --kill-child \
-	    sh -c "$(sed -n '/^say()/p;/^ipv4()/,/^}/p;/^take_lease()/,/^}/p' "$0")"'
+	    sh -c "$(sed -n '/^say()/p;/^ipv4()/,/^}/p;/^take_lease()/,/^}/p;/^watch_tunpipe()/,/^}/p' "$0")"'
 		ip link set lo up
-		(
-			"$tunpipe" -T -q -i "$dev" <"$dir/down" >"$dir/up" 2>>"$dir/log" &
-			echo $! >"$dir/tunpipe.pid"
-			wait $!
-			echo $? >"$dir/tunpipe.status"
-			c=$(cat "$dir/command.pid" 2>/dev/null) && [ -n "$c" ] &&
-			    kill -HUP "$c" 2>/dev/null && sleep 2 && kill -KILL "$c" 2>/dev/null
-		) &
+		watch_tunpipe "$dir/down" "$dir/up" "$tunpipe" -T -q -i "$dev" &
 		i=0
 		until ip link show "$dev" >/dev/null 2>&1; do
 			[ ! -e "$dir/tunpipe.status" ] && [ $i -lt 100 ] || exit 64
@@ -495,16 +503,9 @@ fi
 
 # ---- root mode: a TAP device here ----
 # setsid: tunpipe would hand the terminal to ssh, and the command needs it.
-(
-	setsid "$tunpipe" -T -q ${dev:+-i "$dev"} ${respawn:+-r "$respawn"} \
-	    -u "echo \"\$TUNPIPE_IFNAME\" >$dir/ifname" -e "$ssh_cmd" \
-	    </dev/null >/dev/null 2>>"$dir/log" &
-	echo $! >"$dir/tunpipe.pid"
-	wait $!
-	echo $? >"$dir/tunpipe.status"
-	c=$(cat "$dir/command.pid" 2>/dev/null) && [ -n "$c" ] &&
-	    kill -HUP "$c" 2>/dev/null && sleep 2 && kill -KILL "$c" 2>/dev/null
-) &
+watch_tunpipe /dev/null /dev/null setsid "$tunpipe" -T -q ${dev:+-i "$dev"} \
+    ${respawn:+-r "$respawn"} -u "echo \"\$TUNPIPE_IFNAME\" >$dir/ifname" \
+    -e "$ssh_cmd" &
 watcher=$!
 i=0
 until [ -s "$dir/ifname" ]; do

@@ -274,30 +274,31 @@ nothing_left() {
 	done
 }
 
-@test "far-net.sh as root: killing its ssh ends everything at both ends, and the script says so (status 6)" {
-	far_net -r 10.77.24.0/24
-	far_net_up
+# ssh_killed_ends MESSAGE: kills far-net.sh's one ssh; far-net.sh must
+# end with status 6, saying MESSAGE (a grep pattern), and leave nothing at
+# either end, near's network as it was.
+ssh_killed_ends() {
+	local ssh
 	ssh=$(ns_procs A ssh)
 	[ "$(echo "$ssh" | wc -w)" = 1 ]
 	kill -9 "$ssh"
 	wait_exit 15 "$PID"
 	[ "$status" = 6 ]
-	grep -q "the connection to .* ended" "$T/far-net.err"
+	grep -q "$1" "$T/far-net.err"
 	nothing_left
 	near_net | diff "$T/near-net.before" -
+}
+
+@test "far-net.sh as root: killing its ssh ends everything at both ends, and the script says so (status 6)" {
+	far_net -r 10.77.24.0/24
+	far_net_up
+	ssh_killed_ends "the connection to .* ended"
 }
 
 @test "far-net.sh as root, with a command: killing its ssh hangs up the command, and everything ends (status 6)" {
 	far_net -r 10.77.24.0/24 -- sh -c 'echo ready; exec sleep 3600'
 	wait_for 20 grep -qx ready "$T/far-net.out" || { said; return 1; }
-	ssh=$(ns_procs A ssh)
-	[ "$(echo "$ssh" | wc -w)" = 1 ]
-	kill -9 "$ssh"
-	wait_exit 15 "$PID"
-	[ "$status" = 6 ]
-	grep -q "the connection to .* ended; the command was hung up" "$T/far-net.err"
-	nothing_left
-	near_net | diff "$T/near-net.before" -
+	ssh_killed_ends "the connection to .* ended; the command was hung up"
 }
 
 @test "far-net.sh as root: a 20 MB TCP transfer through the whole path arrives intact" {
