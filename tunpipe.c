@@ -289,8 +289,9 @@ static void
 usage(FILE *f)
 {
 	fprintf(f, "usage: tunpipe [-GhNOpqSTVv] [-a address/prefix] [-c socket] "
-	    "[-d command] [-e command] [-f framing] [-i name] [-k seconds] [-m mtu] [-o user] "
-	    "[-r seconds] [-s seconds] [-U user] [-u command] [-w file]\n");
+	    "[-d command] [-e command] [-f framing] [-i name] [-k seconds] "
+	    "[-m mtu] [-o user] [-r seconds] [-s seconds] [-U user] "
+	    "[-u command] [-w file]\n");
 }
 
 static void
@@ -2915,9 +2916,10 @@ packet_loop(struct tunpipe *tp)
 	pfd[CAP].events = POLLOUT;
 	pfd[MSG].events = POLLOUT;
 	while (end == END_NONE) {
-		pfd[DEV].fd = tp->dev.fd;
 		pfd[DEV].events = (output_has_room(st) ? POLLIN : 0) |
 		    (device_waiting(&tp->dev) ? POLLOUT : 0);
+		/* not even its hang-up, which would wake the loop for ever */
+		pfd[DEV].fd = pfd[DEV].events != 0 ? tp->dev.fd : -1;
 		/* -c: the stream waits while the socket does */
 		pfd[IN].fd = device_waiting(&tp->dev) ? -1 : st->in;
 		pfd[OUT].fd = st->out_head < st->out_tail ? st->out : -1;
