@@ -454,14 +454,11 @@ device_buffered(const struct device *dev)
 	    dev->socket->in_pos < dev->socket->in_len;
 }
 
-/* The length of the frame that starts at out[at]: its header and all. */
+/* Where the frame that starts at out[at] ends: its header and all. */
 static size_t
 frame_end(const struct device_socket *sock, size_t at)
 {
-	uint32_t len;
-
-	memcpy(&len, sock->out + at, sizeof(len));
-	return at + sizeof(len) + ntohl(len);
+	return at + framing_frame_len(FRAMING_LEN32, sock->out + at);
 }
 
 /*
@@ -473,7 +470,7 @@ static int
 queue_frame(struct device_socket *sock, const uint8_t *header,
     const uint8_t *frame, size_t len, size_t sent)
 {
-	size_t whole = 4 + len;
+	size_t hlen = framing_header_len(FRAMING_LEN32), whole = hlen + len;
 
 	if (sock->out_tail + whole > sizeof(sock->out) && sock->out_frame > 0) {
 		memmove(sock->out, sock->out + sock->out_frame,
@@ -486,8 +483,8 @@ queue_frame(struct device_socket *sock, const uint8_t *header,
 		errno = ENOBUFS;
 		return -1;
 	}
-	memcpy(sock->out + sock->out_tail, header, 4);
-	memcpy(sock->out + sock->out_tail + 4, frame, len);
+	memcpy(sock->out + sock->out_tail, header, hlen);
+	memcpy(sock->out + sock->out_tail + hlen, frame, len);
 	if (sock->out_head == sock->out_tail)
 		sock->out_head += sent;
 	sock->out_tail += whole;
@@ -503,7 +500,8 @@ device_send(struct device *dev, const uint8_t *frame, size_t len)
 	ssize_t n = 0;
 
 	if (!device_waiting(dev)) {
-		if ((n = writev(dev->fd, iov, 2)) == (ssize_t)(4 + len))
+		if ((n = writev(dev->fd, iov, 2)) == (ssize_t)(sizeof(header) +
+		    len))
 			return 0;
 		if (n == -1 && errno != EAGAIN && errno != EINTR)
 			return -1;

@@ -185,8 +185,8 @@ int	device_set_carrier(struct device *dev, int on);
  * for a TAP device: dev->fd is the socket, non-blocking; dev->socket is
  * sock, the caller's, for device_receive() and device_send(); dev->name
  * the path's last part (cut to fit), dev->tap 1, no header, no carrier,
- * and for an MTU the payload of the longest frame passt takes (65535).  Returns 0, or -1 with
- * dev->failed DEVICE_CONNECT and nothing open.
+ * and for an MTU the payload of the longest frame passt takes (65535).
+ * Returns 0, or -1 with dev->failed DEVICE_CONNECT and nothing open.
  */
 int	device_connect(struct device *dev, const char *path,
 	    struct device_socket *sock);
