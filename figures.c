@@ -176,3 +176,25 @@ figures_stats_text(char *text, size_t size, const struct figures_run *run,
 	add(&t, "\n");
 	return t.len;
 }
+
+size_t
+figures_status_text(char *text, size_t size, const struct figures_run *run,
+    const struct figures_counters *c, const struct figures_moment *m)
+{
+	struct text t = { text, size, 0 };
+
+	if (size > 0)
+		text[0] = '\0';
+	add(&t, "%s: up %" PRId64 "s", run->name, m->up_ms / 1000);
+	if (run->command && m->carrier == 0)
+		add(&t, ", no carrier");
+	if (run->device)
+		add(&t, "; to stream %" PRIu64 " packets", c->out_packets);
+	add(&t, "; from stream %" PRIu64 " packets; %" PRIu64 " dropped",
+	    c->in_packets, c->drop_invalid + c->drop_device +
+	    c->drop_oversize + c->drop_damaged + c->drop_cut);
+	if (run->command)
+		add(&t, "; %" PRIu64 " restarts", c->restarts);
+	add(&t, "; peer last heard %lds ago", m->peer_idle);
+	return t.len;
+}

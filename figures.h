@@ -81,12 +81,12 @@ struct figures_moment {
 };
 
 /*
- * Both functions below write as much of their text into text[0..size) as
+ * The functions below write as much of their text into text[0..size) as
  * fits, and end it with a NUL whenever size is not 0 (text may be NULL
  * when it is): a text that does not fit is cut, never overrun, and a
- * smaller buffer holds the start of a larger one's text.  Both return the
+ * smaller buffer holds the start of a larger one's text.  They return the
  * length of the whole text, as snprintf() does: size or more says that it
- * was cut.  Neither fails.
+ * was cut.  None fails.
  */
 
 /*
@@ -112,6 +112,18 @@ size_t	figures_counters_text(char *text, size_t size,
  * (-e), the capture's losses (-w).  m->mtu is not read.
  */
 size_t	figures_stats_text(char *text, size_t size,
+	    const struct figures_run *run, const struct figures_counters *c,
+	    const struct figures_moment *m);
+
+/*
+ * figures_status_text(text, size, run, c, m): one line, with no newline,
+ * for a service manager's status (STATUS=): run->name, the whole seconds
+ * up, "no carrier" while -e's carrier is off, the packets each way ("to
+ * stream" only with a device), the drops in all, the restarts (-e) and
+ * the seconds since the peer was last heard.  m's fields marked -s but
+ * peer_idle, and m->mtu, are not read.
+ */
+size_t	figures_status_text(char *text, size_t size,
 	    const struct figures_run *run, const struct figures_counters *c,
 	    const struct figures_moment *m);
 

@@ -3,11 +3,12 @@
  * line, so that test/figures.bats can read the lines tunpipe would print
  * for any counters, without a device or a stream.  Not installed.
  *
- *	figures-driver counters|stats [-r room] [word | key=value ...]
+ *	figures-driver counters|stats|status [-r room] [word | key=value ...]
  *	figures-driver limits
  *
- * It prints on standard output the text of figures_counters_text() or
- * figures_stats_text(), for a run that the words describe:
+ * It prints on standard output the text of figures_counters_text(),
+ * figures_stats_text() or figures_status_text(), for a run that the
+ * words describe:
  *
  *	tap no-device slip respawn command keepalive capture
  *
@@ -60,7 +61,7 @@ typedef size_t (*text_fn)(char *, size_t, const struct figures_run *,
 static void __attribute__((noreturn))
 usage(void)
 {
-	fprintf(stderr, "usage: figures-driver counters|stats [-r room] "
+	fprintf(stderr, "usage: figures-driver counters|stats|status [-r room] "
 	    "[word | key=value ...]\n"
 	    "       figures-driver limits\n");
 	exit(EXIT_USAGE);
@@ -244,6 +245,8 @@ main(int argc, char *argv[])
 		fn = figures_counters_text;
 	else if (strcmp(argv[1], "stats") == 0)
 		fn = figures_stats_text;
+	else if (strcmp(argv[1], "status") == 0)
+		fn = figures_status_text;
 	else
 		usage();
 	optind = 2;

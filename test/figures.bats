@@ -21,7 +21,7 @@ setup() {
 	need_driver || return 1
 }
 
-# figures counters|stats [-r ROOM] WORD... KEY=VALUE...: the driver's text
+# figures counters|stats|status [-r ROOM] WORD... KEY=VALUE...: the driver's text
 # in $output (its standard error in $stderr); fails unless it made one.
 figures() {
 	run -0 --separate-stderr "$DRIVER" "$@"
@@ -217,6 +217,20 @@ DROPS=(drop_invalid=4 drop_device=5 drop_oversize=6 drop_damaged=9
 	[[ $output == *" carrier=1 capture_lost=12" ]]
 }
 
+@test "a service manager's status line: the name, whole seconds up, the packets each way, the drops in all, and when the peer was last heard" {
+	figures status "${TRAFFIC[@]}" "${DROPS[@]}" peer_idle=4
+	[ "$output" = "tpa: up 61s; to stream 3 packets; from stream 2 packets; 34 dropped; peer last heard 4s ago" ]
+	[ "${#lines[@]}" = 1 ]
+	# -e: the restarts, and "no carrier" while -r waits.
+	figures status command carrier=0 restarts=2 up_ms=5000
+	[ "$output" = "tpa: up 5s, no carrier; to stream 0 packets; from stream 0 packets; 0 dropped; 2 restarts; peer last heard 0s ago" ]
+	figures status command carrier=1 restarts=2
+	[[ "$output" == "tpa: up 0s; to stream"* ]]
+	# -N has no device, so nothing goes to a stream.
+	figures status no-device name=stream in_packets=9
+	[ "$output" = "stream: up 0s; from stream 9 packets; 0 dropped; peer last heard 0s ago" ]
+}
+
 @test "a text that does not fit in the buffer given is cut there, ending in a NUL, never overrun" {
 	# The driver checks the NUL and that nothing past it was written; a
 	# sanitizer build sees any byte written past the buffer.
@@ -268,4 +282,7 @@ DROPS=(drop_invalid=4 drop_device=5 drop_oversize=6 drop_damaged=9
 	figures stats -r 1024 "${args[@]}"
 	[ -z "$stderr" ]
 	[ "$(value in_bps)" = 147573952589676412928 ]
+	# A status goes out as STATUS= and the text, in 512 bytes.
+	figures status -r 505 "${args[@]}"
+	[ -z "$stderr" ]
 }

@@ -272,6 +272,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check_stats(text, &run, &c, &m);
 	}
 	free(text);
+
+	text = fuzz_text(figures_status_text, a, b, &run, &c, &m, &len);
+	if (strchr(name, '\n') == NULL)
+		CHECK(memchr(text, '\n', len) == NULL);
+	free(text);
 	free(name);
 	return 0;
 }
