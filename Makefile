@@ -15,12 +15,12 @@ MANDIR = $(PREFIX)/share/man
 
 PROG = tunpipe
 OBJS = tunpipe.o figures.o framing.o judge.o offload.o pcapng.o starter.o \
-	confine.o capture.o device.o
+	confine.o capture.o device.o notify.o
 SRCS = tunpipe.c figures.c framing.c judge.c offload.c pcapng.c starter.c \
-	confine.c capture.c device.c
+	confine.c capture.c device.c notify.c
 TEST_PROGS = test/figures-driver test/framing-driver test/offload-driver \
 	test/pcapng-driver test/judge-driver test/relay test/lossy test/splitter \
-	test/dgram test/seccomp-shim.so test/refuse-gso.so
+	test/dgram test/notify-listen test/seccomp-shim.so test/refuse-gso.so
 
 all: $(PROG)
 
@@ -28,7 +28,7 @@ $(PROG): $(OBJS)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(OBJS)
 
 tunpipe.o: tunpipe.c figures.h framing.h judge.h offload.h pcapng.h \
-    starter.h confine.h capture.h device.h
+    starter.h confine.h capture.h device.h notify.h
 figures.o: figures.c figures.h
 framing.o: framing.c framing.h
 judge.o: judge.c judge.h framing.h offload.h
@@ -38,6 +38,7 @@ starter.o: starter.c starter.h
 confine.o: confine.c confine.h
 capture.o: capture.c capture.h pcapng.h
 device.o: device.c device.h offload.h
+notify.o: notify.c notify.h
 
 # A statically linked tunpipe, with musl when musl-gcc is installed (Debian:
 # musl-tools): static glibc needs its NSS libraries at run time to look up
@@ -46,7 +47,7 @@ device.o: device.c device.h offload.h
 static: $(PROG)-static
 
 $(PROG)-static: $(SRCS) figures.h framing.h judge.h offload.h pcapng.h \
-    starter.h confine.h capture.h device.h
+    starter.h confine.h capture.h device.h notify.h
 	rm -rf static-include
 	if command -v $(MUSL_GCC) >/dev/null 2>&1; then \
 		asm=/usr/include/$$($(MUSL_GCC) -print-multiarch)/asm; \
@@ -101,6 +102,9 @@ test/splitter: test/splitter.c
 
 test/dgram: test/dgram.c
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ test/dgram.c
+
+test/notify-listen: test/notify-listen.c
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ test/notify-listen.c
 
 test/seccomp-shim.so: test/seccomp-shim.c
 	$(CC) $(CPPFLAGS) $(CFLAGS) -shared -fPIC $(LDFLAGS) -o $@ \

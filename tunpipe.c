@@ -15,6 +15,7 @@
  *	confine.c	-U's privilege drop and the seccomp filter
  *	starter.c	the process of its own that starts -e's command
  *	capture.c	-w's capture file, and the records waiting for it
+ *	notify.c	what a service manager is told (NOTIFY_SOCKET)
  * and the pure ones make no system calls:
  *	framing.c	the stream's framings
  *	judge.c		what the stream's frames say of the peer
@@ -59,6 +60,7 @@
 #include "figures.h"
 #include "framing.h"
 #include "judge.h"
+#include "notify.h"
 #include "offload.h"
 #include "pcapng.h"
 #include "starter.h"
@@ -104,6 +106,7 @@ _Static_assert(MESSAGE_MAX <= PIPE_BUF, "a message goes out in one write");
 #define RESPAWN_MAX	3600		/* -r: an hour at most */
 #define RESPAWN_CAP	60		/* -r: the longest wait, unless SECS is */
 #define RESPAWN_LIVED	10		/* -r: a run this long resets the wait */
+#define STATUS_EVERY	60		/* seconds between a manager's figures */
 
 /* Exit statuses; README.md and the man page list them for users. */
 enum {
@@ -113,6 +116,7 @@ enum {
 	EXIT_DEVICE = 3,	/* the device could not be opened or set up */
 	EXIT_STREAM = 4,	/* the stream broke */
 	EXIT_COMMAND = 5,	/* the -e command ended, and no -r */
+	EXIT_UP = 6,		/* the --up command failed */
 };
 
 /* Why the loop ended: main() turns it into an exit status. */
@@ -218,6 +222,7 @@ struct command {
 	int status;		/* its wait status, once it ended */
 	time_t started;
 	int respawn_wait;	/* -r: seconds before the next start */
+	uint64_t in_at_start;	/* -r: packets from streams before it */
 };
 
 /* A warning that repeats at most every WARN_INTERVAL seconds. */
@@ -252,6 +257,11 @@ struct tunpipe {
 	struct stats stats;
 	int signals;		/* the signalfd: see open_signals() */
 	struct timespec started;
+	struct notify notify;	/* a service manager's socket, or none */
+	int ready;		/* the manager was told READY=1 */
+	int stopping;		/* the manager was told STOPPING=1 */
+	time_t status_next;	/* when the manager gets the figures */
+	int notify_failed;	/* a message was lost, and said so */
 };
 
 static struct options opt = { .verbosity = 1, .framing = FRAMING_LEN16 };
@@ -329,7 +339,8 @@ help(void)
 	    "  -p, --persist         create the device persistent: it outlives tunpipe\n"
 	    "  -q, --quiet           report errors only\n"
 	    "  -r, --respawn SECS    with -e, start CMD again SECS after it ends,\n"
-	    "                        doubling the wait while it keeps failing\n"
+	    "                        doubling the wait while runs fail (a run of\n"
+	    "                        10 s, or one that brought a packet, did not)\n"
 	    "  -S, --no-seccomp      do not confine the packet loop's system calls\n"
 	    "  -s, --stats SECS      every SECS, print rates and counters on stderr\n"
 	    "                        as key=value pairs (and on SIGUSR1)\n"
@@ -337,12 +348,15 @@ help(void)
 	    "  -U, --user USER       run the packet loop as USER, without privilege\n"
 	    "  -u, --up CMD          run CMD through /bin/sh once the device is ready;\n"
 	    "                        it sees TUNPIPE_IFNAME, TUNPIPE_MTU, TUNPIPE_MODE\n"
+	    "                        (if it fails, tunpipe exits with status 6)\n"
 	    "  -V, --version         print the version and exit\n"
 	    "  -v, --verbose         report the device name, and counters at exit\n"
 	    "  -w, --write FILE      write every packet that crosses, both ways, to\n"
 	    "                        FILE (or a FIFO) as a pcapng capture\n"
 	    "\n"
-	    "SIGUSR1 prints the counters; SIGINT, SIGTERM and SIGHUP stop tunpipe.\n");
+	    "SIGUSR1 prints the counters; SIGINT, SIGTERM and SIGHUP stop tunpipe.\n"
+	    "With NOTIFY_SOCKET set (systemd Type=notify), tunpipe says when it is\n"
+	    "ready, what it does (STATUS=), and pings WATCHDOG_USEC's watchdog.\n");
 }
 
 static time_t
@@ -1149,6 +1163,33 @@ open_signals(void)
 }
 
 /*
+ * Opens the socket of a service manager that started tunpipe and waits
+ * to hear from it (NOTIFY_SOCKET: systemd's Type=notify), before the
+ * filter, and keeps its variables from the commands tunpipe runs.  One
+ * that cannot be used gets a warning, not an exit: the tunnel works
+ * without it, and the manager's own timeout says the rest.
+ */
+static void
+open_notify(struct notify *n)
+{
+	const char *path = getenv("NOTIFY_SOCKET");
+	char copy[128];
+
+	snprintf(copy, sizeof(copy), "%s", path != NULL ? path : "");
+	if (notify_open(n) == 0)
+		return;
+	if (errno == EINVAL || errno == ENAMETOOLONG)
+		msg_warnx("NOTIFY_SOCKET=%s: %s: the service manager will "
+		    "not hear from tunpipe; unset NOTIFY_SOCKET, or give it "
+		    "the manager's socket", copy, errno == EINVAL ?
+		    "not an absolute path nor @name" :
+		    "too long for a Unix socket's path");
+	else
+		msg_warn("NOTIFY_SOCKET=%s: socket: the service manager will "
+		    "not hear from tunpipe", copy);
+}
+
+/*
  * TUNSETIFF's EINVAL: a name the kernel cannot number, a device of the
  * other mode, or one of another driver.
  */
@@ -1429,15 +1470,6 @@ exec_shell(const char *which, const char *cmd)
 	execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
 	msg_warn("%s: /bin/sh", which);
 	_exit(127);		/* not exit(): that would run tunpipe's atexit */
-}
-
-/* A wait status as a shell would give it: 128 plus a killing signal. */
-static int
-shell_status(int status)
-{
-	if (WIFSIGNALED(status))
-		return 128 + WTERMSIG(status);
-	return WEXITSTATUS(status);
 }
 
 /* How a command ended, for messages, from its wait status. */
@@ -2626,24 +2658,6 @@ sooner(long a, long b)
 	return a == -1 || (b != -1 && b < a) ? b : a;
 }
 
-/*
- * How long ppoll may wait: until the first of keepalive_due(),
- * stats_due() and capture_due(); NULL for ever, when none is.
- */
-static struct timespec *
-poll_wait(const struct tunpipe *tp, struct timespec *wait)
-{
-	long ms;
-
-	ms = sooner(sooner(keepalive_due(&tp->st), stats_due(&tp->stats)),
-	    capture_due(&tp->cap));
-	if (ms == -1)
-		return NULL;
-	wait->tv_sec = ms / 1000;
-	wait->tv_nsec = ms % 1000 * 1000000;
-	return wait;
-}
-
 /* -k: ends a stream whose peer fell silent (see peer_silent()). */
 static enum end
 peer_gone(struct stream *st)
@@ -2780,6 +2794,146 @@ print_figures(struct tunpipe *tp)
 }
 
 /*
+ * Tells the service manager (see open_notify()) what fmt says, in lines
+ * of NAME=VALUE.  A message it does not take is lost rather than waited
+ * for; the first loss is said once, since a manager that restarts takes
+ * the next ones again.
+ */
+static void __attribute__((format(printf, 2, 3)))
+tell_manager(struct tunpipe *tp, const char *fmt, ...)
+{
+	char text[512];
+	va_list ap;
+
+	if (tp->notify.fd == -1)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	if (notify_send(&tp->notify, text) == -1 && !tp->notify_failed) {
+		tp->notify_failed = 1;
+		say(1, "NOTIFY_SOCKET: the service manager did not take a "
+		    "message (%s); its status may lag, the tunnel goes on",
+		    strerror(errno));
+	}
+}
+
+/*
+ * The manager's status once a stream begins: READY=1 the first time, once
+ * the device is configured, --up has run and the loop begins, so that
+ * what starts after tunpipe finds the device ready.
+ */
+static void
+tell_stream(struct tunpipe *tp)
+{
+	const char *ready = tp->ready ? "" : "READY=1\n";
+
+	tp->ready = 1;
+	tp->status_next = monotonic_seconds() + STATUS_EVERY;
+	if (opt.exec == NULL)
+		tell_manager(tp, "%sSTATUS=%s: up; stream: standard input and "
+		    "output", ready, tp->dev.name);
+	else if (tp->count.restarts == 0)
+		tell_manager(tp, "%sSTATUS=%s: up; stream: the -e command "
+		    "(pid %ld)", ready, tp->dev.name, (long)tp->cmd.pid);
+	else
+		tell_manager(tp, "%sSTATUS=%s: up; stream: the -e command "
+		    "(pid %ld), started again (restart %" PRIu64 ")", ready,
+		    tp->dev.name, (long)tp->cmd.pid, tp->count.restarts);
+}
+
+/* The manager's watchdog (WatchdogSec=): a ping when one is due. */
+static void
+ping_watchdog(struct tunpipe *tp)
+{
+	if (notify_watchdog(&tp->notify) == -1 && !tp->notify_failed) {
+		tp->notify_failed = 1;
+		say(1, "NOTIFY_SOCKET: the service manager did not take the "
+		    "watchdog's ping (%s); it may stop tunpipe",
+		    strerror(errno));
+	}
+}
+
+/*
+ * What the manager is owed each turn of the loop: the watchdog's ping,
+ * and every STATUS_EVERY seconds the figures as its status.
+ */
+static void
+tend_manager(struct tunpipe *tp)
+{
+	struct figures_run run;
+	struct timespec now;
+	char text[FIGURES_TEXT_MAX];
+
+	if (tp->notify.fd == -1)
+		return;
+	ping_watchdog(tp);
+	if (monotonic_seconds() < tp->status_next)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	run = describe_run(tp);
+	figures_status_text(text, sizeof(text), &run, &tp->count,
+	    &(struct figures_moment){ .carrier = tp->dev.carrier,
+	    .up_ms = ns_between(&tp->started, &now) / 1000000,
+	    .peer_idle = (long)(now.tv_sec - tp->st.last_received) });
+	tell_manager(tp, "STATUS=%s", text);
+	tp->status_next = now.tv_sec + STATUS_EVERY;
+}
+
+/* The milliseconds until tend_manager() has work, or -1 for never. */
+static long
+manager_due(const struct tunpipe *tp)
+{
+	long ms;
+
+	if (tp->notify.fd == -1 || !tp->ready)
+		return -1;
+	ms = (tp->status_next - monotonic_seconds()) * 1000;
+	return sooner(notify_watchdog_due(&tp->notify), ms > 0 ? ms : 0);
+}
+
+/* Why the loop ended, as the manager's status says it. */
+static const char *const end_reasons[] = {
+	[END_NONE] = "no reason",
+	[END_INPUT] = "the stream ended",
+	[END_OUTPUT] = "the stream's reader went away",
+	[END_SIGNAL] = "the -e command was interrupted",
+	[END_BROKEN] = "the stream broke",
+	[END_COMMAND] = "the -e command ended",
+	[END_FAILED] = "a system call failed",
+};
+
+/* STOPPING=1, once, and why in the manager's status. */
+static void
+tell_stopping(struct tunpipe *tp, const char *why)
+{
+	if (tp->stopping)
+		return;
+	tp->stopping = 1;
+	tell_manager(tp, "STOPPING=1\nSTATUS=%s: stopping: %s", tp->dev.name,
+	    why);
+}
+
+/*
+ * How long ppoll may wait: until the first of keepalive_due(),
+ * stats_due(), capture_due() and manager_due(); NULL for ever, when none
+ * is.
+ */
+static struct timespec *
+poll_wait(const struct tunpipe *tp, struct timespec *wait)
+{
+	long ms;
+
+	ms = sooner(sooner(keepalive_due(&tp->st), stats_due(&tp->stats)),
+	    sooner(capture_due(&tp->cap), manager_due(tp)));
+	if (ms == -1)
+		return NULL;
+	wait->tv_sec = ms / 1000;
+	wait->tv_nsec = ms % 1000 * 1000000;
+	return wait;
+}
+
+/*
  * Acts on the signals waiting in the signalfd: prints the counters for
  * SIGUSR1; returns END_SIGNAL for a stop signal, else END_NONE.
  */
@@ -2787,14 +2941,17 @@ static enum end
 take_signals(struct tunpipe *tp)
 {
 	struct signalfd_siginfo si;
+	char why[64];
 
 	while (read(tp->signals, &si, sizeof(si)) == sizeof(si)) {
 		if (si.ssi_signo == SIGUSR1) {
 			print_figures(tp);
 			continue;
 		}
-		say(2, "stopped by signal %d (%s)", (int)si.ssi_signo,
+		snprintf(why, sizeof(why), "signal %d (%s)", (int)si.ssi_signo,
 		    strsignal((int)si.ssi_signo));
+		say(2, "stopped by %s", why);
+		tell_stopping(tp, why);
 		return END_SIGNAL;
 	}
 	return END_NONE;
@@ -2844,6 +3001,7 @@ start_command(struct tunpipe *tp)
 	if (fcntl(fd, F_SETFL, O_NONBLOCK) == -1)
 		msg_err(EXIT_FAIL, "-e: socket");
 	tp->cmd.started = monotonic_seconds();
+	tp->cmd.in_at_start = tp->count.in_packets;
 	begin_stream(&tp->st, fd, tp->cmd.started);
 	say(2, "started the -e command (pid %ld)", (long)tp->cmd.pid);
 	set_carrier(&tp->dev, 1);
@@ -2958,6 +3116,7 @@ packet_loop(struct tunpipe *tp)
 			flush_capture(tp);
 		if (stats_due(&tp->stats) == 0)
 			stats_line(tp);
+		tend_manager(tp);
 	}
 	return end;
 }
@@ -2996,10 +3155,12 @@ discard_cut_frames(struct tunpipe *tp)
 
 /*
  * -r: sleeps before the command starts again: SECS at first, then twice
- * as long after each run shorter than RESPAWN_LIVED seconds, up to
- * RESPAWN_CAP (or SECS, if longer).  Signals are still taken, and
- * messages still go out.  Returns
- * END_NONE or END_SIGNAL.
+ * as long after each failed run, up to RESPAWN_CAP (or SECS, if longer).
+ * A run that lasted RESPAWN_LIVED seconds, or brought a packet from the
+ * peer, did not fail: it reached the peer, and the next wait is SECS
+ * again.  Signals are still taken, messages still go out, and the
+ * manager's watchdog still hears from tunpipe.  Returns END_NONE or
+ * END_SIGNAL.
  */
 static enum end
 wait_to_restart(struct tunpipe *tp)
@@ -3009,22 +3170,31 @@ wait_to_restart(struct tunpipe *tp)
 	int cap = opt.respawn > RESPAWN_CAP ? opt.respawn : RESPAWN_CAP;
 	struct timespec start, left;
 	struct command *cmd = &tp->cmd;
-	long wait_ms, waited;
+	long wait_ms, waited, wait_left;
 	char how[64];
+	int ready;
 
-	if (monotonic_seconds() - cmd->started >= RESPAWN_LIVED)
+	if (monotonic_seconds() - cmd->started >= RESPAWN_LIVED ||
+	    tp->count.in_packets > cmd->in_at_start)
 		cmd->respawn_wait = opt.respawn;
-	say(1, "-e command %s; starting it again in %d s",
-	    how_it_ended(cmd->status, how, sizeof(how)), cmd->respawn_wait);
+	how_it_ended(cmd->status, how, sizeof(how));
+	say(1, "-e command %s; starting it again in %d s", how,
+	    cmd->respawn_wait);
+	tell_manager(tp, "STATUS=%s: no carrier: the -e command %s; starting "
+	    "it again in %d s", tp->dev.name, how, cmd->respawn_wait);
 	wait_ms = cmd->respawn_wait * 1000L;
 	cmd->respawn_wait = cmd->respawn_wait * 2 < cap ?
 	    cmd->respawn_wait * 2 : cap;
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	while ((waited = ms_since(&start)) < wait_ms) {
-		left.tv_sec = (wait_ms - waited) / 1000;
-		left.tv_nsec = (wait_ms - waited) % 1000 * 1000000;
+		wait_left = sooner(wait_ms - waited,
+		    notify_watchdog_due(&tp->notify));
+		left.tv_sec = wait_left / 1000;
+		left.tv_nsec = wait_left % 1000 * 1000000;
 		pfd[1].fd = messages_waiting() ? STDERR_FILENO : -1;
-		if (ppoll(pfd, 2, &left, NULL) <= 0)
+		ready = ppoll(pfd, 2, &left, NULL);
+		ping_watchdog(tp);
+		if (ready <= 0)
 			continue;
 		if (pfd[1].revents)
 			flush_messages();
@@ -3054,11 +3224,14 @@ carry_packets(struct tunpipe *tp)
 	char how[64];
 	enum end end;
 
-	if (opt.exec == NULL)
-		return packet_loop(tp);
+	if (opt.exec == NULL) {
+		tell_stream(tp);
+			return packet_loop(tp);
+	}
 	tp->cmd.respawn_wait = opt.respawn;
 	for (;;) {
 		start_command(tp);
+		tell_stream(tp);
 		end = packet_loop(tp);
 		if (restarts_after(end))	/* at once: see set_carrier() */
 			set_carrier(&tp->dev, 0);
@@ -3124,6 +3297,7 @@ main(int argc, char *argv[])
 	if (opt.exec == NULL)
 		check_stdio(closed);
 	tp.signals = open_signals();
+	open_notify(&tp.notify);
 	tp.cap.fd = opt.capture != NULL ? open_capture(opt.capture) : -1;
 
 	if (opt.no_device) {
@@ -3140,7 +3314,7 @@ main(int argc, char *argv[])
 	if (opt.up != NULL && (status = run_hook("--up", opt.up)) != 0) {
 		msg_warnx("--up command %s; stopping",
 		    how_it_ended(status, how, sizeof(how)));
-		return shell_status(status);
+		return EXIT_UP;
 	}
 	if (opt.user != NULL)
 		drop_privileges();
@@ -3166,6 +3340,7 @@ main(int argc, char *argv[])
 		make_stdio_nonblocking();
 	defer_messages();
 	end = carry_packets(&tp);
+	tell_stopping(&tp, end_reasons[end]);
 	flush_socket_before_exit(&tp.dev);
 	if (tp.cap.fd != -1)	/* first, so that the figures count its losses */
 		finish_capture(&tp);

@@ -204,6 +204,22 @@ a_keeps_address() {
 	has_link A tpa
 }
 
+@test "-r: a run that brought a packet from the peer resets the wait, however short it was" {
+	A_OPTS=(-r 1)
+	exec_tunnel
+	local i old
+	for i in 1 2 3; do
+		wait_for 10 ns A ping -c 1 -W 1 10.77.0.2
+		old=$(peer_pid)
+		kill "$old"
+		wait_for 10 eval '[ "$(grep -c "starting it again in 1 s" "$T/a.err")" -ge '"$i"' ]'
+		wait_for 10 eval '[ -n "$(peer_pid)" ] && [ "$(peer_pid)" != "'"$old"'" ]'
+	done
+	# Three runs of a second or two, each with a reply: no wait doubled.
+	! grep -q 'starting it again in [2-9]' "$T/a.err"
+	wait_for 10 ns A ping -c 1 -W 1 10.77.0.2
+}
+
 # silent_peer_restarts [OPTIONS...]: with -r 1 and -k 1 (and OPTIONS) at
 # both ends, the peer stopped with SIGSTOP is found dead within 3 s, and a
 # new peer is started that carries pings.
