@@ -1125,13 +1125,14 @@ print_table() {
 	done
 }
 
-# print_tables: the table, five paths across at most, so that it stays
-# readable in 160 columns; every cell carries its own ratio.
+# print_tables: the table, three paths across at most, so that it stays
+# within 100 columns (98 when indented as a code block); every cell
+# carries its own ratio.
 print_tables() {
 	local p chunk=()
 	for p in $paths; do
 		chunk+=("$p")
-		[ ${#chunk[@]} -lt 5 ] && continue
+		[ ${#chunk[@]} -lt 3 ] && continue
 		print_table "${chunk[@]}"
 		echo
 		chunk=()
