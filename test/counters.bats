@@ -145,9 +145,10 @@ man_stats_keys() {
 		else if (cm && $i != ",") print $i }' | sort -u
 }
 
-# readme_stats_keys: the words in backquotes in README.md's row for -s.
+# readme_stats_keys: the words in backquotes in README.md's paragraph on
+# -s's keys, below the option table.
 readme_stats_keys() {
-	grep '^| `-s`' "$BATS_TEST_DIRNAME/../README.md" |
+	sed -n '/^`-s`.s line has these keys/,/^$/p' "$BATS_TEST_DIRNAME/../README.md" |
 	    grep -o '`[a-z_]*`' | tr -d '`' | sort -u
 }
 
