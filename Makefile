@@ -12,6 +12,11 @@ MUSL_GCC = musl-gcc
 PREFIX = /usr/local
 BINDIR = $(PREFIX)/bin
 MANDIR = $(PREFIX)/share/man
+# systemd reads units in /usr/local/lib/systemd/system too.
+UNITDIR = $(PREFIX)/lib/systemd/system
+# mesh.sh, which the mesh's units run.
+LIBEXECDIR = $(PREFIX)/lib/tunpipe
+UNITS = tunpipe@.service tunpipe-mesh.service tunpipe-mesh-link@.service
 
 PROG = tunpipe
 OBJS = tunpipe.o figures.o framing.o judge.o offload.o pcapng.o starter.o \
@@ -70,9 +75,20 @@ install: $(PROG)
 	chmod 755 "$(DESTDIR)$(BINDIR)/$(PROG)"
 	cp -f $(PROG).1 "$(DESTDIR)$(MANDIR)/man1/$(PROG).1"
 	chmod 644 "$(DESTDIR)$(MANDIR)/man1/$(PROG).1"
+	mkdir -p "$(DESTDIR)$(UNITDIR)" "$(DESTDIR)$(LIBEXECDIR)"
+	cp -f examples/mesh.sh "$(DESTDIR)$(LIBEXECDIR)/mesh.sh"
+	chmod 755 "$(DESTDIR)$(LIBEXECDIR)/mesh.sh"
+	for u in $(UNITS); do \
+		sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@LIBEXECDIR@|$(LIBEXECDIR)|g' \
+		    "examples/systemd/$$u" >"$(DESTDIR)$(UNITDIR)/$$u" && \
+		chmod 644 "$(DESTDIR)$(UNITDIR)/$$u" || exit 1; \
+	done
 
 uninstall:
-	rm -f "$(DESTDIR)$(BINDIR)/$(PROG)" "$(DESTDIR)$(MANDIR)/man1/$(PROG).1"
+	rm -f "$(DESTDIR)$(BINDIR)/$(PROG)" "$(DESTDIR)$(MANDIR)/man1/$(PROG).1" \
+	    "$(DESTDIR)$(LIBEXECDIR)/mesh.sh"
+	for u in $(UNITS); do rm -f "$(DESTDIR)$(UNITDIR)/$$u"; done
+	-rmdir "$(DESTDIR)$(LIBEXECDIR)" 2>/dev/null
 
 # The test drivers' sources (make cross builds them for other
 # architectures too).

@@ -23,6 +23,9 @@ build_copy() {
 	SRC=$BATS_TEST_TMPDIR/src
 	mkdir -p "$SRC"
 	cp "$TOP/Makefile" "$TOP"/*.[ch] "$MANPAGE" "$SRC"
+	mkdir -p "$SRC/examples/systemd"
+	cp "$TOP/examples/mesh.sh" "$SRC/examples"
+	cp "$TOP"/examples/systemd/*.service "$SRC/examples/systemd"
 }
 
 # rendered: the manual page as text, without overstrikes.
@@ -30,7 +33,7 @@ rendered() {
 	mandoc -T utf8 "$MANPAGE" | col -b
 }
 
-@test "make install puts the program and its manual under DESTDIR; make uninstall removes them" {
+@test "make install puts the program, its manual, its units and mesh.sh under DESTDIR; make uninstall removes them" {
 	local root=$BATS_TEST_TMPDIR/root
 	build_copy
 	make -C "$SRC" install DESTDIR="$root" PREFIX=/usr
@@ -41,19 +44,35 @@ rendered() {
 	run "$root/usr/bin/tunpipe" --version
 	[ "$status" = 0 ]
 	[[ "$output" =~ ^tunpipe\ [0-9]+\.[0-9]+\.[0-9]+$ ]]
+	# The unit starts the tunpipe installed beside it.
+	[ "$(stat -c %a "$root/usr/lib/systemd/system/tunpipe@.service")" = 644 ]
+	grep -q '^ExecStart=.*; exec /usr/bin/tunpipe "\$\$@"'"'"'$' \
+	    "$root/usr/lib/systemd/system/tunpipe@.service"
+	grep -q '^ExecStart=/usr/lib/tunpipe/mesh.sh router ' \
+	    "$root/usr/lib/systemd/system/tunpipe-mesh.service"
+	grep -q '^ExecStart=/usr/lib/tunpipe/mesh.sh link ' \
+	    "$root/usr/lib/systemd/system/tunpipe-mesh-link@.service"
+	cmp "$TOP/examples/mesh.sh" "$root/usr/lib/tunpipe/mesh.sh"
+	[ -x "$root/usr/lib/tunpipe/mesh.sh" ]
+	! grep -r @ "$root/usr/lib/systemd/system" | grep -v 'tunpipe@\|mesh-link@\|root@'
 
 	make -C "$SRC" uninstall DESTDIR="$root" PREFIX=/usr
-	[ ! -e "$root/usr/bin/tunpipe" ]
-	[ ! -e "$root/usr/share/man/man1/tunpipe.1" ]
+	[ -z "$(find "$root" -type f)" ]
+	[ ! -e "$root/usr/lib/tunpipe" ]
 }
 
-@test "BINDIR and MANDIR choose where make install puts each file" {
-	local root=$BATS_TEST_TMPDIR/root
+@test "BINDIR, MANDIR, UNITDIR and LIBEXECDIR choose where make install puts each file" {
+	local root=$BATS_TEST_TMPDIR/root dirs
 	build_copy
-	make -C "$SRC" install DESTDIR="$root" BINDIR=/opt/tp/sbin MANDIR=/opt/tp/man
+	dirs=(BINDIR=/opt/tp/sbin MANDIR=/opt/tp/man UNITDIR=/opt/tp/units
+	    LIBEXECDIR=/opt/tp/lib)
+	make -C "$SRC" install DESTDIR="$root" "${dirs[@]}"
 	[ -x "$root/opt/tp/sbin/tunpipe" ]
 	[ -f "$root/opt/tp/man/man1/tunpipe.1" ]
-	make -C "$SRC" uninstall DESTDIR="$root" BINDIR=/opt/tp/sbin MANDIR=/opt/tp/man
+	grep -q 'exec /opt/tp/sbin/tunpipe ' "$root/opt/tp/units/tunpipe@.service"
+	grep -q '^ExecStart=/opt/tp/lib/mesh.sh ' "$root/opt/tp/units/tunpipe-mesh.service"
+	grep -q '^Environment=TUNPIPE=/opt/tp/sbin/tunpipe$' "$root/opt/tp/units/tunpipe-mesh-link@.service"
+	make -C "$SRC" uninstall DESTDIR="$root" "${dirs[@]}"
 	[ -z "$(find "$root" -type f)" ]
 }
 
