@@ -94,26 +94,51 @@ tunnel_conf() {
 	[ "$(prop tunpipe@t NRestarts)" = 0 ]
 }
 
-# root_ssh_to_server: sshd in namespace A on 10.77.9.1, which the system
-# knows as server, and what a user would have set up for root to reach it
-# there: a key and the host's key in known_hosts.
-root_ssh_to_server() {
-	ssh_keys
-	sshd_start A 10.77.9.1
-	sd sh -c "mkdir -m 700 -p /root/.ssh &&
-	    cp $T/ssh/client_key /root/.ssh/id_ed25519 &&
-	    echo server \$(cut -d' ' -f1,2 $T/ssh/host_key.pub) >/root/.ssh/known_hosts &&
-	    echo '10.77.9.1 server' >>/etc/hosts"
+# readme_file PATH: the lines that follow "# PATH" in one of README.md's
+# code blocks, up to the next comment or the block's end: a file the README
+# tells the user to write.
+readme_file() {
+	awk -v path="$1" '
+	    index($0, "    # " path) == 1 { on = 1; next }
+	    on && (/^    # / || !/^    /) { exit }
+	    on { sub(/^    /, ""); print }' "$BATS_TEST_DIRNAME/../README.md"
 }
 
-@test "the far end over ssh, as the README's file of options has it: root's key and known_hosts are read" {
-	root_ssh_to_server
-	conf t <<-CONF
-	-a 10.0.0.2/24 -r 2 -k 5 -e 'ssh -o BatchMode=yes root@server $TUNPIPE -a 10.0.0.1/24'
-	CONF
-	sd systemctl start tunpipe@t
+# sshd_with_tunpipe: sshd in namespace A on 10.77.9.1, where tunpipe is
+# installed (on a tmpfs over /usr/local/bin, in sshd's mount namespace
+# only); and what a user would have set up for root to reach it, by the
+# names server and b: a key, the host's key in known_hosts, /etc/hosts.
+sshd_with_tunpipe() {
+	local d=$T/ssh
+	ssh_keys
+	{
+		echo 'ListenAddress 10.77.9.1:22'
+		grep -v '^ListenAddress ' "$d/sshd_config"
+		printf '%s\n' "PidFile $d/sshd.pid" "LogLevel VERBOSE"
+	} >"$d/sshd_config.A"
+	# shellcheck disable=SC2016
+	ns_bg A sh -c 'mount --bind "$1" /etc/shadow &&
+	    mount -t tmpfs tmpfs /usr/local/bin && cp "$2" /usr/local/bin/tunpipe &&
+	    exec /usr/sbin/sshd -D -e -f "$3"' \
+	    sh "$d/shadow" "$(realpath "$TUNPIPE")" "$d/sshd_config.A" \
+	    </dev/null >>"$d/sshd.log" 2>&1 &
+	remember $!
+	wait_for 5 listening A 22
+	sd sh -c "mkdir -m 700 -p /root/.ssh &&
+	    cp $T/ssh/client_key /root/.ssh/id_ed25519 &&
+	    echo server,b \$(cut -d' ' -f1,2 $T/ssh/host_key.pub) >/root/.ssh/known_hosts &&
+	    echo '10.77.9.1 server b' >>/etc/hosts"
+}
+
+@test "the README's tunnel over ssh: its file of options, systemctl enable --now, and status" {
+	sshd_with_tunpipe
+	readme_file /etc/tunpipe/office.conf | conf office
+	sd cat /etc/tunpipe/office.conf | grep -q "^-a 10.0.0.2/24 .*-e 'ssh "
+	sd systemctl enable --now tunpipe@office
+	[ "$(prop tunpipe@office UnitFileState)" = enabled ]
 	wait_for 15 sd ping -c 1 -W 1 10.0.0.1
-	status_says tunpipe@t 'tun0: up; stream: the -e command (pid '
+	run sd systemctl status tunpipe@office
+	[[ "$output" == *'Status: "tun0: up; stream: the -e command (pid '* ]]
 }
 
 # ospf_full PROTOCOL: whether the site's bird has a neighbour in Full
@@ -122,35 +147,27 @@ ospf_full() {
 	sd birdc -s /run/tunpipe-mesh/bird.ctl show ospf neighbors "$1" | grep -q 'Full/PtP'
 }
 
-@test "the mesh's units: the site's bird and a link over ssh; OSPF finds the far site, and a ping reaches it" {
+@test "the README's mesh site as units: a link over ssh brings bird; OSPF finds the far site, and a ping reaches it" {
 	command -v bird >/dev/null && command -v birdc >/dev/null ||
 	    skip_or_fail "no bird and birdc: run test/need-tools (Debian: bird2)"
-	root_ssh_to_server
-	# The far site, 10.77.0.2, as mesh.bats runs it.
+	sshd_with_tunpipe
+	# The far site, b, 10.77.0.2, as mesh.bats runs it.
 	ns_bg A "$BATS_TEST_DIRNAME/../examples/mesh.sh" router "$T/bird.a" 10.77.0.2 fd77::2 \
 	    </dev/null >/dev/null 2>"$T/bird.a.log" &
 	remember $!
-	sd sh -c 'mkdir -p /etc/tunpipe/mesh && cat >/etc/tunpipe/mesh/site.conf' <<-'CONF'
-	MESH_ADDRESS4=10.77.0.1
-	MESH_ADDRESS6=fd77::1
-	CONF
-	sd sh -c 'cat >/etc/tunpipe/mesh/mesh-ab.conf' <<-'CONF'
-	MESH_HOST=root@server
-	MESH_LOCAL=10.77.0.129/30
-	MESH_REMOTE=10.77.0.130/30
-	CONF
-	# tunpipe is not installed at the far end: its path there.
-	sd sh -c 'd=/etc/systemd/system/tunpipe-mesh-link@.service.d &&
-	    mkdir -p $d && cat >$d/remote.conf && systemctl daemon-reload' <<-CONF
-	[Service]
-	Environment=TUNPIPE_REMOTE=$(realpath "$TUNPIPE")
-	CONF
-	# The link brings the site's bird with it.
-	sd systemctl start tunpipe-mesh-link@mesh-ab
+	sd mkdir -p /etc/tunpipe/mesh
+	readme_file /etc/tunpipe/mesh/site.conf | sd sh -c 'cat >/etc/tunpipe/mesh/site.conf'
+	readme_file /etc/tunpipe/mesh/mesh-ab.conf | sd sh -c 'cat >/etc/tunpipe/mesh/mesh-ab.conf'
+	sd grep -qx MESH_ADDRESS4=10.77.0.1 /etc/tunpipe/mesh/site.conf
+	sd grep -qx MESH_HOST=root@b /etc/tunpipe/mesh/mesh-ab.conf
+	sd systemctl enable --now tunpipe-mesh-link@mesh-ab
+	# Type=notify: the link's device is configured, and bird came too.
 	sd ip -o addr show dev mesh-ab | grep -q 'inet 10.77.0.129/30'
 	[ "$(prop tunpipe-mesh ActiveState)" = active ]
 	wait_for 30 ospf_full mesh4
 	wait_for 30 ospf_full mesh6
+	run sd birdc -s /run/tunpipe-mesh/bird.ctl show ospf neighbors
+	[[ "$output" == *'10.77.0.2'*'Full/PtP'* ]]
 	wait_for 15 sd ping -c 1 -W 1 10.77.0.2
 	wait_for 15 sd ping -c 1 -W 1 fd77::2
 	status_says tunpipe-mesh-link@mesh-ab 'mesh-ab: up; stream: the -e command (pid '
