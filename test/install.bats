@@ -46,7 +46,7 @@ rendered() {
 	[[ "$output" =~ ^tunpipe\ [0-9]+\.[0-9]+\.[0-9]+$ ]]
 	# The unit starts the tunpipe installed beside it.
 	[ "$(stat -c %a "$root/usr/lib/systemd/system/tunpipe@.service")" = 644 ]
-	grep -q '^ExecStart=.*; exec /usr/bin/tunpipe "\$\$@"'"'"'$' \
+	grep -q '^ *exec /usr/bin/tunpipe "\$\$@"'"'"'$' \
 	    "$root/usr/lib/systemd/system/tunpipe@.service"
 	grep -q '^ExecStart=/usr/lib/tunpipe/mesh.sh router ' \
 	    "$root/usr/lib/systemd/system/tunpipe-mesh.service"
