@@ -1,0 +1,299 @@
+#!/usr/bin/env bats
+# The README's commands, run as the README gives them.  The first test
+# checks that every command line in README.md is run by some test; the
+# others run here those that no other test runs in the README's words,
+# between two network namespaces joined by a veth link (10.77.1.1 and
+# 10.77.1.2), where the name `server` is the second one.  Each end has a
+# /tmp of its own, so that `/tmp/f` means what it says at each end.
+
+load helpers
+
+ROOT=$BATS_TEST_DIRNAME/..
+
+setup() {
+	T=$BATS_TEST_TMPDIR
+	# tunpipe and the examples by the names the README uses.
+	PATH=$(cd "$ROOT" && pwd):$(cd "$ROOT/examples" && pwd):$PATH
+	export PATH
+}
+
+teardown() {
+	example_teardown
+	local ns
+	for ns in "${NS_A:-}" "${NS_B:-}"; do
+		[ -z "$ns" ] || rm -rf "/etc/netns/$ns"
+	done
+}
+
+# readme_commands: the command lines of README.md's indented code blocks,
+# one a line, blanks squeezed.  A block holds commands when its first
+# line starts with a shell comment or a command word (lower case, no
+# colon) and has no run of blanks but the one before a trailing comment;
+# any other block is a figure, a table or output, and is skipped.  In a
+# command block, comment lines and trailing comments are dropped, a line
+# ending in `\` or `|` goes on in the next, and a usage synopsis (an
+# optional part in brackets, or two placeholders in capitals in a row) is
+# skipped.
+readme_commands() {
+	awk '
+	function flush() { if (cmd != "") print cmd; cmd = "" }
+	function squeeze(s) {
+		gsub(/[ \t]+/, " ", s); sub(/^ /, "", s); sub(/ $/, "", s)
+		return s
+	}
+	/^```/ { fence = !fence; next }
+	fence { next }
+	/^    / && (blank || inblock) {
+		line = substr($0, 5)
+		if (!inblock) {
+			inblock = 1
+			commands = (line ~ /^#/ || line ~ /^[a-z][a-z0-9._-]*([ =]|$)/) &&
+			    line !~ /[^ ]  +[^ #]/
+		}
+		blank = 0
+		if (!commands || line ~ /^[ \t]*#/)
+			next
+		sub(/[ \t]+#[ \t].*$/, "", line)
+		line = squeeze(line)
+		if (cmd == "" && (line ~ /\[[-a-z][^]]*\]/ ||
+		    line ~ /(^| )[A-Z][A-Z0-9\/]+ [A-Z][A-Z0-9\/]+( |$)/))
+			next
+		cmd = cmd (cmd == "" ? "" : " ") line
+		if (cmd ~ /\\$/) { sub(/ ?\\$/, "", cmd); next }
+		if (cmd ~ /\|$/)
+			next
+		flush()
+		next
+	}
+	/^$/ { blank = 1; next }
+	{ inblock = 0; blank = 0; flush() }
+	' "$ROOT/README.md"
+}
+
+# tested_lines: every line of the tests (bats files, their helpers, the
+# test guest's init), blanks squeezed, comments left out: a README command
+# counts as run when it is one of these lines, whole.
+tested_lines() {
+	cat "$BATS_TEST_DIRNAME"/*.bats "$BATS_TEST_DIRNAME"/helpers.bash \
+	    "$BATS_TEST_DIRNAME"/guest-init |
+	    sed -e 's/[[:space:]]\{1,\}/ /g' -e 's/^ //' -e 's/ $//' |
+	    grep -v '^#'
+}
+
+# README lines that no test can run here, each with the reason.
+CANNOT_RUN=(
+	# A display, and Wireshark (not among the test tools): the test of -w
+	# to a FIFO reads it with the README's other reader, tcpdump -r.
+	'wireshark -k -i /tmp/cap &'
+	# "..." stands for the machine's own options; qemu.bats boots a guest
+	# with these -netdev and -device options, and the socat lines before
+	# them run here.
+	'qemu-system-x86_64 ... -netdev stream,id=n0,server=off,addr.type=unix,addr.path=/tmp/vm.sock -device virtio-net-pci,netdev=n0'
+	'qemu-system-x86_64 ... -netdev socket,id=n1,connect=127.0.0.1:5555 -device virtio-net-pci,netdev=n1'
+	# The kernel's SLIP driver, which this machine's kernel lacks:
+	# test/guest-init runs the ldattach line in qemu.bats's guest, then
+	# these two with the address the test gives.
+	'ip link set sl0 mtu 1500 up'
+	'ip addr add 10.0.0.2/24 dev sl0'
+)
+
+@test "every command in the README is run by a test, or said here why it cannot be" {
+	readme_commands >"$T/commands"
+	tested_lines >"$T/tested"
+	# The rule finds the commands: a README that it misread would
+	# give few or none.
+	[ "$(wc -l <"$T/commands")" -ge 40 ]
+	grep -qxF 'ping 10.0.0.1' "$T/commands"
+	! grep -q '^tunpipe \[' "$T/commands"
+	local cmd missing=0 allowed
+	for allowed in "${CANNOT_RUN[@]}"; do
+		grep -qxF -- "$allowed" "$T/commands" ||
+		    fail "listed as one that cannot run, but not in the README: $allowed" ||
+		    missing=$((missing + 1))
+	done
+	while IFS= read -r cmd; do
+		grep -qxF -- "$cmd" "$T/tested" && continue
+		for allowed in "${CANNOT_RUN[@]}"; do
+			[ "$cmd" != "$allowed" ] || continue 2
+		done
+		echo "no test runs this README command: $cmd" >&2
+		missing=$((missing + 1))
+	done <"$T/commands"
+	[ "$missing" = 0 ]
+}
+
+# ---- two namespaces, with the README's names ----
+
+# readme_netns: namespaces A (the client) and B (the server), loopback up,
+# joined by a veth pair: A 10.77.1.1/24 on tra, B 10.77.1.2/24 on trb.  In
+# A the name `server` is B's address (ip netns exec mounts
+# /etc/netns/NAME/hosts on /etc/hosts); each has a /tmp of its own,
+# $T/tmp.A and $T/tmp.B, unless SHARED_TMP names one for both.
+readme_netns() {
+	need_root
+	NSMODE=root
+	NS_A=tprc-$$-a
+	NS_B=tprc-$$-b
+	local side
+	for side in A B; do
+		mkdir -p "/etc/netns/$(ns_name $side)"
+		: >"/etc/netns/$(ns_name $side)/resolv.conf"
+		mkdir -m 1777 "$T/tmp.$side"
+	done
+	printf '127.0.0.1 localhost\n10.77.1.2 server\n' >"/etc/netns/$NS_A/hosts"
+	printf '127.0.0.1 localhost\n10.77.1.1 client\n' >"/etc/netns/$NS_B/hosts"
+	ip netns add "$NS_A"
+	ip netns add "$NS_B"
+	ns A ip link set lo up
+	ns B ip link set lo up
+	veth_pair A tra 10.77.1.1/24 B trb 10.77.1.2/24
+}
+
+readme_tmp() { echo "${SHARED_TMP:-$T/tmp.$1}"; }
+
+# readme_run SIDE LINE: runs the README's LINE with sh in that namespace,
+# in its /tmp.
+readme_run() {
+	# shellcheck disable=SC2016
+	ns "$1" sh -c 'mount --bind "$1" /tmp && cd /tmp && exec sh -c "$2"' \
+	    sh "$(readme_tmp "$1")" "$2"
+}
+
+# readme_bg SIDE LINE &: readme_run in a session of its own, then
+# example_started $!: teardown stops the whole group.
+readme_bg() {
+	# shellcheck disable=SC2016
+	ns_bg "$1" setsid sh -c 'mount --bind "$1" /tmp && cd /tmp && exec sh -c "$2"' \
+	    sh "$(readme_tmp "$1")" "$2"
+}
+
+# Quick start's client, which most of the README's servers are used with.
+quick_start_client() {
+	local client
+	client=$(cat <<-'EOF'
+		nc server 33960 </tmp/f | tunpipe -a 10.0.0.2/24 -a fd00::2/64 -u 'ip route add 192.168.7.0/24 dev "$TUNPIPE_IFNAME"' >/tmp/f
+	EOF
+	)
+	readme_run A 'mkfifo /tmp/f'
+	readme_bg A "$client" 2>"$T/client.err" &
+	CLIENT=$!
+	example_started $CLIENT
+	wait_for 5 addr_dev A 10.0.0.2 || { cat "$T/client.err" >&2; return 1; }
+}
+
+# server_up LINE: `mkfifo /tmp/f`, then the server's LINE in B, its stderr
+# in $T/server.err; sets SERVER.
+server_up() {
+	readme_run B 'mkfifo /tmp/f'
+	readme_bg B "$1" 2>"$T/server.err" &
+	SERVER=$!
+	example_started $SERVER
+	wait_for 5 listening B 33960 || { cat "$T/server.err" >&2; return 1; }
+}
+
+# pings SIDE ADDRESS: the tunnel carries pings to ADDRESS (the first may
+# wait for the device to come up).
+pings() {
+	wait_for 10 ns "$1" ping -c 1 -W 1 "$2"
+	ns "$1" ping -c 3 -i 0.2 -W 2 "$2"
+}
+
+# tunnel_ended: stops the client as Ctrl-C would (SIGINT to its group);
+# the server's pipeline sees the stream end and exits.
+tunnel_ended() {
+	kill -INT -- "-$CLIENT"
+	wait_for 5 example_ended "$CLIENT"
+	wait_exit 5 "$SERVER"
+}
+
+@test "the lines at the top: an nc tunnel, each end with a FIFO of its own, both started in one /tmp" {
+	readme_netns
+	SHARED_TMP=$T/tmp.A
+	local server client
+	server=$(cat <<-'EOF'
+		d=$(mktemp -d); mkfifo "$d/f"; nc -l 33960 <"$d/f" | tunpipe -a 10.0.0.1/24 >"$d/f"
+	EOF
+	)
+	client=$(cat <<-'EOF'
+		d=$(mktemp -d); mkfifo "$d/f"; nc server 33960 <"$d/f" | tunpipe -a 10.0.0.2/24 >"$d/f"
+	EOF
+	)
+	readme_bg B "$server" 2>"$T/server.err" &
+	SERVER=$!
+	example_started $SERVER
+	wait_for 5 listening B 33960
+	readme_bg A "$client" 2>"$T/client.err" &
+	CLIENT=$!
+	example_started $CLIENT
+	pings A 10.0.0.1
+	# Two FIFOs, one in each end's own directory of the one /tmp.
+	[ "$(find "$SHARED_TMP" -type p | wc -l)" = 2 ]
+	[ "$(find "$SHARED_TMP" -type p -exec dirname {} \; | sort -u | wc -l)" = 2 ]
+	tunnel_ended
+	[ "$status" = 0 ]
+}
+
+@test "Quick start: the server's -v names the device, the client's --up routes the server's network, ping answers, Ctrl-C ends both" {
+	readme_netns
+	local server
+	server=$(cat <<-'EOF'
+		nc -l 33960 </tmp/f | tunpipe -v -a 10.0.0.1/24 -a fd00::1/64 >/tmp/f
+	EOF
+	)
+	# The network behind the server: an address of it, 192.168.7.1, on
+	# the server's loopback.
+	ns B ip addr add 192.168.7.1/24 dev lo
+	server_up "$server"
+	quick_start_client
+	readme_bg A 'ping 10.0.0.1' >"$T/ping.out" 2>&1 &
+	example_started $!
+	wait_for 10 grep -q 'bytes from 10.0.0.1' "$T/ping.out"
+	grep -qxF 'tunpipe: device tun0 (tun, offloads)' "$T/server.err"
+	# Without -v the client says nothing.
+	[ ! -s "$T/client.err" ]
+	[ "$(addr_dev A 10.0.0.2)" = tun0 ]
+	ns A ip route show 192.168.7.0/24 | grep -q 'dev tun0'
+	pings A 192.168.7.1
+	wait_for 5 ns A ping -6 -c 1 -W 1 fd00::1
+	tunnel_ended
+	[ "$status" = 0 ]
+	no_link A tun0
+	no_link B tun0
+}
+
+@test "the line over ssh: tunpipe -e runs ssh, which runs tunpipe on the server" {
+	readme_netns
+	local line
+	line=$(cat <<-'EOF'
+		tunpipe -a 10.0.0.2/24 -e 'ssh root@server tunpipe -a 10.0.0.1/24'
+	EOF
+	)
+	ssh_keys
+	local d=$T/ssh
+	# The server's sshd on 10.77.1.2, with tunpipe on its sessions' PATH
+	# (/usr/local/bin, in sshd's own mount namespace).
+	mkdir "$T/bin"
+	ln -s "$(command -v tunpipe)" "$T/bin/tunpipe"
+	{
+		echo 'ListenAddress 10.77.1.2:22'
+		grep -v '^ListenAddress ' "$d/sshd_config"
+	} >"$d/sshd_config.B"
+	# shellcheck disable=SC2016
+	ns_bg B sh -c 'mount --bind "$1" /etc/shadow && mount --bind "$2" /usr/local/bin &&
+	    exec /usr/sbin/sshd -D -e -f "$3"' sh "$d/shadow" "$T/bin" "$d/sshd_config.B" \
+	    </dev/null >"$d/sshd.log" 2>&1 &
+	remember $!
+	wait_for 5 listening B 22 || { cat "$d/sshd.log" >&2; return 1; }
+	# root's ~/.ssh at the client: the test's key, and the server's.
+	mkdir -p "$T/home/.ssh"
+	printf 'Host server\n\tIdentityFile %s\n\tIdentitiesOnly yes\n\tBatchMode yes\n\tIdentityAgent none\n\tUserKnownHostsFile %s\n\tGlobalKnownHostsFile /dev/null\n\tStrictHostKeyChecking yes\n' \
+	    "$d/client_key" "$T/home/.ssh/known_hosts" >"$T/home/.ssh/config"
+	echo "server $(cut -d' ' -f1,2 "$d/host_key.pub")" >"$T/home/.ssh/known_hosts"
+	# shellcheck disable=SC2016
+	ns_bg A setsid sh -c 'mount --bind "$1" ~root && exec sh -c "$2"' \
+	    sh "$T/home" "$line" </dev/null 2>"$T/client.err" &
+	CLIENT=$!
+	example_started $CLIENT
+	pings A 10.0.0.1 || { cat "$T/client.err" "$d/sshd.log" >&2; return 1; }
+	[ "$(ns_procs B tunpipe | wc -l)" = 1 ]
+}
