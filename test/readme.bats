@@ -297,3 +297,245 @@ tunnel_ended() {
 	pings A 10.0.0.1 || { cat "$T/client.err" "$d/sshd.log" >&2; return 1; }
 	[ "$(ns_procs B tunpipe | wc -l)" = 1 ]
 }
+
+# ---- Pipeline experiments: the server's lines, Quick start's client ----
+
+@test "pv -cN in the middle shows each direction's bytes on the terminal" {
+	readme_netns
+	local server
+	server=$(cat <<-'EOF2'
+		nc -l 33960 </tmp/f | pv -cN in | tunpipe -a 10.0.0.1/24 | pv -cN out >/tmp/f
+	EOF2
+	)
+	readme_run B 'mkfifo /tmp/f'
+	# The server on a terminal, whose screen script(1) records, and whose
+	# keyboard is the FIFO keys.
+	mkfifo "$T/keys"
+	# shellcheck disable=SC2016
+	ns_bg B env LINE="$server" TMPB="$T/tmp.B" SHELL=/bin/sh setsid script -qfe \
+	    -c 'mount --bind "$TMPB" /tmp && cd /tmp && exec sh -c "$LINE"' \
+	    "$T/screen" <"$T/keys" >/dev/null 2>&1 &
+	SERVER=$!
+	exec 8<>"$T/keys"
+	example_started $SERVER
+	# pv -c asks the terminal where its cursor is (ESC [ 6 n), and waits
+	# for the answer, as a terminal gives it: row 1, column 1.
+	wait_for 5 grep -q "$(printf '\033\\[6n')" "$T/screen"
+	printf '\033[1;1R' >&8
+	exec 8>&-
+	wait_for 5 listening B 33960
+	quick_start_client
+	pings A 10.0.0.1
+	tunnel_ended
+	tr '\r' '\n' <"$T/screen" >"$T/screen.lines"
+	grep -aqE 'in: +[1-9][0-9.]* ?[KMG]?i?B ' "$T/screen.lines"
+	grep -aqE 'out: +[1-9][0-9.]* ?[KMG]?i?B ' "$T/screen.lines"
+}
+
+@test "tee records each direction of the stream; tunpipe -N turns a recording into a capture" {
+	readme_netns
+	local server replay
+	server=$(cat <<-'EOF2'
+		nc -l 33960 </tmp/f | tee in.bin | tunpipe -a 10.0.0.1/24 | tee out.bin >/tmp/f
+	EOF2
+	)
+	replay=$(cat <<-'EOF2'
+		tunpipe -N -w in.pcapng <in.bin
+	EOF2
+	)
+	server_up "$server"
+	quick_start_client
+	pings A 10.0.0.1
+	tunnel_ended
+	run readme_run B "$replay"
+	[ "$status" = 0 ]
+	# What the server read: the client's echo requests, among them.
+	capture_fields "$T/tmp.B/in.pcapng" ip.src ip.dst icmp.type >"$T/in.fields"
+	[ "$(grep -c "^10.0.0.2	10.0.0.1	8$" "$T/in.fields")" -ge 3 ]
+	# What it wrote: the replies.
+	"$TUNPIPE" -N -w "$T/out.pcapng" <"$T/tmp.B/out.bin"
+	capture_fields "$T/out.pcapng" ip.src ip.dst icmp.type >"$T/out.fields"
+	[ "$(grep -c "^10.0.0.1	10.0.0.2	0$" "$T/out.fields")" -ge 3 ]
+}
+
+@test "-w to a FIFO: a reader there sees the packets as they cross" {
+	readme_netns
+	local server
+	server=$(cat <<-'EOF2'
+		nc -l 33960 </tmp/f | tunpipe -a 10.0.0.1/24 -w /tmp/cap >/tmp/f
+	EOF2
+	)
+	readme_run B 'mkfifo /tmp/cap'
+	# The README's other reader (beside Wireshark's line).
+	readme_bg B 'tcpdump -n -r /tmp/cap' >"$T/cap.out" 2>"$T/cap.err" &
+	example_started $!
+	server_up "$server"
+	quick_start_client
+	pings A 10.0.0.1
+	tunnel_ended
+	wait_for 5 grep -q 'ICMP echo reply' "$T/cap.out"
+	grep -q 'IP 10.0.0.2 > 10.0.0.1: ICMP echo request' "$T/cap.out"
+	grep -q 'IP 10.0.0.1 > 10.0.0.2: ICMP echo reply' "$T/cap.out"
+}
+
+@test "tcpdump -i on the device shows what the kernel sends and receives there" {
+	readme_netns
+	server_up 'nc -l 33960 </tmp/f | tunpipe -v -a 10.0.0.1/24 -a fd00::1/64 >/tmp/f'
+	quick_start_client
+	pings A 10.0.0.1
+	readme_bg B 'tcpdump -n -i tun0' >"$T/dump.out" 2>"$T/dump.err" &
+	local dump=$!
+	example_started $dump
+	wait_for 5 grep -q 'listening on tun0' "$T/dump.err"
+	pings A 10.0.0.1
+	# tcpdump without --immediate-mode takes packets from the kernel in
+	# blocks, at least each second: a Ctrl-C at once would find none.
+	sleep 2
+	kill -INT -- "-$dump"
+	wait_for 5 example_ended "$dump"
+	grep -q 'IP 10.0.0.2 > 10.0.0.1: ICMP echo request' "$T/dump.out"
+	grep -q 'IP 10.0.0.1 > 10.0.0.2: ICMP echo reply' "$T/dump.out"
+}
+
+@test "netem on the device at each end delays both ways, or tc says the kernel lacks it" {
+	readme_netns
+	local netem
+	netem=$(cat <<-'EOF2'
+		tc qdisc add dev tun0 root netem delay 50ms loss 1%
+	EOF2
+	)
+	server_up 'nc -l 33960 </tmp/f | tunpipe -v -a 10.0.0.1/24 -a fd00::1/64 >/tmp/f'
+	quick_start_client
+	pings A 10.0.0.1
+	run readme_run A "$netem"
+	if [ "$status" != 0 ]; then
+		# As the README says of a kernel without sch_netem.
+		echo "$output"
+		[[ $output == *"Specified qdisc kind is unknown"* ]]
+		return 0
+	fi
+	readme_run B "$netem"
+	# 50 ms each way at least, however many pings the 1% loses.
+	run ns A ping -c 10 -i 0.2 -W 2 10.0.0.1
+	echo "$output"
+	local min
+	min=$(awk -F'[/ =]+' '/^rtt/ { print int($7) }' <<<"$output")
+	[ "$min" -ge 100 ]
+	readme_run A 'tc qdisc del dev tun0 root'
+	readme_run B 'tc qdisc del dev tun0 root'
+	! ns A tc qdisc show dev tun0 | grep -q netem
+}
+
+# elapsed COMMAND...: runs COMMAND; ELAPSED is the time it took, in ms.
+elapsed() {
+	local start=${EPOCHREALTIME/./}
+	"$@" || return
+	ELAPSED=$(((${EPOCHREALTIME/./} - start) / 1000))
+	echo "took $ELAPSED ms"
+}
+
+@test "pv -L in the server's stream limits what it sends; a transfer arrives intact" {
+	readme_netns
+	server_up 'nc -l 33960 </tmp/f | tunpipe -a 10.0.0.1/24 | pv -q -L 1m >/tmp/f'
+	quick_start_client
+	pings A 10.0.0.1
+	# 4 MB from the server at 1 MiB/s: nearly 4 s.
+	elapsed transfer A 10.0.0.2 4 B
+	[ "$ELAPSED" -ge 3000 ]
+}
+
+@test "tbf on the server's device limits what it sends; tc qdisc del takes it away" {
+	readme_netns
+	local tbf
+	tbf=$(cat <<-'EOF2'
+		tc qdisc add dev tun0 root tbf rate 8mbit burst 32kbit latency 50ms
+	EOF2
+	)
+	server_up 'nc -l 33960 </tmp/f | tunpipe -v -a 10.0.0.1/24 -a fd00::1/64 >/tmp/f'
+	quick_start_client
+	pings A 10.0.0.1
+	readme_run B "$tbf"
+	# 4 MB at 8 Mbit/s: 4 s.
+	elapsed transfer A 10.0.0.2 4 B
+	[ "$ELAPSED" -ge 3000 ]
+	ns B tc -s qdisc show dev tun0 | tee "$T/qdisc"
+	grep -q 'qdisc tbf' "$T/qdisc"
+	readme_run B 'tc qdisc del dev tun0 root'
+	! ns B tc qdisc show dev tun0 | grep -q tbf
+	transfer A 10.0.0.2 2 B
+}
+
+@test "SLIP over UDP: socat carries the stream in datagrams, the client finds the server by name" {
+	readme_netns
+	local server client
+	server=$(cat <<-'EOF2'
+		tunpipe -f slip -a 10.0.0.1/24 -e 'socat -b 1472 STDIO UDP-LISTEN:33960,rcvbuf=4194304'
+	EOF2
+	)
+	client=$(cat <<-'EOF2'
+		tunpipe -f slip -a 10.0.0.2/24 -e 'socat -b 1472 STDIO UDP:server:33960,rcvbuf=4194304'
+	EOF2
+	)
+	readme_bg B "$server" </dev/null 2>"$T/server.err" &
+	SERVER=$!
+	example_started $SERVER
+	wait_for 5 eval "ns B ss -Hlun 'sport = :33960' | grep -q 33960"
+	readme_bg A "$client" </dev/null 2>"$T/client.err" &
+	CLIENT=$!
+	example_started $CLIENT
+	pings A 10.0.0.1
+	ns A ss -Hun | grep -q '10.77.1.2:33960'
+	transfer B 10.0.0.1 4
+}
+
+# ---- make's targets ----
+
+@test "make install and make uninstall, as given, into /usr/local (the test's own)" {
+	need_root
+	# /usr/local, and /tmp, of a mount namespace of the test's own.
+	mkdir "$T/local" "$T/tmp"
+	# shellcheck disable=SC2016
+	unshare -m sh -c 'cd "$1" && mount --bind "$2" /usr/local &&
+	    make install && cp -a /usr/local/. "$4/installed" &&
+	    make uninstall && cp -a /usr/local/. "$4/uninstalled" &&
+	    mount --bind "$3" /tmp &&
+	    make install PREFIX=/usr DESTDIR=/tmp/pkg' \
+	    sh "$ROOT" "$T/local" "$T/tmp" "$T"
+	cmp "$ROOT/tunpipe" "$T/installed/bin/tunpipe"
+	[ -x "$T/installed/bin/tunpipe" ]
+	cmp "$ROOT/tunpipe.1" "$T/installed/share/man/man1/tunpipe.1"
+	[ ! -e "$T/uninstalled/bin/tunpipe" ]
+	[ ! -e "$T/uninstalled/share/man/man1/tunpipe.1" ]
+	cmp "$ROOT/tunpipe" "$T/tmp/pkg/usr/bin/tunpipe"
+	cmp "$ROOT/tunpipe.1" "$T/tmp/pkg/usr/share/man/man1/tunpipe.1"
+}
+
+# make_dry LINE PATTERN...: `make -n` of the README's `make ...` LINE, run
+# in the source tree, prints a recipe holding each PATTERN (grep -E): the
+# target exists and runs what the README says.  The long targets (the
+# whole suite, valgrind, the fuzzers, QEMU) are checked so, not run.
+make_dry() {
+	local line=$1 pattern
+	shift
+	# shellcheck disable=SC2086
+	run make -C "$ROOT" -n ${line#make }
+	echo "$output"
+	[ "$status" = 0 ]
+	for pattern; do
+		grep -qE -- "$pattern" <<<"$output" || fail "make -n ${line#make }: no $pattern"
+	done
+}
+
+@test "make demo, static, check, memcheck, fuzz, check-cross and check-kernels are targets that run what the README says" {
+	make_dry 'make demo' '^examples/demo\.sh$'
+	make_dry 'make static' ' -static '
+	make_dry 'make check' '^test/need-tools$' '^bats +test$'
+	make_dry 'make memcheck' 'valgrind' 'TUNPIPE=.*/test/valgrind-tunpipe' 'test/tunnel\.bats'
+	make_dry 'make fuzz' 'clang libfuzzer' 'test/fuzz-\$f -max_total_time=60 '
+	make_dry 'make check-cross' 'test/need-tools .*qemu' 'cross'
+	make_dry 'make check-kernels' 'test/foreign/fetch-kernel' 'test/foreign/kernels\.bats'
+}
+
+@test "make check SANITIZE=1 builds with ASan and UBSan, then runs the suite" {
+	make_dry 'make check SANITIZE=1' '-fsanitize=address,undefined' '^bats +test$'
+}
