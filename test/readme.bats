@@ -71,13 +71,25 @@ readme_commands() {
 }
 
 # tested_lines: every line of the tests (bats files, their helpers, the
-# test guest's init), blanks squeezed, comments left out: a README command
-# counts as run when it is one of these lines, whole.
+# test guest's init), blanks squeezed, comments left out.
 tested_lines() {
 	cat "$BATS_TEST_DIRNAME"/*.bats "$BATS_TEST_DIRNAME"/helpers.bash \
 	    "$BATS_TEST_DIRNAME"/guest-init |
 	    sed -e 's/[[:space:]]\{1,\}/ /g' -e 's/^ //' -e 's/ $//' |
 	    grep -v '^#'
+}
+
+# is_run COMMAND: the README's COMMAND is run by a test: it is a whole
+# line of one (a heredoc here), or in single quotes the argument of one of
+# the runners here.
+is_run() {
+	local runner
+	grep -qxF -- "$1" "$T/tested" && return 0
+	for runner in "readme_run A" "readme_run B" "readme_bg A" "readme_bg B" \
+	    server_up make_dry; do
+		grep -qF -- "$runner '$1'" "$T/tested" && return 0
+	done
+	return 1
 }
 
 # README lines that no test can run here, each with the reason.
@@ -112,7 +124,7 @@ CANNOT_RUN=(
 		    missing=$((missing + 1))
 	done
 	while IFS= read -r cmd; do
-		grep -qxF -- "$cmd" "$T/tested" && continue
+		is_run "$cmd" && continue
 		for allowed in "${CANNOT_RUN[@]}"; do
 			[ "$cmd" != "$allowed" ] || continue 2
 		done
@@ -494,13 +506,17 @@ elapsed() {
 	need_root
 	# /usr/local, and /tmp, of a mount namespace of the test's own.
 	mkdir "$T/local" "$T/tmp"
+	cat >"$T/install.sh" <<-'EOF2'
+		make install
+		cp -a /usr/local/. "$1/installed"
+		make uninstall
+		cp -a /usr/local/. "$1/uninstalled"
+		mount --bind "$1/tmp" /tmp
+		make install PREFIX=/usr DESTDIR=/tmp/pkg
+	EOF2
 	# shellcheck disable=SC2016
-	unshare -m sh -c 'cd "$1" && mount --bind "$2" /usr/local &&
-	    make install && cp -a /usr/local/. "$4/installed" &&
-	    make uninstall && cp -a /usr/local/. "$4/uninstalled" &&
-	    mount --bind "$3" /tmp &&
-	    make install PREFIX=/usr DESTDIR=/tmp/pkg' \
-	    sh "$ROOT" "$T/local" "$T/tmp" "$T"
+	unshare -m sh -e -c 'cd "$2" && mount --bind "$1/local" /usr/local && . "$1/install.sh"' \
+	    sh "$T" "$ROOT"
 	cmp "$ROOT/tunpipe" "$T/installed/bin/tunpipe"
 	[ -x "$T/installed/bin/tunpipe" ]
 	cmp "$ROOT/tunpipe.1" "$T/installed/share/man/man1/tunpipe.1"
@@ -538,4 +554,50 @@ make_dry() {
 
 @test "make check SANITIZE=1 builds with ASan and UBSan, then runs the suite" {
 	make_dry 'make check SANITIZE=1' '-fsanitize=address,undefined' '^bats +test$'
+}
+
+# ---- Interoperability: the listeners that QEMU and passt join ----
+
+# tap_pings SIDE DEV ADDR OTHER ODEV OADDR: addresses ADDR/24 on DEV in
+# namespace SIDE, OADDR/24 on ODEV in OTHER, both up; OTHER pings ADDR
+# across the TAP link (ARP first).
+tap_pings() {
+	ns "$1" ip addr add "$3/24" dev "$2"
+	ns "$1" ip link set "$2" up
+	ns "$4" ip addr add "$6/24" dev "$5"
+	ns "$4" ip link set "$5" up
+	pings "$4" "$3"
+}
+
+@test "QEMU's sockets: socat's UNIX and TCP listeners join a len32 peer to a TAP device" {
+	readme_netns
+	local unix tcp
+	unix=$(cat <<-'EOF2'
+		socat -b 131072 UNIX-LISTEN:/tmp/vm.sock EXEC:'tunpipe -T -f len32 -i vm0'
+	EOF2
+	)
+	tcp=$(cat <<-'EOF2'
+		socat -b 131072 TCP-LISTEN:5555,bind=127.0.0.1 EXEC:'tunpipe -T -f len32 -i vm1'
+	EOF2
+	)
+	# QEMU's part: a len32 TAP peer in namespace B, connected from there
+	# to the Unix socket, and from A to 127.0.0.1:5555.
+	readme_bg A "$unix" 2>"$T/unix.err" &
+	example_started $!
+	wait_for 5 test -S "$T/tmp.A/vm.sock"
+	ns_bg B setsid socat UNIX-CONNECT:"$T/tmp.A/vm.sock" \
+	    EXEC:"$TUNPIPE -T -f len32 -i qemu0" 2>"$T/qemu0.err" &
+	example_started $!
+	wait_for 5 has_link A vm0
+	wait_for 5 has_link B qemu0
+	tap_pings A vm0 10.77.2.1 B qemu0 10.77.2.2
+	readme_bg A "$tcp" 2>"$T/tcp.err" &
+	example_started $!
+	wait_for 5 listening A 5555
+	ns_bg A setsid socat TCP:127.0.0.1:5555 \
+	    EXEC:"ip netns exec $NS_B $TUNPIPE -T -f len32 -i qemu1" 2>"$T/qemu1.err" &
+	example_started $!
+	wait_for 5 has_link A vm1
+	wait_for 5 has_link B qemu1
+	tap_pings A vm1 10.77.3.1 B qemu1 10.77.3.2
 }
