@@ -20,7 +20,7 @@ setup() {
 teardown() {
 	example_teardown
 	local ns
-	for ns in "${NS_A:-}" "${NS_B:-}"; do
+	for ns in "${NS_A:-}" "${NS_B:-}" "${NS_C:-}"; do
 		[ -z "$ns" ] || rm -rf "/etc/netns/$ns"
 	done
 }
@@ -159,6 +159,18 @@ readme_netns() {
 	ns A ip link set lo up
 	ns B ip link set lo up
 	veth_pair A tra 10.77.1.1/24 B trb 10.77.1.2/24
+}
+
+# readme_netns_c: a third namespace C, loopback up, with a /tmp of its
+# own ($T/tmp.C) unless SHARED_TMP names one.
+readme_netns_c() {
+	NS_C=tprc-$$-c
+	mkdir -p "/etc/netns/$NS_C"
+	: >"/etc/netns/$NS_C/resolv.conf"
+	printf '127.0.0.1 localhost\n' >"/etc/netns/$NS_C/hosts"
+	mkdir -m 1777 "$T/tmp.C"
+	ip netns add "$NS_C"
+	ns C ip link set lo up
 }
 
 readme_tmp() { echo "${SHARED_TMP:-$T/tmp.$1}"; }
@@ -600,4 +612,39 @@ tap_pings() {
 	wait_for 5 has_link A vm1
 	wait_for 5 has_link B qemu1
 	tap_pings A vm1 10.77.3.1 B qemu1 10.77.3.2
+}
+
+@test "passt: socat hands passt's socket to a TAP tunpipe, and udhcpc takes passt's lease" {
+	readme_netns
+	readme_netns_c
+	local join
+	join=$(cat <<-'EOF2'
+		socat UNIX-CONNECT:/tmp/passt/passt.sock EXEC:'tunpipe -T -f len32 -i tp0',nofork
+	EOF2
+	)
+	# passt in B, whose world is A (10.77.1.1, and 10.77.4.1 beyond it);
+	# tunpipe in C, where B's /tmp is /tmp too.  passt answers pings with
+	# ICMP echo sockets as nobody, whose group ping_group_range must hold.
+	SHARED_TMP=$T/tmp.B
+	ns B ip route add default via 10.77.1.1
+	ns A ip addr add 10.77.4.1/32 dev lo
+	ns B sysctl -q -w net.ipv4.ping_group_range="0 2147483647"
+	readme_run B 'mkdir /tmp/passt && chown nobody /tmp/passt'
+	readme_bg B 'passt -f -s /tmp/passt/passt.sock' </dev/null >/dev/null 2>"$T/passt.err" &
+	example_started $!
+	wait_for 5 test -S "$T/tmp.B/passt/passt.sock" || { cat "$T/passt.err" >&2; return 1; }
+	readme_bg C "$join" 2>"$T/tunpipe.err" &
+	example_started $!
+	wait_for 5 has_link C tp0
+	readme_bg C 'udhcpc -i tp0 -q' </dev/null >"$T/udhcpc.out" 2>&1 &
+	local udhcpc=$!
+	example_started $udhcpc
+	wait_exit 30 $udhcpc || { cat "$T/udhcpc.out" "$T/passt.err" >&2; return 1; }
+	[ "$status" = 0 ]
+	# The lease: B's own address and gateway, passt's MTU of 65520.
+	[ "$(addr_dev C 10.77.1.2)" = tp0 ]
+	[ "$(link_field C tp0 mtu)" = 65520 ]
+	ns C ip route show default | grep -q 'via 10.77.1.1 dev tp0'
+	pings C 10.77.4.1
+	transfer A 10.77.4.1 4 C
 }
