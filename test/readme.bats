@@ -85,7 +85,8 @@ tested_lines() {
 is_run() {
 	local runner
 	grep -qxF -- "$1" "$T/tested" && return 0
-	for runner in "readme_run A" "readme_run B" "readme_bg A" "readme_bg B" \
+	for runner in "readme_run A" "readme_run B" "readme_run C" "readme_bg A" \
+	    "readme_bg B" "readme_bg C" \
 	    server_up make_dry; do
 		grep -qF -- "$runner '$1'" "$T/tested" && return 0
 	done
@@ -175,20 +176,74 @@ readme_netns_c() {
 
 readme_tmp() { echo "${SHARED_TMP:-$T/tmp.$1}"; }
 
+# readme_sh: the script that runs a README line ($2) in the mounts that
+# it sees: its /tmp ($1), and, when README_RUN is set, a /run of its own
+# ($3), when README_HOME names one, root's home ($4).
+# shellcheck disable=SC2016
+READme_SH='[ -z "$3" ] || mount --bind "$3" /run || exit
+	[ -z "$4" ] || mount --bind "$4" ~root || exit
+	mount --bind "$1" /tmp && cd /tmp && exec sh -c "$2"'
+
+readme_args() {
+	local run=
+	[ -z "${README_RUN:-}" ] || run=$T/run.$1
+	[ -z "$run" ] || mkdir -p "$run"
+	printf '%s\0' "$(readme_tmp "$1")" "$2" "$run" "${README_HOME:-}"
+}
+
 # readme_run SIDE LINE: runs the README's LINE with sh in that namespace,
 # in its /tmp.
 readme_run() {
-	# shellcheck disable=SC2016
-	ns "$1" sh -c 'mount --bind "$1" /tmp && cd /tmp && exec sh -c "$2"' \
-	    sh "$(readme_tmp "$1")" "$2"
+	local args
+	mapfile -d '' args < <(readme_args "$1" "$2")
+	ns "$1" sh -c "$READme_SH" sh "${args[@]}"
 }
 
 # readme_bg SIDE LINE &: readme_run in a session of its own, then
 # example_started $!: teardown stops the whole group.
 readme_bg() {
+	local args
+	mapfile -d '' args < <(readme_args "$1" "$2")
+	ns_bg "$1" setsid sh -c "$READme_SH" sh "${args[@]}"
+}
+
+# readme_sshd SIDE ADDRESS...: an sshd in namespace SIDE on port 22 of each
+# ADDRESS, with ssh_keys' keys, and tunpipe on its sessions' PATH
+# (/usr/local/bin, in sshd's own mount namespace).
+readme_sshd() {
+	local side=$1 d=$T/ssh
+	shift
+	[ -e "$T/bin/tunpipe" ] || {
+		mkdir -p "$T/bin"
+		ln -s "$(command -v tunpipe)" "$T/bin/tunpipe"
+	}
+	{
+		printf 'ListenAddress %s:22\n' "$@"
+		grep -v '^ListenAddress ' "$d/sshd_config"
+		echo "PidFile $d/sshd.$side.pid"
+	} >"$d/sshd_config.$side"
 	# shellcheck disable=SC2016
-	ns_bg "$1" setsid sh -c 'mount --bind "$1" /tmp && cd /tmp && exec sh -c "$2"' \
-	    sh "$(readme_tmp "$1")" "$2"
+	ns_bg "$side" sh -c 'mount --bind "$1" /etc/shadow && mount --bind "$2" /usr/local/bin &&
+	    exec /usr/sbin/sshd -D -e -f "$3"' sh "$d/shadow" "$T/bin" "$d/sshd_config.$side" \
+	    </dev/null >"$d/sshd.$side.log" 2>&1 &
+	remember $!
+	wait_for 5 listening "$side" 22 || { cat "$d/sshd.$side.log" >&2; return 1; }
+}
+
+# readme_home HOST...: root's home for the README's ssh lines, in
+# $T/home: an ~/.ssh/config that uses the test's key and knows the
+# test's host key as each HOST's.  README_HOME names it.
+readme_home() {
+	local host
+	# Paths under ~, since $T is under /tmp, which the line's own hides.
+	mkdir -p "$T/home/.ssh"
+	cp "$T/ssh/client_key" "$T/home/.ssh/id_ed25519"
+	printf 'Host *\n\tIdentityFile ~/.ssh/id_ed25519\n\tIdentitiesOnly yes\n\tBatchMode yes\n\tIdentityAgent none\n\tUserKnownHostsFile ~/.ssh/known_hosts\n\tGlobalKnownHostsFile /dev/null\n\tStrictHostKeyChecking yes\n' \
+	    >"$T/home/.ssh/config"
+	for host; do
+		echo "$host $(cut -d' ' -f1,2 "$T/ssh/host_key.pub")"
+	done >"$T/home/.ssh/known_hosts"
+	README_HOME=$T/home
 }
 
 # Quick start's client, which most of the README's servers are used with.
@@ -293,32 +348,12 @@ tunnel_ended() {
 	EOF
 	)
 	ssh_keys
-	local d=$T/ssh
-	# The server's sshd on 10.77.1.2, with tunpipe on its sessions' PATH
-	# (/usr/local/bin, in sshd's own mount namespace).
-	mkdir "$T/bin"
-	ln -s "$(command -v tunpipe)" "$T/bin/tunpipe"
-	{
-		echo 'ListenAddress 10.77.1.2:22'
-		grep -v '^ListenAddress ' "$d/sshd_config"
-	} >"$d/sshd_config.B"
-	# shellcheck disable=SC2016
-	ns_bg B sh -c 'mount --bind "$1" /etc/shadow && mount --bind "$2" /usr/local/bin &&
-	    exec /usr/sbin/sshd -D -e -f "$3"' sh "$d/shadow" "$T/bin" "$d/sshd_config.B" \
-	    </dev/null >"$d/sshd.log" 2>&1 &
-	remember $!
-	wait_for 5 listening B 22 || { cat "$d/sshd.log" >&2; return 1; }
-	# root's ~/.ssh at the client: the test's key, and the server's.
-	mkdir -p "$T/home/.ssh"
-	printf 'Host server\n\tIdentityFile %s\n\tIdentitiesOnly yes\n\tBatchMode yes\n\tIdentityAgent none\n\tUserKnownHostsFile %s\n\tGlobalKnownHostsFile /dev/null\n\tStrictHostKeyChecking yes\n' \
-	    "$d/client_key" "$T/home/.ssh/known_hosts" >"$T/home/.ssh/config"
-	echo "server $(cut -d' ' -f1,2 "$d/host_key.pub")" >"$T/home/.ssh/known_hosts"
-	# shellcheck disable=SC2016
-	ns_bg A setsid sh -c 'mount --bind "$1" ~root && exec sh -c "$2"' \
-	    sh "$T/home" "$line" </dev/null 2>"$T/client.err" &
+	readme_sshd B 10.77.1.2
+	readme_home server
+	readme_bg A "$line" </dev/null 2>"$T/client.err" &
 	CLIENT=$!
 	example_started $CLIENT
-	pings A 10.0.0.1 || { cat "$T/client.err" "$d/sshd.log" >&2; return 1; }
+	pings A 10.0.0.1 || { cat "$T/client.err" "$T/ssh/sshd.B.log" >&2; return 1; }
 	[ "$(ns_procs B tunpipe | wc -l)" = 1 ]
 }
 
@@ -647,4 +682,72 @@ tap_pings() {
 	ns C ip route show default | grep -q 'via 10.77.1.1 dev tp0'
 	pings C 10.77.4.1
 	transfer A 10.77.4.1 4 C
+}
+
+# ---- Many sites: the README's mesh, sites a, b and c ----
+
+# mesh_routed SIDE ADDRESS DEVICE: the route to ADDRESS there leaves
+# through DEVICE.
+mesh_routed() {
+	ns "$1" ip route get "$2" | grep -q " dev $3 "
+}
+
+mesh_full() {
+	mesh_routed A 10.77.0.2 mesh-ab && mesh_routed A 10.77.0.3 mesh-ac &&
+	    mesh_routed B 10.77.0.1 mesh-ab && mesh_routed B 10.77.0.3 mesh-bc &&
+	    mesh_routed C 10.77.0.1 mesh-ac && mesh_routed C 10.77.0.2 mesh-bc &&
+	    mesh_routed A fd77::2 mesh-ab && mesh_routed A fd77::3 mesh-ac &&
+	    mesh_routed B fd77::3 mesh-bc && mesh_routed C fd77::1 mesh-ac
+}
+
+@test "Many sites: the three sites' commands as given route every site over its own link; birdc shows the neighbours" {
+	command -v bird >/dev/null && command -v birdc >/dev/null ||
+	    skip_or_fail "no bird and birdc: run test/need-tools (Debian: bird2)"
+	readme_netns
+	readme_netns_c
+	# Sites a, b and c are A, B and C, in a triangle: a-b 10.77.1.0/24,
+	# a-c 10.77.6.0/24, b-c 10.77.7.0/24; a finds b and c by name, b c.
+	veth_pair A trac 10.77.6.1/24 C trca 10.77.6.3/24
+	veth_pair B trbc 10.77.7.2/24 C trcb 10.77.7.3/24
+	printf '127.0.0.1 localhost\n10.77.1.2 b\n10.77.6.3 c\n' >"/etc/netns/$NS_A/hosts"
+	printf '127.0.0.1 localhost\n10.77.7.3 c\n' >"/etc/netns/$NS_B/hosts"
+	ssh_keys
+	readme_sshd B 10.77.1.2
+	readme_sshd C 10.77.6.3 10.77.7.3
+	readme_home b c
+	# Each site's /run/mesh is its own.
+	README_RUN=1
+	# The README's lines, and the site each runs on.
+	local lines sides=(A B C A A B) i side
+	mapfile -t lines <<-'EOF2'
+		mesh.sh router /run/mesh 10.77.0.1 fd77::1
+		mesh.sh router /run/mesh 10.77.0.2 fd77::2
+		mesh.sh router /run/mesh 10.77.0.3 fd77::3
+		mesh.sh link mesh-ab root@b 10.77.0.129/30 10.77.0.130/30
+		mesh.sh link mesh-ac root@c 10.77.0.137/30 10.77.0.138/30
+		mesh.sh link mesh-bc root@c 10.77.0.133/30 10.77.0.134/30
+	EOF2
+	for i in "${!lines[@]}"; do
+		readme_bg "${sides[i]}" "${lines[i]}" </dev/null >/dev/null 2>"$T/site.$i.log" &
+		example_started $!
+	done
+	wait_for 40 mesh_full || {
+		tail -n 20 "$T"/site.*.log "$T"/ssh/sshd.*.log >&2
+		return 1
+	}
+	local birdc
+	birdc=$(cat <<-'EOF2'
+		birdc -s /run/mesh/bird.ctl show ospf neighbors
+	EOF2
+	)
+	for side in A B C; do
+		readme_run "$side" "$birdc" >"$T/neighbors.$side"
+		cat "$T/neighbors.$side"
+		# Two neighbours in each of OSPFv2 and OSPFv3, both Full.
+		[ "$(grep -c 'Full' "$T/neighbors.$side")" = 4 ]
+	done
+	grep -q '^10\.77\.0\.2 .*mesh-ab' "$T/neighbors.A"
+	grep -q '^10\.77\.0\.3 .*mesh-ac' "$T/neighbors.A"
+	ns A ping -c 2 -i 0.2 -W 2 -I 10.77.0.1 10.77.0.3
+	ns B ping -6 -c 2 -i 0.2 -W 2 -I fd77::2 fd77::3
 }
