@@ -19,6 +19,7 @@ setup() {
 
 teardown() {
 	example_teardown
+	farnet_teardown
 	local ns
 	for ns in "${NS_A:-}" "${NS_B:-}" "${NS_C:-}"; do
 		[ -z "$ns" ] || rm -rf "/etc/netns/$ns"
@@ -178,17 +179,24 @@ readme_tmp() { echo "${SHARED_TMP:-$T/tmp.$1}"; }
 
 # readme_sh: the script that runs a README line ($2) in the mounts that
 # it sees: its /tmp ($1), and, when README_RUN is set, a /run of its own
-# ($3), when README_HOME names one, root's home ($4).
+# ($3), when README_HOME names one, root's home ($4); with README_USER
+# set to a uid ($6), as that user, no privilege, with FARDIR's passwd and
+# group ($5) and a /dev/net/tun open to all, as stock Debian has it.
 # shellcheck disable=SC2016
 READme_SH='[ -z "$3" ] || mount --bind "$3" /run || exit
 	[ -z "$4" ] || mount --bind "$4" ~root || exit
-	mount --bind "$1" /tmp && cd /tmp && exec sh -c "$2"'
+	[ -z "$5" ] || { mount --bind "$5/passwd" /etc/passwd &&
+	    mount --bind "$5/group" /etc/group && mount --bind "$5/tun" /dev/net/tun; } || exit
+	mount --bind "$1" /tmp && cd /tmp || exit
+	[ -n "$5" ] || exec sh -c "$2"
+	exec setpriv --reuid="$6" --regid="$6" --clear-groups sh -c "$2"'
 
 readme_args() {
 	local run=
 	[ -z "${README_RUN:-}" ] || run=$T/run.$1
 	[ -z "$run" ] || mkdir -p "$run"
-	printf '%s\0' "$(readme_tmp "$1")" "$2" "$run" "${README_HOME:-}"
+	printf '%s\0' "$(readme_tmp "$1")" "$2" "$run" "${README_HOME:-}" \
+	    "${README_USER:+$FARDIR}" "${README_USER:-}"
 }
 
 # readme_run SIDE LINE: runs the README's LINE with sh in that namespace,
@@ -207,27 +215,31 @@ readme_bg() {
 	ns_bg "$1" setsid sh -c "$READme_SH" sh "${args[@]}"
 }
 
-# readme_sshd SIDE ADDRESS...: an sshd in namespace SIDE on port 22 of each
-# ADDRESS, with ssh_keys' keys, and tunpipe on its sessions' PATH
+# readme_sshd SIDE ADDRESS:PORT...: an sshd in namespace SIDE on each
+# ADDRESS:PORT, with ssh_keys' keys, and tunpipe on its sessions' PATH
 # (/usr/local/bin, in sshd's own mount namespace).
 readme_sshd() {
 	local side=$1 d=$T/ssh
 	shift
 	[ -e "$T/bin/tunpipe" ] || {
-		mkdir -p "$T/bin"
-		ln -s "$(command -v tunpipe)" "$T/bin/tunpipe"
+		mkdir -m 755 -p "$T/bin"
+		cp "$(command -v tunpipe)" "$T/bin/tunpipe"
+		chmod 755 "$T/bin/tunpipe"
 	}
 	{
-		printf 'ListenAddress %s:22\n' "$@"
+		printf 'ListenAddress %s\n' "$@"
 		grep -v '^ListenAddress ' "$d/sshd_config"
 		echo "PidFile $d/sshd.$side.pid"
 	} >"$d/sshd_config.$side"
+	# With FARDIR set, its passwd and group too (the far-net tests' user).
 	# shellcheck disable=SC2016
 	ns_bg "$side" sh -c 'mount --bind "$1" /etc/shadow && mount --bind "$2" /usr/local/bin &&
+	    if [ -n "$4" ]; then mount --bind "$4/passwd" /etc/passwd &&
+	    mount --bind "$4/group" /etc/group || exit; fi &&
 	    exec /usr/sbin/sshd -D -e -f "$3"' sh "$d/shadow" "$T/bin" "$d/sshd_config.$side" \
-	    </dev/null >"$d/sshd.$side.log" 2>&1 &
+	    "${FARDIR:-}" </dev/null >"$d/sshd.$side.log" 2>&1 &
 	remember $!
-	wait_for 5 listening "$side" 22 || { cat "$d/sshd.$side.log" >&2; return 1; }
+	wait_for 5 listening "$side" "${1##*:}" || { cat "$d/sshd.$side.log" >&2; return 1; }
 }
 
 # readme_home HOST...: root's home for the README's ssh lines, in
@@ -277,11 +289,13 @@ pings() {
 	ns "$1" ping -c 3 -i 0.2 -W 2 "$2"
 }
 
-# tunnel_ended: stops the client as Ctrl-C would (SIGINT to its group);
-# the server's pipeline sees the stream end and exits.
+# tunnel_ended: stops the client as Ctrl-C would (ctrl_c); its status in
+# CLIENT_STATUS; the server's pipeline sees the stream end and exits, its
+# status in $status.
 tunnel_ended() {
-	kill -INT -- "-$CLIENT"
-	wait_for 5 example_ended "$CLIENT"
+	ctrl_c "$CLIENT"
+	wait_exit 5 "$CLIENT"
+	CLIENT_STATUS=$status
 	wait_exit 5 "$SERVER"
 }
 
@@ -336,6 +350,7 @@ tunnel_ended() {
 	wait_for 5 ns A ping -6 -c 1 -W 1 fd00::1
 	tunnel_ended
 	[ "$status" = 0 ]
+	[ "$CLIENT_STATUS" = 0 ]
 	no_link A tun0
 	no_link B tun0
 }
@@ -348,7 +363,7 @@ tunnel_ended() {
 	EOF
 	)
 	ssh_keys
-	readme_sshd B 10.77.1.2
+	readme_sshd B 10.77.1.2:22
 	readme_home server
 	readme_bg A "$line" </dev/null 2>"$T/client.err" &
 	CLIENT=$!
@@ -483,6 +498,17 @@ tunnel_ended() {
 	readme_run A 'tc qdisc del dev tun0 root'
 	readme_run B 'tc qdisc del dev tun0 root'
 	! ns A tc qdisc show dev tun0 | grep -q netem
+}
+
+# ctrl_c PGID: SIGINT to each process of the group that readme_bg started
+# but its leader, the sh that runs the line, which stands for the user's
+# shell: Ctrl-C on a terminal reaches the job, not the shell.  The sh then
+# exits with the line's status.
+ctrl_c() {
+	local pid
+	for pid in $(ps -o pid= -g "$1"); do
+		[ "$pid" = "$1" ] || kill -INT "$pid" 2>/dev/null || true
+	done
 }
 
 # elapsed COMMAND...: runs COMMAND; ELAPSED is the time it took, in ms.
@@ -712,8 +738,8 @@ mesh_full() {
 	printf '127.0.0.1 localhost\n10.77.1.2 b\n10.77.6.3 c\n' >"/etc/netns/$NS_A/hosts"
 	printf '127.0.0.1 localhost\n10.77.7.3 c\n' >"/etc/netns/$NS_B/hosts"
 	ssh_keys
-	readme_sshd B 10.77.1.2
-	readme_sshd C 10.77.6.3 10.77.7.3
+	readme_sshd B 10.77.1.2:22
+	readme_sshd C 10.77.6.3:22 10.77.7.3:22
 	readme_home b c
 	# Each site's /run/mesh is its own.
 	README_RUN=1
@@ -750,4 +776,148 @@ mesh_full() {
 	grep -q '^10\.77\.0\.3 .*mesh-ac' "$T/neighbors.A"
 	ns A ping -c 2 -i 0.2 -W 2 -I 10.77.0.1 10.77.0.3
 	ns B ping -6 -c 2 -i 0.2 -W 2 -I fd77::2 fd77::3
+}
+
+# ---- Far networks: the README's far-net.sh lines ----
+
+# farnet_setup: near (A), far (B, the name `gateway` at near, with an sshd
+# on ports 22 and 2222 and the far account `user`, no privilege), and the
+# far LAN, 192.168.1.0/24 (C, 192.168.1.1, the name `intranet` in far's
+# resolver, with a web page), which near cannot reach by itself.  `user`
+# exists only in sshd's /etc/passwd (FARDIR's); near's root has the
+# test's key in ~/.ssh/lab.
+farnet_setup() {
+	local tool
+	for tool in passt udhcpc dnsmasq socat curl; do
+		command -v $tool >/dev/null ||
+		    skip_or_fail "no $tool (test/need-tools names its package)"
+	done
+	readme_netns
+	readme_netns_c
+	printf '127.0.0.1 localhost\n10.77.1.2 gateway\n' >"/etc/netns/$NS_A/hosts"
+	veth_pair B trbl 192.168.1.2/24 C trlb 192.168.1.1/24
+	ns B ip route add default via 192.168.1.1
+	ns B sysctl -q -w net.ipv4.ping_group_range="0 2147483647"
+	ns B sysctl -q -w net.ipv6.conf.all.disable_ipv6=1
+	echo 'nameserver 192.168.1.1' >"/etc/netns/$NS_B/resolv.conf"
+	if ns A ping -c 1 -W 1 192.168.1.1 >/dev/null 2>&1; then
+		fail "near reaches the far LAN without far-net.sh"
+	fi
+	ns_bg C dnsmasq -k -C /dev/null --no-resolv --no-hosts \
+	    --listen-address=192.168.1.1 --bind-interfaces --pid-file= \
+	    --host-record=intranet,192.168.1.1 2>"$T/dnsmasq.err" &
+	remember $!
+	printf 'HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nthe intranet\n' >"$T/page"
+	ns_bg C socat TCP-LISTEN:80,bind=192.168.1.1,reuseaddr,fork EXEC:"cat $T/page" &
+	remember $!
+	wait_for 5 listening C 80
+	# `user`, and `anyone` at near: uids that no account of the machine has.
+	FARUID=$((61000 + $$ % 2000))
+	while getent passwd $FARUID >/dev/null || getent passwd $((FARUID + 1)) >/dev/null; do
+		FARUID=$((FARUID + 2))
+		[ $FARUID -lt 65000 ] || fail "no free uid"
+	done
+	FARDIR=$(mktemp -d /tmp/tprc-farnet.XXXXXX)
+	chmod 755 "$FARDIR"
+	{ cat /etc/passwd; echo "user:x:$FARUID:$FARUID::/:/bin/sh"
+	  echo "anyone:x:$((FARUID + 1)):$((FARUID + 1))::/root:/bin/sh"; } >"$FARDIR/passwd"
+	{ cat /etc/group; echo "user:x:$FARUID:"; echo "anyone:x:$((FARUID + 1)):"; } >"$FARDIR/group"
+	mknod "$FARDIR/tun" c 10 200
+	chmod 666 "$FARDIR/tun"
+	ssh_keys
+	echo 'user:*:::::::' >>"$T/ssh/shadow"
+	cp "$T/ssh/client_key.pub" "$FARDIR/authorized_keys"
+	chmod 644 "$FARDIR/authorized_keys"
+	sed -i -e 's/^AllowUsers .*/AllowUsers root user/' \
+	    -e "s|^AuthorizedKeysFile .*|AuthorizedKeysFile $FARDIR/authorized_keys|" \
+	    "$T/ssh/sshd_config"
+	readme_sshd B 10.77.1.2:22 10.77.1.2:2222
+	readme_home gateway '[gateway]:2222'
+	cp "$T/ssh/client_key" "$T/home/.ssh/lab"
+}
+
+farnet_teardown() {
+	[ -n "${FARUID:-}" ] || return 0
+	ps -o pid= -u "$FARUID" -u $((FARUID + 1)) | xargs -r kill -9 2>/dev/null || true
+	find /tmp -maxdepth 1 \( -uid "$FARUID" -o -uid $((FARUID + 1)) \) \
+	    -exec rm -rf {} + 2>/dev/null || true
+	rm -rf "$FARDIR"
+}
+
+# near_unchanged: near has its two links and no route but its own.
+near_unchanged() {
+	[ "$(ns A ip -o link show | awk '{ print $2 }' | tr '\n' ' ')" = "lo: tra@if2: " ] ||
+	    [ "$(ns A ip -o link show | wc -l)" = 2 ]
+	[ "$(ns A ip route show | wc -l)" = 1 ]
+}
+
+@test "far-net.sh as root: the far LAN through the far host, -i ~/.ssh/lab; Ctrl-C ends it with status 0" {
+	farnet_setup
+	local line
+	line=$(cat <<-'EOF2'
+		far-net.sh -r 192.168.1.0/24 -i ~/.ssh/lab user@gateway
+	EOF2
+	)
+	# Only ~/.ssh/lab lets near's root in.
+	rm "$T/home/.ssh/id_ed25519"
+	readme_bg A "$line" </dev/null >"$T/far-net.out" 2>"$T/far-net.err" &
+	local farnet=$!
+	example_started $farnet
+	wait_for 30 grep -q "'s network" "$T/far-net.err" || {
+		cat "$T/far-net.err" "$T/ssh/sshd.B.log" >&2
+		return 1
+	}
+	pings A 192.168.1.1
+	transfer C 192.168.1.1 4 A
+	# passt and tunpipe at the far end run as `user`.
+	[ -n "$(ps -o comm= -u "$FARUID" | grep -x 'passt.*')" ]
+	ctrl_c $farnet
+	wait_exit 10 $farnet
+	cat "$T/far-net.err"
+	[ "$status" = 0 ]
+	near_unchanged
+}
+
+@test "far-net.sh as root, -r default, for one command: curl reaches the far LAN's intranet by its name" {
+	farnet_setup
+	local line
+	line=$(cat <<-'EOF2'
+		far-net.sh -r default user@gateway -- curl http://intranet/
+	EOF2
+	)
+	readme_bg A "$line" </dev/null >"$T/far-net.out" 2>"$T/far-net.err" &
+	local farnet=$!
+	example_started $farnet
+	wait_exit 60 $farnet || { cat "$T/far-net.err" >&2; return 1; }
+	cat "$T/far-net.err"
+	[ "$status" = 0 ]
+	[ "$(cat "$T/far-net.out")" = "the intranet" ]
+	near_unchanged
+}
+
+@test "far-net.sh as anyone: a shell whose whole network is the far host's, over ssh on port 2222" {
+	farnet_setup
+	local line
+	line=$(cat <<-'EOF2'
+		far-net.sh -p 2222 user@gateway
+	EOF2
+	)
+	# `anyone`'s home is /root in its mount namespace: the test's, its own.
+	chown -R $((FARUID + 1)) "$T/home"
+	README_USER=$((FARUID + 1))
+	printf '%s\n' 'id -u' 'ping -c 1 -W 5 192.168.1.1 >/dev/null && echo reached the far LAN' \
+	    'ip -o link show | wc -l' >"$T/commands.sh"
+	chmod 644 "$T/commands.sh"
+	SHELL=/bin/sh readme_bg A "$line" <"$T/commands.sh" >"$T/far-net.out" 2>"$T/far-net.err" &
+	local farnet=$!
+	example_started $farnet
+	wait_exit 60 $farnet || { cat "$T/far-net.err" >&2; return 1; }
+	cat "$T/far-net.err" "$T/far-net.out"
+	[ "$status" = 0 ]
+	# Root in its namespace, which is `anyone`; the LAN reached; a
+	# namespace whose links are lo and the device.
+	[ "$(sed -n 1p "$T/far-net.out")" = 0 ]
+	[ "$(sed -n 2p "$T/far-net.out")" = "reached the far LAN" ]
+	[ "$(sed -n 3p "$T/far-net.out")" = 2 ]
+	near_unchanged
 }
