@@ -34,7 +34,10 @@ teardown() {
 # command block, comment lines and trailing comments are dropped, a line
 # ending in `\` or `|` goes on in the next, and a usage synopsis (an
 # optional part in brackets, or two placeholders in capitals in a row) is
-# skipped.
+# skipped.  A comment that names a path (`# /etc/...`) begins a file the
+# README tells the user to write, up to the next comment or blank line: it
+# stands as `readme_file PATH`, which a test runs to read that file out of
+# the README and use it.
 readme_commands() {
 	awk '
 	function flush() { if (cmd != "") print cmd; cmd = "" }
@@ -52,6 +55,17 @@ readme_commands() {
 			    line !~ /[^ ]  +[^ #]/
 		}
 		blank = 0
+		if (commands && line ~ /^# \//) {
+			flush()
+			path = substr(line, 3)
+			sub(/[: ].*$/, "", path)
+			print "readme_file " path
+			infile = 1
+			next
+		}
+		if (infile && line !~ /^#/)
+			next
+		infile = 0
 		if (!commands || line ~ /^[ \t]*#/)
 			next
 		sub(/[ \t]+#[ \t].*$/, "", line)
@@ -66,8 +80,8 @@ readme_commands() {
 		flush()
 		next
 	}
-	/^$/ { blank = 1; next }
-	{ inblock = 0; blank = 0; flush() }
+	/^$/ { blank = 1; infile = 0; next }
+	{ inblock = 0; blank = 0; infile = 0; flush() }
 	' "$ROOT/README.md"
 }
 
@@ -82,10 +96,15 @@ tested_lines() {
 
 # is_run COMMAND: the README's COMMAND is run by a test: it is a whole
 # line of one (a heredoc here), or in single quotes the argument of one of
-# the runners here.
+# the runners here, or the command of systemd.bats's sd (which runs it
+# where its systemd runs); a README file is read by readme_file.
 is_run() {
 	local runner
 	grep -qxF -- "$1" "$T/tested" && return 0
+	grep -qxF -e "sd $1" -e "run sd $1" "$T/tested" && return 0
+	case $1 in
+	"readme_file "*) grep -qF -- "$1 " "$T/tested" && return 0 ;;
+	esac
 	for runner in "readme_run A" "readme_run B" "readme_run C" "readme_bg A" \
 	    "readme_bg B" "readme_bg C" \
 	    server_up make_dry; do
@@ -614,7 +633,8 @@ make_dry() {
 	local line=$1 pattern
 	shift
 	# shellcheck disable=SC2086
-	run make -C "$ROOT" -n ${line#make }
+	# -B: the recipe even when the target is up to date.
+	run make -C "$ROOT" -n -B ${line#make }
 	echo "$output"
 	[ "$status" = 0 ]
 	for pattern; do
@@ -816,7 +836,10 @@ farnet_setup() {
 	    --host-record=intranet,192.168.1.1 2>"$T/dnsmasq.err" &
 	remember $!
 	printf 'HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nthe intranet\n' >"$T/page"
-	ns_bg C socat TCP-LISTEN:80,bind=192.168.1.1,reuseaddr,fork EXEC:"cat $T/page" &
+	# As an HTTP server does, the page comes after the request's first
+	# line, not before it.
+	ns_bg C socat TCP-LISTEN:80,bind=192.168.1.1,reuseaddr,fork \
+	    SYSTEM:"read -r request; cat $T/page" &
 	remember $!
 	wait_for 5 listening C 80
 	# `user`, and `anyone` at near: uids that no account of the machine has.
