@@ -1,8 +1,10 @@
 #!/usr/bin/env bats
-# tunpipe@.service under a real systemd: systemd 252 as the init of
-# namespaces of its own (test/systemd-container), with the unit that make
-# install puts in place, every line of its hardening in force.  The tunnel's
-# far end is in namespace A, over a veth: a tunpipe behind socat, or sshd.
+# The units under a real systemd: systemd 252 as the init of namespaces of
+# its own (test/systemd-container), with the units that make install puts
+# in place, every line of their hardening in force: tunpipe@.service, and
+# the mesh's tunpipe-mesh.service and tunpipe-mesh-link@.service.  The far
+# end is in namespace A, over a veth: a tunpipe behind socat, or sshd (and
+# the far site's bird).
 
 load helpers
 
