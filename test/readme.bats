@@ -648,7 +648,7 @@ make_dry() {
 @test "make demo, static, check, memcheck, fuzz, check-cross and check-kernels are targets that run what the README says" {
 	make_dry 'make demo' '^examples/demo\.sh$'
 	make_dry 'make static' ' -static '
-	make_dry 'make check' '^test/need-tools$' '^bats( [^ ]+)* test$'
+	make_dry 'make check' '^test/need-tools$' '^bats +([^ ]+ +)*test$'
 	make_dry 'make memcheck' 'valgrind' 'TUNPIPE=.*/test/valgrind-tunpipe' 'test/tunnel\.bats'
 	# shellcheck disable=SC2016 # make prints $f as it is
 	make_dry 'make fuzz' 'clang libfuzzer' 'test/fuzz-\$f -max_total_time=60 '
@@ -657,7 +657,7 @@ make_dry() {
 }
 
 @test "make check SANITIZE=1 builds with ASan and UBSan, then runs the suite" {
-	make_dry 'make check SANITIZE=1' '-fsanitize=address,undefined' '^bats( [^ ]+)* test$'
+	make_dry 'make check SANITIZE=1' '-fsanitize=address,undefined' '^bats +([^ ]+ +)*test$'
 }
 
 # ---- Interoperability: the listeners that QEMU and passt join ----
