@@ -88,7 +88,7 @@ uninstall:
 	rm -f "$(DESTDIR)$(BINDIR)/$(PROG)" "$(DESTDIR)$(MANDIR)/man1/$(PROG).1" \
 	    "$(DESTDIR)$(LIBEXECDIR)/mesh.sh"
 	for u in $(UNITS); do rm -f "$(DESTDIR)$(UNITDIR)/$$u"; done
-	-rmdir "$(DESTDIR)$(LIBEXECDIR)" 2>/dev/null
+	rmdir "$(DESTDIR)$(LIBEXECDIR)" 2>/dev/null || true
 
 # The test drivers' sources (make cross builds them for other
 # architectures too).
