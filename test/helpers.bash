@@ -533,6 +533,29 @@ sshd_start() {
 	}
 }
 
+# sshd_tunpipe SIDE ADDRESS:PORT...: an sshd in namespace SIDE on each
+# ADDRESS:PORT, with ssh_keys' keys, and tunpipe on its sessions' PATH:
+# $T/bin, which the caller fills, as /usr/local/bin in sshd's own mount
+# namespace.
+sshd_tunpipe() {
+	local side=$1 d=$T/ssh
+	shift
+	{
+		printf 'ListenAddress %s\n' "$@"
+		grep -v '^ListenAddress ' "$d/sshd_config"
+		echo "PidFile $d/sshd.$side.pid"
+	} >"$d/sshd_config.$side"
+	# With FARDIR set, its passwd and group too (the far-net tests' user).
+	# shellcheck disable=SC2016
+	ns_bg "$side" sh -c 'mount --bind "$1" /etc/shadow && mount --bind "$2" /usr/local/bin &&
+	    if [ -n "$4" ]; then mount --bind "$4/passwd" /etc/passwd &&
+	    mount --bind "$4/group" /etc/group || exit; fi &&
+	    exec /usr/sbin/sshd -D -e -f "$3"' sh "$d/shadow" "$T/bin" "$d/sshd_config.$side" \
+	    "${FARDIR:-}" </dev/null >"$d/sshd.$side.log" 2>&1 &
+	remember $!
+	wait_for 5 listening "$side" "${1##*:}" || { cat "$d/sshd.$side.log" >&2; return 1; }
+}
+
 # sshd_up: ssh_keys, and an sshd in namespace A on 10.78.0.1; checks that
 # the test's key gets in.  Sets SSH_HOST (root@10.78.0.1) and SSH_OPTS.
 sshd_up() {

@@ -244,28 +244,6 @@ readme_bg() {
 	ns_bg "$1" setsid sh -c "$READme_SH" sh "${args[@]}"
 }
 
-# readme_sshd SIDE ADDRESS:PORT...: an sshd in namespace SIDE on each
-# ADDRESS:PORT, with ssh_keys' keys, and tunpipe on its sessions' PATH
-# (/usr/local/bin, in sshd's own mount namespace).
-readme_sshd() {
-	local side=$1 d=$T/ssh
-	shift
-	{
-		printf 'ListenAddress %s\n' "$@"
-		grep -v '^ListenAddress ' "$d/sshd_config"
-		echo "PidFile $d/sshd.$side.pid"
-	} >"$d/sshd_config.$side"
-	# With FARDIR set, its passwd and group too (the far-net tests' user).
-	# shellcheck disable=SC2016
-	ns_bg "$side" sh -c 'mount --bind "$1" /etc/shadow && mount --bind "$2" /usr/local/bin &&
-	    if [ -n "$4" ]; then mount --bind "$4/passwd" /etc/passwd &&
-	    mount --bind "$4/group" /etc/group || exit; fi &&
-	    exec /usr/sbin/sshd -D -e -f "$3"' sh "$d/shadow" "$T/bin" "$d/sshd_config.$side" \
-	    "${FARDIR:-}" </dev/null >"$d/sshd.$side.log" 2>&1 &
-	remember $!
-	wait_for 5 listening "$side" "${1##*:}" || { cat "$d/sshd.$side.log" >&2; return 1; }
-}
-
 # readme_home HOST...: root's home for the README's ssh lines, in
 # $T/home: an ~/.ssh/config that uses the test's key and knows the
 # test's host key as each HOST's.  README_HOME names it.
@@ -387,7 +365,7 @@ tunnel_ended() {
 	EOF
 	)
 	ssh_keys
-	readme_sshd B 10.77.1.2:22
+	sshd_tunpipe B 10.77.1.2:22
 	readme_home server
 	readme_bg A "$line" </dev/null 2>"$T/client.err" &
 	CLIENT=$!
@@ -769,8 +747,8 @@ mesh_full() {
 	printf '127.0.0.1 localhost\n10.77.1.2 b\n10.77.6.3 c\n' >"/etc/netns/$NS_A/hosts"
 	printf '127.0.0.1 localhost\n10.77.7.3 c\n' >"/etc/netns/$NS_B/hosts"
 	ssh_keys
-	readme_sshd B 10.77.1.2:22
-	readme_sshd C 10.77.6.3:22 10.77.7.3:22
+	sshd_tunpipe B 10.77.1.2:22
+	sshd_tunpipe C 10.77.6.3:22 10.77.7.3:22
 	readme_home b c
 	# Each site's /run/mesh is its own.
 	README_RUN=1
@@ -865,7 +843,7 @@ farnet_setup() {
 	sed -i -e 's/^AllowUsers .*/AllowUsers root user/' \
 	    -e "s|^AuthorizedKeysFile .*|AuthorizedKeysFile $FARDIR/authorized_keys|" \
 	    "$T/ssh/sshd_config"
-	readme_sshd B 10.77.1.2:22 10.77.1.2:2222
+	sshd_tunpipe B 10.77.1.2:22 10.77.1.2:2222
 	readme_home gateway '[gateway]:2222'
 	cp "$T/ssh/client_key" "$T/home/.ssh/lab"
 }

@@ -126,25 +126,14 @@ readme_file() {
 }
 
 # sshd_with_tunpipe: sshd in namespace A on 10.77.9.1, where tunpipe is
-# installed (on a tmpfs over /usr/local/bin, in sshd's mount namespace
-# only); and what a user would have set up for root to reach it, by the
-# names server and b: a key, the host's key in known_hosts, /etc/hosts.
+# installed (sshd_tunpipe); and what a user would have set up for root to
+# reach it, by the names server and b: a key, the host's key in
+# known_hosts, /etc/hosts.
 sshd_with_tunpipe() {
-	local d=$T/ssh
 	ssh_keys
-	{
-		echo 'ListenAddress 10.77.9.1:22'
-		grep -v '^ListenAddress ' "$d/sshd_config"
-		printf '%s\n' "PidFile $d/sshd.pid" "LogLevel VERBOSE"
-	} >"$d/sshd_config.A"
-	# shellcheck disable=SC2016
-	ns_bg A sh -c 'mount --bind "$1" /etc/shadow &&
-	    mount -t tmpfs tmpfs /usr/local/bin && cp "$2" /usr/local/bin/tunpipe &&
-	    exec /usr/sbin/sshd -D -e -f "$3"' \
-	    sh "$d/shadow" "$(realpath "$TUNPIPE")" "$d/sshd_config.A" \
-	    </dev/null >>"$d/sshd.log" 2>&1 &
-	remember $!
-	wait_for 5 listening A 22
+	mkdir -m 755 "$T/bin"
+	cp "$TUNPIPE" "$T/bin/tunpipe"
+	sshd_tunpipe A 10.77.9.1:22
 	sd sh -c "mkdir -m 700 -p /root/.ssh &&
 	    cp $T/ssh/client_key /root/.ssh/id_ed25519 &&
 	    echo server,b \$(cut -d' ' -f1,2 $T/ssh/host_key.pub) >/root/.ssh/known_hosts &&
