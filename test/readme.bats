@@ -267,21 +267,26 @@ quick_start_client() {
 		nc server 33960 </tmp/f | tunpipe -a 10.0.0.2/24 -a fd00::2/64 -u 'ip route add 192.168.7.0/24 dev "$TUNPIPE_IFNAME"' >/tmp/f
 	EOF
 	)
-	readme_run A 'mkfifo /tmp/f'
-	readme_bg A "$client" 2>"$T/client.err" &
-	CLIENT=$!
-	example_started $CLIENT
+	fifo_end A "$client" "$T/client.err"
+	CLIENT=$FIFO_END
 	wait_for 5 addr_dev A 10.0.0.2 || { cat "$T/client.err" >&2; return 1; }
 }
 
 # server_up LINE: `mkfifo /tmp/f`, then the server's LINE in B, its stderr
 # in $T/server.err; sets SERVER.
 server_up() {
-	readme_run B 'mkfifo /tmp/f'
-	readme_bg B "$1" 2>"$T/server.err" &
-	SERVER=$!
-	example_started $SERVER
+	fifo_end B "$1" "$T/server.err"
+	SERVER=$FIFO_END
 	wait_for 5 listening B 33960 || { cat "$T/server.err" >&2; return 1; }
+}
+
+# fifo_end SIDE LINE ERR: `mkfifo /tmp/f`, then the README's LINE in SIDE
+# (readme_bg), its stderr in ERR; sets FIFO_END to its PID.
+fifo_end() {
+	readme_run "$1" 'mkfifo /tmp/f'
+	readme_bg "$1" "$2" 2>"$3" &
+	FIFO_END=$!
+	example_started $FIFO_END
 }
 
 # pings SIDE ADDRESS: the tunnel carries pings to ADDRESS (the first may
